@@ -1,0 +1,501 @@
+"""`run_ingest`: exam files in, questions.parquet + rejects.parquet + manifest.json out.
+
+Flow: find files -> read each with its format reader -> points from a scheme where missing -> totals
+(record, --totals, --total, known, sum of a complete paper) -> checks -> duplicates -> ids -> split ->
+atomic writes. Every input record ends in exactly one of the two tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rlev_cli import __version__
+from rlev_cli.config import IngestConfig, as_dict
+from rlev_cli.errors import RlevError
+from rlev_cli.ingest import detect
+from rlev_cli.ingest.numbers import parse_number
+from rlev_cli.ingest.records import CANDIDATES, ReadResult, record_json, reject
+from rlev_cli.schema import QUESTIONS, REJECTS, write_table
+from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, write_json
+
+LOW_COVERAGE = 0.5
+
+
+@dataclass
+class IngestResult:
+    questions_path: Path
+    rejects_path: Path
+    manifest_path: Path
+    n_records: int
+    n_questions: int
+    n_rejects: int
+    n_exams: int
+    n_train: int
+    n_test: int
+    formats: dict[str, int]
+    reject_reasons: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_ingest(paths: list[Path], config: IngestConfig,
+               progress: Callable[[int], Any] | None = None) -> IngestResult:
+    files = detect.find_inputs([Path(p) for p in paths])
+    totals = load_totals(config.totals) if config.totals else {}
+    scheme = load_scheme(config.scheme) if config.scheme else {}
+    results, inputs = [], []
+    for path in files:
+        result, digest = read_file(path, config)
+        results.append(result)
+        inputs.append({"path": _display(path), "sha256": digest, "bytes": path.stat().st_size,
+                       "format": result.format, "records": result.n_records})
+        if progress:
+            progress(1)
+    candidates = pa.concat_tables([r.candidates.select(CANDIDATES.names).cast(CANDIDATES) for r in results])
+    given_ids = _given_ids(results)
+    rejects = [rej for r in results for rej in r.rejects]
+    n_records = sum(r.n_records for r in results)
+    warnings: list[str] = []
+
+    candidates, given_ids = _apply_scheme(candidates, given_ids, scheme, config, rejects)
+    candidates, given_ids, exams = _resolve_totals(candidates, given_ids, totals, config, rejects, warnings)
+    questions = _build_questions(candidates, given_ids, rejects, config)
+    questions = _split(questions, config, warnings)
+    exam_rows = _exam_report(questions, exams)
+    _check_counts(n_records, questions.num_rows, len(rejects))
+
+    reasons = Counter(_reason_kind(r["reason"]) for r in rejects)
+    if config.strict and rejects:
+        first = rejects[0]
+        raise RlevError(f"{len(rejects)} record(s) rejected under --strict, first: {first['source']}: "
+                        f"{first['reason']} (run without --strict to get rejects.parquet)")
+    out = Path(config.out)
+    rejects_table = pa.Table.from_pylist(rejects, schema=REJECTS) if rejects else REJECTS.empty_table()
+    write_table(questions, out / QUESTIONS_FILE, "questions")
+    write_table(rejects_table, out / REJECTS_FILE, "rejects")
+    n_train = int(pc.sum(pc.equal(questions["split"], "train")).as_py() or 0)
+    flags = Counter(f for fl in questions["flags"].to_pylist() if fl for f in fl) if _any_flags(questions) \
+        else Counter()
+    manifest = {
+        "command": "ingest", "rlev_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": as_dict(config), "inputs": inputs,
+        "counts": {"records_in": n_records, "questions": questions.num_rows, "rejects": len(rejects),
+                   "exams": len(exam_rows), "train": n_train, "test": questions.num_rows - n_train},
+        "reject_reasons": dict(reasons), "flags": dict(flags), "warnings": warnings,
+        "in_text_points_mismatch": [m for r in results for m in r.notes.get("in_text_points_mismatch", [])],
+        "exams": exam_rows,
+    }
+    write_json(out / MANIFEST_FILE, manifest)
+    formats = Counter(r.format for r in results)
+    return IngestResult(out / QUESTIONS_FILE, out / REJECTS_FILE, out / MANIFEST_FILE, n_records,
+                        questions.num_rows, len(rejects), len(exam_rows), n_train, questions.num_rows - n_train,
+                        dict(formats), dict(reasons), warnings)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
+    """Read one file with the requested (or detected) format; a file that cannot be read at all is
+    one reject naming the file and the reason."""
+    from rlev_cli.ingest import gaokao, jeebench, ksat, table, text
+
+    source = _display(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        return ReadResult.from_rows("unreadable", [], [reject(source, f"cannot read file: {err.strerror}")], 1), ""
+    digest = hashlib.sha256(raw).hexdigest()
+    suffix = path.suffix.lower()
+    fmt = config.format
+    try:
+        if not raw.strip():
+            raise detect.UnreadableFile("empty file")
+        if suffix in (".txt", ".md") and fmt in ("auto", "text"):
+            answers = text.answer_file_for(path)
+            answers_text = detect.decode_text(answers.read_bytes()) if answers else None
+            return text.read_text(detect.decode_text(raw), source, path, answers_text), digest
+        if suffix in (".csv", ".parquet", ".jsonl") or fmt in ("rlev", "table"):
+            if fmt == "auto":
+                names = detect.first_jsonl_keys(raw) if suffix == ".jsonl" else set()
+                if suffix == ".csv":
+                    names = set(detect.decode_text(raw).splitlines()[0].split(","))
+                if suffix == ".parquet":
+                    import pyarrow.parquet as pq
+
+                    names = set(pq.read_schema(path).names)
+                fmt = "rlev" if table.looks_like_rlev_records(names) else "table"
+            if suffix in (".csv", ".parquet", ".jsonl", ".json"):
+                return table.read_flat(path, source, fmt, config.field_map,
+                                       None if suffix == ".parquet" else raw), digest
+        data = detect.load_structured(path, raw)
+        if fmt == "auto":
+            fmt = detect.detect_structured(data) or ""
+            if not fmt:
+                raise detect.UnreadableFile("unknown structure: not GAOKAO-Bench, JEEBench, KSAT, RLEV or a "
+                                            "list of records; pass --format")
+        if fmt == "gaokao":
+            _expect(gaokao.looks_like_gaokao(data), "not GAOKAO-Bench JSON ({'keywords', 'example': [...]})")
+            return gaokao.read_gaokao(data, source, path.stem), digest
+        if fmt == "jeebench":
+            _expect(isinstance(data, list), "not JEEBench JSON (a list of records)")
+            return jeebench.read_jeebench(data, source), digest
+        if fmt == "ksat":
+            _expect(ksat.looks_like_ksat(data), "not KSAT YAML (exam_id + questions)")
+            return ksat.read_ksat(data, source), digest
+        if fmt in ("rlev", "table"):
+            return table.read_flat(path, source, fmt, config.field_map, raw), digest
+        raise detect.UnreadableFile(f"format {fmt!r} cannot read a {suffix} file")
+    except (detect.UnreadableFile, table._FileReject) as err:
+        return ReadResult.from_rows(fmt if fmt != "auto" else "unreadable", [], [reject(source, str(err))], 1), digest
+
+
+def _expect(ok: bool, reason: str) -> None:
+    if not ok:
+        raise detect.UnreadableFile(reason)
+
+
+def _given_ids(results: list[ReadResult]) -> pa.Array:
+    parts = [r.candidates["given_id"] if "given_id" in r.candidates.column_names
+             else pa.nulls(r.candidates.num_rows, pa.string()) for r in results]
+    return pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]) \
+        if parts else pa.array([], pa.string())
+
+
+def load_totals(path: Path) -> dict[str, float]:
+    """CSV (exam_id,total with a header) or JSON {exam_id: total}."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RlevError(f"{path}: cannot read totals file ({err})") from err
+    totals: dict[str, float] = {}
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise RlevError(f"{path}:{err.lineno}: malformed JSON in totals file: {err.msg}") from err
+        if not isinstance(data, dict):
+            raise RlevError(f"{path}: totals JSON must be an object {{exam_id: total}}")
+        items = [(str(k), v, f"{path}: {k!r}") for k, v in data.items()]
+    else:
+        rows = list(csv.reader(io.StringIO(text)))
+        if not rows or len(rows[0]) < 2:
+            raise RlevError(f"{path}: totals CSV needs a header and two columns: exam_id,total")
+        items = [(r[0].strip(), r[1] if len(r) > 1 else None, f"{path}:{i}") for i, r in enumerate(rows[1:], 2)
+                 if r and any(c.strip() for c in r)]
+    for exam_id, value, where in items:
+        number, reason = parse_number(value)
+        if number is None or not number > 0:
+            raise RlevError(f"{where}: total {value!r} for exam {exam_id!r} is not a positive number"
+                            + (f" ({reason})" if reason else ""))
+        totals[exam_id] = number
+    return totals
+
+
+def load_scheme(path: Path) -> dict[str, dict[str, Any]]:
+    """{exam_id or "*": {type label: full marks, optional "total": T}} (also the
+    {"papers": {id: {"total": T, "marks": {...}}}} form)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise RlevError(f"{path}: cannot read scheme file ({err})") from err
+    except json.JSONDecodeError as err:
+        raise RlevError(f"{path}:{err.lineno}: malformed JSON in scheme file: {err.msg}") from err
+    if isinstance(data, dict) and isinstance(data.get("papers"), dict):
+        data = {k: {**(v.get("marks") or {}), **({"total": v["total"]} if "total" in v else {})}
+                for k, v in data["papers"].items() if isinstance(v, dict)}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise RlevError(f"{path}: a scheme is {{\"<exam_id or *>\": {{\"<type label>\": full_marks}}}}")
+    scheme: dict[str, dict[str, Any]] = {}
+    for exam, marks in data.items():
+        scheme[exam] = {}
+        for label, value in marks.items():
+            number, reason = parse_number(value)
+            if number is None or number < 0 or (label == "total" and number <= 0):
+                raise RlevError(f"{path}: {exam!r} / {label!r}: {value!r} is not a valid number of points"
+                                + (f" ({reason})" if reason else ""))
+            scheme[exam][label] = number
+    return scheme
+
+
+def _drop(table: pa.Table, given: pa.Array, mask: np.ndarray, reasons: list[str], rejects: list[dict],
+          ) -> tuple[pa.Table, pa.Array]:
+    """Move the rows under `mask` to rejects (with their record) and return the rest."""
+    if not mask.any():
+        return table, given
+    index = np.flatnonzero(mask)
+    subset = table.take(pa.array(index)).to_pylist()
+    for row, reason in zip(subset, reasons, strict=True):
+        rejects.append(reject(row["source"], reason, row["record"] or record_json(_summary(row)), row["exam_id"]))
+    keep = pa.array(~mask)
+    return table.filter(keep), given.filter(keep)
+
+
+def _summary(row: dict) -> dict:
+    return {k: row[k] for k in ("exam_id", "question", "answer", "score", "total") if row.get(k) is not None}
+
+
+def _apply_scheme(table: pa.Table, given: pa.Array, scheme: dict, config: IngestConfig,
+                  rejects: list[dict]) -> tuple[pa.Table, pa.Array]:
+    missing = pc.is_null(table["score"]).to_numpy(zero_copy_only=False)
+    if not missing.any():
+        return table, given
+    score = table["score"].to_numpy(zero_copy_only=False).astype(float)
+    total = table["total"].to_numpy(zero_copy_only=False).astype(float)
+    sources = np.array(table["total_source"].to_pylist(), dtype=object)
+    exams, labels = table["exam_id"].to_pylist(), table["type_label"].to_pylist()
+    bad, reasons = np.zeros(len(score), dtype=bool), []
+    for i in np.flatnonzero(missing):
+        marks = scheme.get(exams[i]) or scheme.get("*")
+        if not scheme:
+            bad[i] = True
+            reasons.append("no points in the record; pass --scheme FILE with the marks by paper and type "
+                           "(JEEBench has none)")
+        elif marks is None or labels[i] not in marks:
+            bad[i] = True
+            reasons.append(f"no marks for type {labels[i]!r} of exam {exams[i]!r} in {config.scheme}")
+        else:
+            score[i] = marks[labels[i]]
+            if np.isnan(total[i]) and "total" in marks:
+                total[i], sources[i] = marks["total"], "scheme"
+    table = table.set_column(table.schema.get_field_index("score"), "score", pa.array(score, mask=np.isnan(score)))
+    table = table.set_column(table.schema.get_field_index("total"), "total", pa.array(total, mask=np.isnan(total)))
+    table = table.set_column(table.schema.get_field_index("total_source"), "total_source",
+                             pa.array(sources.tolist(), pa.string()))
+    return _drop(table, given, bad, reasons, rejects)
+
+
+def _per_exam(exam_ids: pa.ChunkedArray | pa.Array) -> tuple[list[str], np.ndarray]:
+    encoded = pc.dictionary_encode(exam_ids)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _exam_points(score: np.ndarray, codes: np.ndarray, sections: list, n_exams: int) -> np.ndarray:
+    """Points of a student's paper: the common part once plus the largest alternative section."""
+    common = np.bincount(codes, weights=np.where(pd_isnull(sections), score, 0.0), minlength=n_exams)
+    if all(s is None for s in sections):
+        return common
+    alt: dict[tuple[int, str], float] = {}
+    for code, section, points in zip(codes, sections, score, strict=True):
+        if section is not None:
+            alt[(code, section)] = alt.get((code, section), 0.0) + points
+    best = np.zeros(n_exams)
+    for (code, _), points in alt.items():
+        best[code] = max(best[code], points)
+    return common + best
+
+
+def pd_isnull(values: list) -> np.ndarray:
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+
+
+def _resolve_totals(table: pa.Table, given: pa.Array, totals: dict[str, float], config: IngestConfig,
+                    rejects: list[dict], warnings: list[str]) -> tuple[pa.Table, pa.Array, dict[str, dict]]:
+    """Record total, then --totals, then --total, then built-in known totals, then (opt-in) the sum."""
+    exams, codes = _per_exam(table["exam_id"])
+    n = table.num_rows
+    total = table["total"].to_numpy(zero_copy_only=False).astype(float)
+    source = np.array(table["total_source"].to_pylist(), dtype=object)
+    score = table["score"].to_numpy(zero_copy_only=False).astype(float)
+    known = table["known_total"].to_numpy(zero_copy_only=False).astype(float)
+    sections = table["section"].to_pylist() if n else []
+    points = _exam_points(score, codes, sections, len(exams)) if n else np.zeros(0)
+    raw_names = table["exam_id_raw"].to_pylist() if totals else []
+    for step, lookup in (("totals", lambda e, i: totals.get(exams[e], totals.get(raw_names[i]))
+                          if totals else None),
+                         ("flag", lambda e, i: config.total),
+                         ("known", lambda e, i: None if np.isnan(known[i]) else known[i]),
+                         ("sum", lambda e, i: points[e] if config.total_from_sum else None)):
+        todo = np.flatnonzero(np.isnan(total))
+        if not len(todo):
+            break
+        if step in ("flag",):
+            if config.total is not None:
+                total[todo], source[todo] = config.total, "flag"
+            continue
+        for i in todo:
+            value = lookup(codes[i], i)
+            if value is not None:
+                total[i], source[i] = value, step
+    bad = np.zeros(n, dtype=bool)
+    reasons: list[str] = []
+    for i in range(n):
+        reason = None
+        if np.isnan(total[i]):
+            reason = (f"exam {exams[codes[i]]!r} has no total: pass --totals FILE or --total N "
+                      "(or --total-from-sum if the paper is complete)")
+        elif not total[i] > 0:
+            reason = f"total {total[i]:g} of exam {exams[codes[i]]!r} must be > 0"
+        elif score[i] < 0:
+            reason = f"negative points {score[i]:g}"
+        elif score[i] > total[i]:
+            reason = f"points {score[i]:g} exceed the exam total {total[i]:g}"
+        if reason:
+            bad[i] = True
+            reasons.append(reason)
+    table = table.set_column(table.schema.get_field_index("total"), "total", pa.array(total))
+    table = table.set_column(table.schema.get_field_index("total_source"), "total_source",
+                             pa.array(source.tolist(), pa.string()))
+    table, given = _drop(table, given, bad, reasons, rejects)
+    return table, given, _exam_totals(table, warnings)
+
+
+def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
+    exams, codes = _per_exam(table["exam_id"])
+    if not exams:
+        return {}
+    score = table["score"].to_numpy(zero_copy_only=False).astype(float)
+    total = table["total"].to_numpy(zero_copy_only=False).astype(float)
+    points = _exam_points(score, codes, table["section"].to_pylist(), len(exams))
+    first = np.full(len(exams), -1)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    sources = table["total_source"].to_pylist()
+    report: dict[str, dict] = {}
+    low = 0
+    for e, exam in enumerate(exams):
+        exam_total = float(total[first[e]])
+        entry = {"exam_id": exam, "total": exam_total, "total_source": sources[first[e]],
+                 "points": float(points[e]), "coverage": round(float(points[e]) / exam_total, 4)}
+        if points[e] > exam_total + 1e-9:
+            entry["sum_exceeds_total"] = True
+            warnings.append(f"exam {exam!r}: its questions carry {points[e]:g} points, more than its total "
+                            f"{exam_total:g} (wrong labels or unmarked alternatives?)")
+        elif points[e] < LOW_COVERAGE * exam_total:
+            low += 1
+        report[exam] = entry
+    if low:
+        warnings.append(f"{low} exam(s) cover less than {LOW_COVERAGE:.0%} of their total (incomplete papers: "
+                        "values stay points / official total)")
+    return report
+
+
+def _normalized(column: pa.ChunkedArray) -> pa.Array:
+    text = pc.utf8_normalize(column, "NFKC")
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+
+
+def _hash_ids(keys: pa.Array) -> pa.Array:
+    """16 hex digits of a 64-bit SipHash (pandas' stable hash_array) of each key."""
+    from pandas.util import hash_array
+
+    hashed = hash_array(keys.to_numpy(zero_copy_only=False), categorize=False)
+    hex_text = hashed.astype(">u8").tobytes().hex().encode()
+    return pa.array(np.frombuffer(hex_text, dtype="S16")).cast(pa.string())
+
+
+def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], config: IngestConfig) -> pa.Table:
+    n = table.num_rows
+    key = pc.binary_join_element_wise(_normalized(table["question"]), _normalized(table["answer"]), "\x1f")
+    key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+    ids = _hash_ids(key) if n else pa.array([], pa.string())
+    ids = pc.if_else(pc.is_null(given), ids, given) if n else ids
+    # First occurrence of each (question, answer) and of each id is kept; later ones are duplicates.
+    index = pa.array(np.arange(n))
+    first_key = pa.table({"k": key, "i": index}).group_by("k", use_threads=False).aggregate([("i", "min")])
+    first_id = pa.table({"k": ids, "i": index}).group_by("k", use_threads=False).aggregate([("i", "min")])
+    keep = np.zeros(n, dtype=bool)
+    keep[first_key["i_min"].to_numpy()] = True
+    keep_id = np.zeros(n, dtype=bool)
+    keep_id[first_id["i_min"].to_numpy()] = True
+    if not (keep.all() and keep_id.all()):
+        dup = np.flatnonzero(~keep | ~keep_id)
+        kept_of = dict(zip(first_key["k"].to_pylist(), first_key["i_min"].to_pylist(), strict=True))
+        kept_id_of = dict(zip(first_id["k"].to_pylist(), first_id["i_min"].to_pylist(), strict=True))
+        id_list, key_list = ids.to_pylist(), key.to_pylist()
+        reasons, kept_ids = [], []
+        for i in dup:
+            if not keep[i]:
+                kept = id_list[kept_of[key_list[i]]]
+                reasons.append(f"duplicate of {kept} (same question and answer)")
+            else:
+                kept = id_list[kept_id_of[id_list[i]]]
+                reasons.append(f"duplicate id {kept!r} with a different question")
+            kept_ids.append(kept)
+        before = len(rejects)
+        table, ids = _drop(table, ids, ~(keep & keep_id), reasons, rejects)
+        for rej, kept in zip(rejects[before:], kept_ids, strict=True):
+            rej["duplicate_of"] = kept
+    score = table["score"].to_numpy(zero_copy_only=False).astype(float)
+    total = table["total"].to_numpy(zero_copy_only=False).astype(float)
+    flags = table["flags"]
+    if (score == 0).any():
+        flag_list = flags.to_pylist()
+        for i in np.flatnonzero(score == 0):
+            flag_list[i] = [*(flag_list[i] or []), "zero_points"]
+        flags = pa.array(flag_list, pa.list_(pa.string()))
+    m = table.num_rows
+    columns = {
+        "id": ids, "value": pa.array(score / total if m else np.zeros(0)),
+        "value_source": pa.array(np.full(m, "score", dtype=object), pa.string()),
+        "split": pa.array(np.full(m, "train", dtype=object), pa.string()), "flags": flags,
+    }
+    return pa.table({f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS},
+                    schema=QUESTIONS)
+
+
+def _split(questions: pa.Table, config: IngestConfig, warnings: list[str]) -> pa.Table:
+    """Whole exams to test, in the order of sha256(seed:exam_id), until test holds test_fraction of the
+    questions; at least one exam stays in train."""
+    exams, codes = _per_exam(questions["exam_id"])
+    if not exams or config.test_fraction == 0:
+        return questions
+    if len(exams) == 1:
+        warnings.append("only one exam: the test split is empty (split is by exam)")
+        return questions
+    sizes = np.bincount(codes, minlength=len(exams))
+    order = sorted(range(len(exams)),
+                   key=lambda e: hashlib.sha256(f"{config.seed}:{exams[e]}".encode()).hexdigest())
+    target, taken, is_test = config.test_fraction * len(codes), 0, np.zeros(len(exams), dtype=bool)
+    for e in order[:-1]:
+        if taken >= target:
+            break
+        is_test[e] = True
+        taken += sizes[e]
+    split = np.where(is_test[codes], "test", "train").astype(object)
+    return questions.set_column(questions.schema.get_field_index("split"), "split", pa.array(split, pa.string()))
+
+
+def _exam_report(questions: pa.Table, exams: dict[str, dict]) -> list[dict]:
+    names, codes = _per_exam(questions["exam_id"])
+    counts = np.bincount(codes, minlength=len(names)) if names else []
+    splits = questions["split"].to_numpy(zero_copy_only=False)
+    first = {}
+    for i, c in enumerate(codes):
+        first.setdefault(int(c), i)
+    return [{**exams.get(name, {"exam_id": name}), "questions": int(counts[e]), "split": str(splits[first[e]])}
+            for e, name in enumerate(names)]
+
+
+def _check_counts(n_records: int, n_questions: int, n_rejects: int) -> None:
+    if n_records != n_questions + n_rejects:  # a bug, not a user error: keep the traceback
+        raise AssertionError(f"records in {n_records} != questions {n_questions} + rejects {n_rejects}")
+
+
+def _any_flags(questions: pa.Table) -> bool:
+    lengths = pc.list_value_length(questions["flags"])
+    return bool(pc.max(pc.fill_null(lengths, 0)).as_py() or 0)
+
+
+def _reason_kind(reason: str) -> str:
+    """Group reasons for the summary: ids, quoted values and numbers replaced by '…'."""
+    import re
+
+    return re.sub(r"'[^']*'|\b[0-9a-f]{16}\b|\d+(?:\.\d+)?", "…", reason)[:80]

@@ -1,0 +1,315 @@
+"""Flat records: RLEV's own release (query, label, score, total) and generic tables with --map.
+
+JSON list, JSONL, CSV and Parquet are read into Arrow and mapped column-wise (no per-row Python on the
+fast path), so a million-row JSONL ingests in seconds. CSV cells are all strings; numeric strings are
+parsed strictly (units, ranges and booleans are rejected with the row).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rlev_cli.errors import RlevError
+from rlev_cli.ingest.numbers import parse_number_column
+from rlev_cli.ingest.records import CANDIDATES, ReadResult, record_json, reject
+from rlev_cli.schema import QTYPES
+
+MAP_KEYS = ("question", "answer", "score", "total", "exam_id", "options", "qtype", "subject", "id")
+RLEV_FIELDS = {"question": "query", "answer": "label", "score": "score", "total": "total"}
+# Other common names, used only when exactly one of them is present (see docs/ingest.md).
+AUTO_NAMES = {
+    "question": ("question", "question_text", "prompt", "problem", "query"),
+    "answer": ("answer", "gold", "correct_answer", "solution", "label"),
+    "score": ("score", "points", "marks"),
+    "total": ("total", "total_score", "total_points", "full_marks"),
+    "exam_id": ("exam_id", "paper_id", "exam", "paper"),
+    "options": ("options", "choices"),
+    "qtype": ("qtype",),
+    "subject": ("subject",),
+}
+_QTYPE_ALIASES = {"mcq": "single_choice", "single": "single_choice", "multiple": "multi_choice",
+                  "mcq(multiple)": "multi_choice", "integer": "numeric", "number": "numeric",
+                  "fill": "fill_blank", "fill_in_blank": "fill_blank", "open": "free_form",
+                  "free": "free_form", "open_ended": "free_form"}
+
+
+def looks_like_rlev_records(names: set[str]) -> bool:
+    return {"query", "label"} <= names
+
+
+def read_flat(path: Path, source: str, fmt: str, field_map: dict[str, str], raw: bytes | None) -> ReadResult:
+    """Read one flat file (rlev or table format) into candidates and rejects."""
+    table, line_rejects, n_bad, line_numbers = _load(path, source, raw)
+    return map_columns(table, source, fmt, field_map, path.stem, line_rejects, n_bad, line_numbers)
+
+
+def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(path), [], 0, None
+        except (OSError, pa.ArrowInvalid) as err:
+            raise _FileReject(f"not a readable Parquet file ({err})") from err
+    assert raw is not None
+    text = _decode(raw)
+    if suffix == ".csv":
+        return _load_csv(text), [], 0, None
+    if suffix == ".jsonl":
+        return _load_jsonl(text, source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _FileReject(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from err
+    if isinstance(data, dict):
+        lists = [k for k, v in data.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise _FileReject("unknown JSON structure: expected a list of records or an object with one list")
+        data = data[lists[0]]
+    if not isinstance(data, list):
+        raise _FileReject(f"unknown JSON structure: top level is a {type(data).__name__}")
+    return _rows_to_table(data, source, [f"{source}#[{i}]" for i in range(len(data))])
+
+
+class _FileReject(Exception):
+    """The whole file is unusable: one reject naming the file and the reason."""
+
+
+def _decode(raw: bytes) -> str:
+    from rlev_cli.ingest.detect import decode_text
+
+    return decode_text(raw)
+
+
+def _load_csv(text: str) -> pa.Table:
+    import pyarrow.csv as pcsv
+
+    data = text.encode("utf-8")
+    header = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=1 << 20)).schema.names \
+        if data.strip() else []
+    if not header:
+        raise _FileReject("empty CSV (no header row)")
+    try:
+        return pcsv.read_csv(io.BytesIO(data), convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False))
+    except pa.ArrowInvalid as err:
+        raise _FileReject(f"malformed CSV: {err}") from err
+
+
+def _load_jsonl(text: str, source: str) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+    import pyarrow.json as pjson
+
+    data = text.encode("utf-8")
+    clean = b"\n\n" not in data and not data.startswith(b"\n") and b"\r" not in data
+    if clean:
+        try:  # fast path: Arrow's multithreaded reader; row i is line i + 1
+            return pjson.read_json(io.BytesIO(data)), [], 0, None
+        except pa.ArrowInvalid:
+            pass  # malformed line or a column changing type: take the careful path below
+    rows, lines, rejects = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            rejects.append(reject(f"{source}:{number}", f"malformed JSON: {err.msg} (column {err.colno})",
+                                  line[:2000]))
+            continue
+        if not isinstance(record, dict):
+            rejects.append(reject(f"{source}:{number}", f"line is a JSON {type(record).__name__}, not an object",
+                                  line[:2000]))
+            continue
+        rows.append(record)
+        lines.append(number)
+    table, more, _, _ = _rows_to_table(rows, source, [f"{source}:{n}" for n in lines])
+    return table, rejects + more, 0, np.asarray(lines)
+
+
+def _rows_to_table(rows: list, source: str, where: list[str]) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+    """Python records -> a table of string/number/list columns; values kept as Python objects via JSON
+    text where types are mixed, so strict parsing can report each bad cell."""
+    good, rejects, keep = [], [], []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            rejects.append(reject(where[i], f"record is a {type(row).__name__}, not an object", row))
+            continue
+        good.append(row)
+        keep.append(where[i])
+    names: list[str] = []
+    for row in good:
+        for key in row:
+            if key not in names:
+                names.append(key)
+    columns = {}
+    for name in names:
+        values = [row.get(name) for row in good]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            columns[name] = pa.array([_as_text(v) for v in values], pa.string())
+    table = pa.table(columns) if columns else pa.table({})
+    table = table.append_column("__source", pa.array(keep, pa.string())) if names else table
+    return table, rejects, 0, None
+
+
+def _as_text(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"  # strict number parsing then rejects it by name
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
+
+
+def resolve_field_map(names: list[str], fmt: str, field_map: dict[str, str], source: str) -> dict[str, str]:
+    """Explicit --map first; then RLEV names (rlev format) or unambiguous common names (table)."""
+    resolved = dict(field_map)
+    for key, column in field_map.items():
+        if column not in names:
+            raise _FileReject(f"--map {key}={column}: no column {column!r} (columns: {', '.join(names)})")
+    for key, candidates in AUTO_NAMES.items():
+        if key in resolved:
+            continue
+        if fmt == "rlev" and key in RLEV_FIELDS and RLEV_FIELDS[key] in names:
+            resolved[key] = RLEV_FIELDS[key]
+            continue
+        present = [c for c in candidates if c in names and c not in resolved.values()]
+        if len(present) == 1:
+            resolved[key] = present[0]
+        elif len(present) > 1 and key in ("question", "answer", "score", "total"):
+            raise _FileReject(f"ambiguous {key} column: {', '.join(present)}; choose with --map {key}=COLUMN")
+    for key in ("question", "answer"):
+        if key not in resolved:
+            raise _FileReject(f"no {key} column found (columns: {', '.join(names)}); pass --map {key}=COLUMN")
+    return resolved
+
+
+def map_columns(table: pa.Table, source: str, fmt: str, field_map: dict[str, str], stem: str,
+                rejects: list[dict], n_bad: int, line_numbers: np.ndarray | None) -> ReadResult:
+    n = table.num_rows
+    n_records = n + len(rejects)
+    if n == 0:
+        return ReadResult(fmt, CANDIDATES.empty_table(), rejects, n_records)
+    names = [c for c in table.column_names if c != "__source"]
+    fields = resolve_field_map(names, fmt, field_map, source)
+    if "__source" in table.column_names:
+        where = table["__source"].combine_chunks()
+    else:
+        rows = pa.array(np.arange(1, n + 1) if line_numbers is None else line_numbers).cast(pa.string())
+        sep = ":" if source.endswith((".jsonl", ".csv")) else "#row "
+        if source.endswith(".csv"):
+            rows = pa.array(np.arange(2, n + 2)).cast(pa.string())  # line 1 is the header
+        where = pc.binary_join_element_wise(pa.scalar(source + sep), rows, "")
+    bad = np.zeros(n, dtype=bool)
+    reasons: list[str | None] = [None] * n
+
+    def fail(mask: np.ndarray, reason: str | list[str | None]) -> None:
+        for i in np.flatnonzero(mask & ~bad):
+            reasons[i] = reason if isinstance(reason, str) else reason[i]
+        bad[mask] = True
+
+    question = _text_column(table, fields["question"])
+    answer = _text_column(table, fields["answer"])
+    fail(_empty(question), f"'{fields['question']}' is missing or empty")
+    fail(_empty(answer), f"'{fields['answer']}' is missing or empty")
+    score = np.full(n, np.nan)
+    if "score" in fields:
+        score, invalid, why = parse_number_column(table[fields["score"]])
+        fail(invalid, [None if r is None else f"'{fields['score']}': {r}" for r in why])
+    total = np.full(n, np.nan)
+    if "total" in fields:
+        total, invalid, why = parse_number_column(table[fields["total"]])
+        fail(invalid, [None if r is None else f"'{fields['total']}': {r}" for r in why])
+    if "exam_id" in fields:
+        exam = pc.utf8_trim_whitespace(_text_column(table, fields["exam_id"]))
+        fail(_empty(exam), f"'{fields['exam_id']}' (exam id) is missing or empty")
+        exam = pc.fill_null(exam, stem)
+    else:
+        exam = pa.array(np.full(n, stem, dtype=object), pa.string())
+    qtype = _qtypes(table, fields, answer)
+    unknown = pc.invert(pc.is_in(pc.fill_null(qtype, ""), pa.array(QTYPES))).to_numpy(zero_copy_only=False)
+    fail(unknown, [f"qtype {v!r} is not one of {', '.join(QTYPES)}" if u else None
+                   for v, u in zip(qtype.to_pylist() if unknown.any() else [None] * n, unknown, strict=True)])
+    columns = {
+        "question": question, "answer": pc.utf8_trim_whitespace(answer),
+        "score": pa.array(score, mask=np.isnan(score)), "total": pa.array(total, mask=np.isnan(total)),
+        "total_source": pa.array(np.where(np.isnan(total), None, "record"), pa.string()),
+        "exam_id": exam, "exam_id_raw": exam, "qtype": qtype, "type_label": qtype, "source": where,
+        "subject": _text_column(table, fields["subject"]) if "subject" in fields else pa.nulls(n, pa.string()),
+        "options": _options(table, fields.get("options"), n),
+        "n_slots": pa.array(np.ones(n, dtype=np.int32)),
+    }
+    if "id" in fields:
+        columns["record"] = pa.nulls(n, pa.string())
+        ids = _text_column(table, fields["id"])
+    candidates = pa.table({name: columns.get(name, pa.nulls(n, CANDIDATES.field(name).type))
+                           for name in CANDIDATES.names}, schema=CANDIDATES)
+    if "id" in fields:
+        candidates = candidates.append_column("given_id", ids)
+    if bad.any():
+        index = np.flatnonzero(bad)
+        raw_rows = table.take(pa.array(index)).to_pylist()
+        where_list = where.take(pa.array(index)).to_pylist()
+        for k, i in enumerate(index):
+            record = {k2: v for k2, v in raw_rows[k].items() if k2 != "__source"}
+            rejects.append(reject(where_list[k], reasons[i], record_json(record)))
+        candidates = candidates.filter(pa.array(~bad))
+    return ReadResult(fmt, candidates, rejects, n_records)
+
+
+def _text_column(table: pa.Table, name: str) -> pa.Array:
+    column = table[name].combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_list(column.type) or pa.types.is_struct(column.type):
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in column.to_pylist()],
+                        pa.string())
+    return column.cast(pa.string())
+
+
+def _empty(column: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True).to_numpy(zero_copy_only=False)
+
+
+def _options(table: pa.Table, name: str | None, n: int) -> pa.Array:
+    if name is None:
+        return pa.nulls(n, pa.list_(pa.string()))
+    column = table[name].combine_chunks()
+    if pa.types.is_list(column.type):
+        return column.cast(pa.list_(pa.string()))
+    values = []
+    for v in column.to_pylist():  # a JSON-encoded list in a CSV cell
+        try:
+            parsed = json.loads(v) if isinstance(v, str) and v.strip().startswith("[") else None
+        except json.JSONDecodeError:
+            parsed = None
+        values.append([str(x) for x in parsed] if isinstance(parsed, list) else None)
+    return pa.array(values, pa.list_(pa.string()))
+
+
+def _qtypes(table: pa.Table, fields: dict[str, str], answer: pa.Array) -> pa.Array:
+    if "qtype" in fields:
+        raw = pc.utf8_lower(pc.utf8_trim_whitespace(_text_column(table, fields["qtype"])))
+        mapped = [_QTYPE_ALIASES.get(v, v) if v else None for v in raw.to_pylist()]
+        given = pa.array(mapped, pa.string())
+        return pc.if_else(pc.is_null(given), infer_qtypes(answer), given)
+    return infer_qtypes(answer)
+
+
+def infer_qtypes(answer: pa.Array) -> pa.Array:
+    """Letters -> single/multi choice, a number -> numeric, a short line -> fill_blank, else free_form."""
+    text = pc.utf8_trim_whitespace(pc.fill_null(answer, ""))
+    single = pc.match_substring_regex(text, r"^[A-J]$")
+    multi = pc.match_substring_regex(text, r"^[A-J]{2,10}$")
+    numeric = pc.match_substring_regex(text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+    short = pc.and_(pc.less_equal(pc.utf8_length(text), 40), pc.invert(pc.match_substring(text, "\n")))
+    return pc.case_when(pc.make_struct(single, multi, numeric, short),
+                        "single_choice", "multi_choice", "numeric", "fill_blank", "free_form")
