@@ -1,0 +1,34 @@
+"""Every test runs offline in its own workspace (RLEV_WORKSPACE -> tmp_path, cwd -> tmp_path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures"
+EXAMS = FIXTURES / "exams"
+OOD = FIXTURES / "ood"
+EXAMPLES = REPO / "examples"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path, monkeypatch) -> Path:
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("RLEV_WORKSPACE", str(ws))
+    monkeypatch.chdir(tmp_path)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """The offline tiny model, built once per test session."""
+    from rlev_cli.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"), seed=0)
