@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from rlev_cli import __version__
-from rlev_cli.config import IngestConfig, help_for
+from rlev_cli.config import IngestConfig, TrainConfig, help_for
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
 
@@ -82,6 +82,89 @@ def ingest(
                 questions_path=str(result.questions_path), rejects_path=str(result.rejects_path),
                 manifest_path=str(result.manifest_path),
                 tables={"reject_reasons": [{"reason": k, "count": v} for k, v in result.reject_reasons.items()]})
+
+
+def _t(name: str, *flags: str, **kwargs):
+    """A train option whose help (and name) comes from TrainConfig."""
+    return typer.Option(*flags, help=help_for(TrainConfig, name), **kwargs)
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    data: Annotated[Path | None, _t("data", show_default=False)] = None,
+    model: Annotated[str, _t("model")] = "tiny",
+    algo: Annotated[str, _t("algo")] = "rloo",
+    reward: Annotated[str, _t("reward")] = "rlev",
+    alpha: Annotated[float, _t("alpha")] = 10.0,
+    value_column: Annotated[str, _t("value_column")] = "value",
+    num_generations: Annotated[int, _t("num_generations")] = 4,
+    kl_coef: Annotated[float, _t("kl_coef")] = 0.01,
+    learning_rate: Annotated[float, _t("learning_rate")] = 5e-7,
+    max_steps: Annotated[int, _t("max_steps")] = -1,
+    epochs: Annotated[float, _t("epochs")] = 1.0,
+    batch_size: Annotated[int, _t("batch_size")] = 8,
+    gradient_accumulation_steps: Annotated[int, _t("gradient_accumulation_steps")] = 1,
+    max_prompt_length: Annotated[int, _t("max_prompt_length")] = 1024,
+    max_completion_length: Annotated[int, _t("max_completion_length")] = 1024,
+    temperature: Annotated[float, _t("temperature")] = 1.0,
+    lora_r: Annotated[int, _t("lora_r")] = 0,
+    save_steps: Annotated[int, _t("save_steps")] = 100,
+    logging_steps: Annotated[int, _t("logging_steps")] = 1,
+    resume: Annotated[bool, _t("resume")] = False,
+    seed: Annotated[int, _t("seed")] = 0,
+    output: Annotated[Path | None, _t("output", show_default=False)] = None,
+    scale_rewards: Annotated[str, _t("scale_rewards")] = "batch",
+    allow_group_scaling: Annotated[bool, _t("allow_group_scaling")] = False,
+    rpp_baseline: Annotated[bool, _t("rpp_baseline")] = False,
+    num_processes: Annotated[int, _t("num_processes")] = 1,
+    accelerate_config: Annotated[str | None, _t("accelerate_config", show_default=False)] = None,
+    vllm: Annotated[str, _t("vllm")] = "none",
+    vllm_server_url: Annotated[str | None, _t("vllm_server_url", show_default=False)] = None,
+    judge_url: Annotated[str | None, _t("judge_url", show_default=False)] = None,
+    judge_model: Annotated[str | None, _t("judge_model", show_default=False)] = None,
+    max_train_samples: Annotated[int | None, _t("max_train_samples", show_default=False)] = None,
+    config_file: Annotated[Path | None, typer.Option("--config", help="YAML file of these options "
+                                                     "(snake_case keys); flags given on the command line win.",
+                                                     show_default=False)] = None,
+    workspace: Workspace = None,
+    as_json: AsJson = False,
+    debug: Debug = False,
+) -> None:
+    """Train a policy with RLEV rewards (REINFORCE++, RLOO or GRPO on TRL) on the train split."""
+    _start(as_json, debug)
+    options = {k: v for k, v in ctx.params.items() if k not in ("config_file", "workspace", "as_json", "debug")}
+    if config_file:
+        options = _merge_config_file(ctx, options, config_file)
+    config = TrainConfig(**options, workspace=_workspace(workspace))
+    from rlev_cli.train.core import run_training
+
+    total = config.max_steps if config.max_steps > 0 else None
+    with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
+        result = run_training(config, progress=advance)
+    out.summary("train", run_dir=str(result.run_dir), model_dir=str(result.model_dir), steps=result.steps,
+                prompts=result.n_prompts, prompts_too_long=result.n_too_long, algo=config.algo,
+                reward=config.reward, resumed_from=result.resumed_from)
+
+
+def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:
+    import click
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise RlevError(f"{path}: cannot read the --config YAML ({err})") from err
+    if not isinstance(loaded, dict):
+        raise RlevError(f"{path}: --config must be a mapping of option: value")
+    unknown = sorted(set(loaded) - set(options))
+    if unknown:
+        raise RlevError(f"{path}: unknown option(s) {', '.join(unknown)}")
+    merged = dict(options)
+    for key, value in loaded.items():
+        if ctx.get_parameter_source(key) in (click.core.ParameterSource.DEFAULT, None):
+            merged[key] = value
+    return merged
 
 
 def _parse_map(items: list[str]) -> dict[str, str]:

@@ -52,3 +52,96 @@ class IngestConfig:
         for key in self.field_map:
             if key not in MAP_KEYS:
                 raise RlevError(f"--map {key}=…: unknown key; use one of {', '.join(MAP_KEYS)}")
+
+
+SYSTEM_PROMPT = (
+    "You are a chatbot who can solve problems. Please solve the following problem and give your thought "
+    "process. Before giving the final result, you should output \"Therefore, the answer is\", and then give "
+    "your final answer."
+)
+ALGOS = ("reinforce++", "rloo", "grpo")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of `rlev train`. Paper defaults (arXiv 2510.20187 §3.2 + its recipe paper): lr 5e-7, one
+    epoch, 4 samples per prompt, KL 0.01, 1024-token prompts and responses, temperature 1.0, α = 10."""
+
+    data: Path | None = field(default=None, metadata={"help": "Questions table [default: the workspace's]."})
+    model: str = field(default="tiny", metadata={"help": "Hugging Face id, local path, or 'tiny' (offline)."})
+    algo: str = field(default="rloo", metadata={"help": "reinforce++ | rloo | grpo."})
+    reward: str = field(default="rlev", metadata={"help": "rlev | correctness | uniform | shuffled (ablations)."})
+    alpha: float = field(default=10.0, metadata={"help": "α in s(x) = 1 + min(α·v, 1)."})
+    value_column: str = field(default="value", metadata={"help": "Column holding v (e.g. value_pred)."})
+    num_generations: int = field(default=4, metadata={"help": "Samples per prompt (G)."})
+    kl_coef: float = field(default=0.01, metadata={"help": "KL coefficient β (0 = no reference model)."})
+    learning_rate: float = field(default=5e-7, metadata={"help": "Learning rate."})
+    max_steps: int = field(default=-1, metadata={"help": "Optimizer steps; -1 = run --epochs."})
+    epochs: float = field(default=1.0, metadata={"help": "Passes over the train split."})
+    batch_size: int = field(default=8, metadata={"help": "Completions per device per step (TRL's "
+                            "per_device_train_batch_size); a multiple of --num-generations."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Gradient accumulation steps."})
+    max_prompt_length: int = field(default=1024, metadata={"help": "Prompts longer than this (tokens) are "
+                                   "left out and counted."})
+    max_completion_length: int = field(default=1024, metadata={"help": "Max generated tokens."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
+    lora_r: int = field(default=0, metadata={"help": "LoRA rank (PEFT); 0 = full fine-tuning."})
+    save_steps: int = field(default=100, metadata={"help": "Checkpoint every N steps."})
+    logging_steps: int = field(default=1, metadata={"help": "Log metrics every N steps."})
+    resume: bool = field(default=False, metadata={"help": "Resume the run in --output (or the latest run) "
+                         "from its last checkpoint."})
+    seed: int = field(default=0, metadata={"help": "Seed."})
+    output: Path | None = field(default=None, metadata={"help": "Run folder [default: <workspace>/runs/<name>]."})
+    scale_rewards: str = field(default="batch", metadata={"help": "GRPO only: batch | none | group "
+                               "('group' cancels s(x); needs --allow-group-scaling)."})
+    allow_group_scaling: bool = field(default=False, metadata={"help": "Accept GRPO group-std scaling "
+                                      "(paper-faithful GRPO; the value weighting is cancelled)."})
+    rpp_baseline: bool = field(default=False, metadata={"help": "REINFORCE++: subtract the group-mean "
+                               "reward before whitening (OpenRLHF reinforce_baseline)."})
+    num_processes: int = field(default=1, metadata={"help": "Data-parallel processes (torchrun)."})
+    accelerate_config: str | None = field(default=None, metadata={"help": "Launch with accelerate: a shipped "
+                                          "config (multi_gpu, zero2, zero3, multi_node) or a YAML path."})
+    vllm: str = field(default="none", metadata={"help": "none | colocate | server (vLLM generation, GPU)."})
+    vllm_server_url: str | None = field(default=None, metadata={"help": "Base URL of `trl vllm-serve`."})
+    judge_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible URL of an LLM judge "
+                                  "for free-form answers."})
+    judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 training [default: on with CUDA]."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N train rows."})
+    system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "Policy system prompt."})
+    workspace: Path = field(default=Path("rlev-workspace"), metadata={"help": "Workspace folder."})
+
+    def __post_init__(self) -> None:
+        from rlev_cli.rewards import REWARD_MODES
+
+        if self.algo in ("reinforce_pp", "rpp", "reinforce"):
+            self.algo = "reinforce++"
+        if self.algo not in ALGOS:
+            raise RlevError(f"--algo {self.algo!r}: choose reinforce++, rloo or grpo")
+        if self.reward not in REWARD_MODES:
+            raise RlevError(f"--reward {self.reward!r}: choose {', '.join(REWARD_MODES)}")
+        if self.num_generations < 2:
+            raise RlevError(f"--num-generations {self.num_generations}: needs at least 2 samples per prompt "
+                            "(group baselines compare samples)")
+        generation_batch = self.batch_size * self.num_processes * self.gradient_accumulation_steps
+        if generation_batch % self.num_generations:
+            raise RlevError(f"--batch-size {self.batch_size} x {self.num_processes} process(es) x "
+                            f"{self.gradient_accumulation_steps} accumulation = {generation_batch} completions, "
+                            f"not a multiple of --num-generations {self.num_generations}; use e.g. "
+                            f"--batch-size {self.num_generations * max(1, self.batch_size // self.num_generations)}")
+        if self.scale_rewards not in ("batch", "none", "group"):
+            raise RlevError(f"--scale-rewards {self.scale_rewards!r}: choose batch, none or group")
+        if self.algo == "grpo" and self.scale_rewards == "group" and self.reward in ("rlev", "shuffled", "uniform") \
+                and not self.allow_group_scaling:
+            raise RlevError("--scale-rewards group divides s(x) back out (per-group std), so values would be "
+                            "ignored; use --scale-rewards batch or none, or add --allow-group-scaling")
+        if self.vllm not in ("none", "colocate", "server"):
+            raise RlevError(f"--vllm {self.vllm!r}: choose none, colocate or server")
+        if (self.judge_url is None) != (self.judge_model is None):
+            raise RlevError("--judge-url and --judge-model go together")
+        for name in ("learning_rate", "max_prompt_length", "max_completion_length", "batch_size", "save_steps",
+                     "num_processes", "gradient_accumulation_steps", "logging_steps"):
+            if not getattr(self, name) > 0:
+                raise RlevError(f"--{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
+        if self.kl_coef < 0 or self.temperature <= 0:
+            raise RlevError("--kl-coef must be >= 0 and --temperature > 0")

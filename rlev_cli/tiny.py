@@ -1,0 +1,108 @@
+"""The offline tiny model: a small random Qwen2-style causal LM and a locally trained byte-level BPE.
+
+Nothing is downloaded. head_dim is 32 so vLLM's CPU build can run it; the byte-level tokenizer
+round-trips any text (Chinese, Korean, Japanese, LaTeX). Deterministic under the seed; cached under
+`<workspace>/models/tiny-seed<seed>` so every stage finds the same model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TINY_NAMES = ("tiny",)
+TINY_MARKER = "rlev_tiny.json"  # our own tokenizer: load it as itself, never through AutoTokenizer
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# A small multilingual corpus so the BPE merges cover the scripts exams use; any byte still encodes.
+_CORPUS = [
+    "Therefore, the answer is A. Therefore, the answer is 42. The answer is (B).",
+    "You are a chatbot who can solve problems. Please solve the following problem and give your thought "
+    "process. Before giving the final result, you should output \"Therefore, the answer is\", and then "
+    "give your final answer.",
+    "下列说法正确的是 答案是 所以答案是 选择题 每小题5分 满分150分 已知函数 求证 解：",
+    "다음 중 옳은 것은? 정답은 함수 값은 구하시오 수능 수학",
+    "次のうち正しいものはどれか。答えは ひらがな カタカナ 漢字",
+    r"$\frac{1}{2}$ \sqrt{x} \int_0^1 x^2 dx \sum_{i=1}^n a_i \mathrm{Pb} \left( x \right) \times 10^{3}",
+    "A. 1 B. 2 C. 3 D. 4 (A) (B) (C) (D) 0 1 2 3 4 5 6 7 8 9 10 100 0.5 1.00 76.25",
+    "Question: Which of the following is correct? Options: Answer: Let's think step by step.",
+]
+
+
+def is_tiny(model: str | Path | None) -> bool:
+    return str(model) in TINY_NAMES
+
+
+def tiny_model_path(workspace: Path, seed: int = 0) -> Path:
+    """Build (once) and return the tiny model folder in the workspace."""
+    path = Path(workspace) / "models" / f"tiny-seed{seed}"
+    if not (path / "config.json").exists():
+        build_tiny_model(path, seed=seed)
+    return path
+
+
+def build_tokenizer(vocab_size: int = 1024):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   bos_token=None, padding_side="left", chat_template=CHAT_TEMPLATE,
+                                   model_max_length=4096)
+
+
+def build_tiny_model(path: Path, seed: int = 0) -> Path:
+    """Write a tiny random Qwen2ForCausalLM + tokenizer to `path` (atomically: a temp folder renamed)."""
+    import os
+    import shutil
+    import tempfile
+
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    path = Path(path)
+    tokenizer = build_tokenizer()
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=4096,
+        tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None, torch_dtype="float32",
+    )
+    model = Qwen2ForCausalLM(config)
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
+                                               pad_token_id=tokenizer.pad_token_id, do_sample=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / TINY_MARKER).write_text(f'{{"seed": {seed}}}\n', encoding="utf-8")
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def load_tokenizer(path: str | Path):
+    """A saved tokenizer, loaded as itself (AutoTokenizer would rebuild a Qwen2Tokenizer; notes/trl.md)."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    path = Path(path)
+    if (path / TINY_MARKER).exists():
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(path)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer

@@ -1,0 +1,105 @@
+"""From a TrainConfig to a ready TRL trainer: dataset, reward function, TRL config, trainer class."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rlev_cli.config import TrainConfig
+from rlev_cli.output import out
+
+
+def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]:
+    """Settings shared by GRPOConfig and RLOOConfig, named as TRL names them."""
+    bf16 = cuda if config.bf16 is None else config.bf16
+    common = dict(
+        output_dir=str(run_dir / "checkpoints"), per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps, num_generations=config.num_generations,
+        max_completion_length=config.max_completion_length, temperature=config.temperature,
+        learning_rate=config.learning_rate, max_steps=config.max_steps, num_train_epochs=config.epochs,
+        beta=config.kl_coef, logging_steps=config.logging_steps, save_strategy="steps",
+        save_steps=config.save_steps, seed=config.seed, report_to="none", bf16=bf16, use_cpu=not cuda,
+        gradient_checkpointing=False, remove_unused_columns=False, log_completions=False,
+        disable_tqdm=True, epsilon=0.2,
+        # OpenRLHF defaults of the paper's period (notes/rlev-paper.md §4.2)
+        lr_scheduler_type="cosine", warmup_steps=0.03, max_grad_norm=1.0, adam_beta2=0.95,
+    )
+    if config.vllm != "none":
+        common.update(use_vllm=True, vllm_mode=config.vllm)
+        if config.vllm_server_url:
+            common["vllm_server_base_url"] = config.vllm_server_url
+    return common
+
+
+def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None):
+    import torch
+    from trl import GRPOConfig, RLOOConfig
+
+    from rlev_cli.rewards import RlevReward
+    from rlev_cli.tiny import load_tokenizer
+    from rlev_cli.train.data import load_train_rows, to_prompts
+    from rlev_cli.train.logs import RolloutLog, RunLogCallback
+    from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
+
+    tokenizer = load_tokenizer(model) if Path(model).exists() else _hub_tokenizer(model)
+    rows = load_train_rows(data, config.value_column, config.max_train_samples)
+    prompts, uniform_scale, too_long = to_prompts(rows, config.system_prompt, config.reward, config.alpha,
+                                                  config.seed, tokenizer, config.max_prompt_length)
+    if not prompts:
+        from rlev_cli.errors import RlevError
+
+        raise RlevError(f"every train prompt is longer than --max-prompt-length {config.max_prompt_length} tokens")
+    if too_long:
+        out.warn(f"{too_long} train prompt(s) over {config.max_prompt_length} tokens left out")
+    from datasets import Dataset
+
+    dataset = Dataset.from_list(prompts)
+    judge = None
+    if config.judge_url:
+        from rlev_cli.verify.judge import LLMJudge
+
+        judge = LLMJudge(config.judge_url, config.judge_model or "")
+    rollout_log = RolloutLog(run_dir / "rollouts.parquet")
+    reward = RlevReward(config.reward, config.alpha, uniform_scale, judge=judge, rollout_log=rollout_log)
+    cuda = torch.cuda.is_available()
+    common = trl_common(config, run_dir, cuda)
+    peft_config = None
+    if config.lora_r:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=config.lora_r, lora_alpha=2 * config.lora_r, task_type="CAUSAL_LM",
+                                 target_modules="all-linear")
+    if config.algo == "rloo":
+        # KL in the reward as TRL's RLOO does; no advantage whitening (keeps s(x) exactly).
+        trl_config = RLOOConfig(**common, normalize_advantages=False)
+        cls, extra = RlevRLOOTrainer, {}
+    else:
+        scale = config.scale_rewards if config.algo == "grpo" else "none"
+        if config.algo == "grpo" and scale == "group" and config.reward != "correctness":
+            out.warn("--scale-rewards group: per-group std normalization cancels s(x); this run is plain "
+                     "correctness RL with the value weighting removed (paper-faithful GRPO only)")
+        trl_config = GRPOConfig(**common, scale_rewards=scale, loss_type="dapo",
+                                mask_truncated_completions=False)
+        cls, extra = RlevGRPOTrainer, {}
+        if config.algo == "reinforce++":
+            cls, extra = ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
+    trainer = cls(model=model, reward_funcs=reward, args=trl_config, train_dataset=dataset,
+                  processing_class=tokenizer, peft_config=peft_config, **extra)
+    trainer.rollout_log = rollout_log
+    callback = RunLogCallback(run_dir, rollout_log, progress, trainer.accelerator.is_main_process)
+    trainer.add_callback(callback)
+    info = {"n_prompts": len(prompts), "n_too_long": too_long, "uniform_scale": uniform_scale,
+            "trl_config": {k: v for k, v in asdict(trl_config).items()
+                           if isinstance(v, str | int | float | bool | type(None))}}
+    return trainer, info
+
+
+def _hub_tokenizer(model: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer

@@ -1,0 +1,199 @@
+"""`run_training`: the train split in, a run folder out (model, checkpoints, metrics, rollouts, config).
+
+Reads top to bottom: check everything cheap first (data, model, sizes), then build the TRL config and
+trainer for the algorithm, train, save. Multi-process runs re-enter here through `launch.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlev_cli import __version__
+from rlev_cli.config import TrainConfig, as_dict
+from rlev_cli.errors import RlevError
+from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
+
+SHIPPED_ACCELERATE = ("multi_gpu", "zero2", "zero3", "multi_node")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    model_dir: Path
+    steps: int
+    n_prompts: int
+    n_too_long: int
+    final_metrics: dict[str, float]
+    resumed_from: str | None
+
+
+def resolve_run_dir(config: TrainConfig) -> Path:
+    if config.output:
+        return Path(config.output)
+    runs = Path(config.workspace) / RUNS_DIR
+    if config.resume:
+        latest = latest_run(runs)
+        if latest is None:
+            raise RlevError(f"--resume: no run in {runs}; pass --output RUN_DIR")
+        return latest
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"{stamp}-{config.algo.replace('+', 'p')}-{config.reward}"
+    run_dir = runs / name
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = runs / f"{name}-{suffix}"
+    return run_dir
+
+
+def latest_run(runs: Path) -> Path | None:
+    candidates = [p for p in runs.glob("*") if (p / "config.json").exists()] if runs.exists() else []
+    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
+
+
+def resolve_model(model: str, workspace: Path, seed: int) -> str:
+    """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
+    (or cached) now, before any heavy work."""
+    from rlev_cli.tiny import is_tiny, tiny_model_path
+
+    if is_tiny(model):
+        return str(tiny_model_path(workspace, seed=0))
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists():
+            raise RlevError(f"{path}: not a Hugging Face model folder (no config.json)")
+        return str(path)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise RlevError(f"model path {model} does not exist")
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return model
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise RlevError(f"model {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
+                        "download it first or pass a local path")
+    try:
+        from huggingface_hub import model_info
+
+        model_info(model, timeout=10)
+    except Exception as err:  # network or auth failure: say it in one line
+        raise RlevError(f"model {model!r}: cannot reach the Hugging Face Hub and it is not cached "
+                        f"({type(err).__name__}); pass a local path or --model tiny") from err
+    return model
+
+
+def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
+    """All cheap checks, in the order a user fixes them: data, model, vLLM, launcher."""
+    data = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
+    from rlev_cli.train.data import load_train_rows
+
+    load_train_rows(data, config.value_column, 1)  # fails fast on missing file/column/rows
+    if config.vllm != "none":
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            raise RlevError("--vllm needs vLLM: pip install 'rlev[vllm]' (on a CUDA machine; TRL supports "
+                            "vLLM 0.22-0.31)")
+    if config.accelerate_config and config.accelerate_config not in SHIPPED_ACCELERATE \
+            and not Path(config.accelerate_config).exists():
+        raise RlevError(f"--accelerate-config {config.accelerate_config}: not a file nor one of "
+                        f"{', '.join(SHIPPED_ACCELERATE)}")
+    model = resolve_model(config.model, Path(config.workspace), config.seed)
+    return data, model, resolve_run_dir(config)
+
+
+def launch(config: TrainConfig, run_dir: Path) -> int:
+    """Start `num_processes` workers with torchrun (or accelerate with a config) on the same config."""
+    config_path = run_dir / "config.json"
+    entry = ["-m", "rlev_cli.train.launch", str(config_path)]
+    if config.accelerate_config:
+        path = config.accelerate_config
+        if path in SHIPPED_ACCELERATE:
+            path = str(Path(__file__).parent / "accelerate_configs" / f"{path}.yaml")
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", path,
+               "--num_processes", str(config.num_processes), *entry]
+    else:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={config.num_processes}", *entry]
+    return subprocess.call(cmd, env={**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1"})
+
+
+def run_training(config: TrainConfig, progress=None) -> TrainResult:
+    data, model, run_dir = prepare(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}
+    if not (config.resume and (run_dir / "config.json").exists()):
+        write_json(run_dir / "config.json", resolved)
+    if (config.num_processes > 1 or config.accelerate_config) and not os.environ.get("RLEV_WORKER"):
+        code = launch(config, run_dir)
+        if code != 0:
+            raise RlevError(f"training workers exited with code {code}; see the log above ({run_dir})")
+        return _result_from_disk(run_dir)
+    return train_here(config, data, model, run_dir, progress)
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    found = [p for p in (run_dir / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None) -> TrainResult:
+    from rlev_cli.train.build import build_trainer
+
+    trainer, info = build_trainer(config, data, model, run_dir, progress)
+    resume_from = None
+    if config.resume:
+        found = checkpoints(run_dir)
+        resume_from = str(found[-1]) if found else None
+    trainer.train(resume_from_checkpoint=resume_from)
+    model_dir = run_dir / "model"
+    if trainer.accelerator.is_main_process:
+        tmp = run_dir / ".model.part"
+        shutil.rmtree(tmp, ignore_errors=True)
+        trainer.save_model(str(tmp))
+        if config.lora_r:
+            _merge_lora(tmp)
+        trainer.processing_class.save_pretrained(str(tmp))
+        if (Path(model) / "rlev_tiny.json").exists():
+            shutil.copy(Path(model) / "rlev_tiny.json", tmp / "rlev_tiny.json")
+        shutil.rmtree(model_dir, ignore_errors=True)
+        os.replace(tmp, model_dir)
+        final = {k: v for k, v in (trainer.state.log_history[-1] if trainer.state.log_history else {}).items()
+                 if isinstance(v, int | float)}
+        write_json(run_dir / "manifest.json", {
+            "command": "train", "rlev_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "algo": config.algo, "reward": config.reward, "model": config.model, "model_path": model,
+            "data": str(data), "steps": trainer.state.global_step, "n_prompts": info["n_prompts"],
+            "n_too_long": info["n_too_long"], "uniform_scale": info["uniform_scale"],
+            "resumed_from": resume_from, "final_metrics": final,
+            "trl_config": info["trl_config"],
+        })
+    return TrainResult(run_dir, model_dir, trainer.state.global_step, info["n_prompts"], info["n_too_long"],
+                       {}, resume_from)
+
+
+def _merge_lora(path: Path) -> None:
+    """Save a full model (adapter merged) so every later stage loads a plain Hugging Face folder."""
+    from peft import AutoPeftModelForCausalLM
+
+    merged = AutoPeftModelForCausalLM.from_pretrained(str(path)).merge_and_unload()
+    for name in ("adapter_model.safetensors", "adapter_config.json"):
+        (path / name).unlink(missing_ok=True)
+    merged.save_pretrained(str(path))
+
+
+def _result_from_disk(run_dir: Path) -> TrainResult:
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise RlevError(f"{run_dir}: training workers finished without writing a manifest")
+    manifest = json.loads(manifest_path.read_text())
+    return TrainResult(run_dir, run_dir / "model", manifest["steps"], manifest["n_prompts"],
+                       manifest["n_too_long"], manifest.get("final_metrics", {}), manifest.get("resumed_from"))

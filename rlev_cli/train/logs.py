@@ -1,0 +1,110 @@
+"""What a run writes besides the model: metrics.parquet and rollouts.parquet (TRL's RLOOTrainer writes
+no completions file, so the reward function feeds this log for every algorithm)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from transformers import TrainerCallback
+
+from rlev_cli.schema import write_table
+
+ROLLOUTS = pa.schema([
+    ("step", pa.int64()), ("id", pa.string()), ("prompt", pa.string()), ("completion", pa.string()),
+    ("value", pa.float64()), ("correct", pa.bool_()), ("reward", pa.float64()), ("advantage", pa.float64()),
+    ("length", pa.int64()),
+])
+
+
+class RolloutLog:
+    """Sampled rollouts (every `every` steps), kept in memory and flushed with each log."""
+
+    def __init__(self, path: Path, every: int = 1, max_chars: int = 4000) -> None:
+        self.path = Path(path)
+        self.every = every
+        self.max_chars = max_chars
+        self.rows: list[dict[str, Any]] = []
+        self._pending: list[dict[str, Any]] = []
+        if self.path.exists():  # resumed run: keep what was logged before
+            import pyarrow.parquet as pq
+
+            self.rows = pq.read_table(self.path).to_pylist()
+
+    def add(self, state, prompts, completions, ids, values, graded, rewards, lengths) -> None:
+        step = int(getattr(state, "global_step", 0) or 0) + 1
+        self._pending = []
+        if (step - 1) % self.every:
+            return
+        for i, text in enumerate(completions):
+            prompt = prompts[i][-1]["content"] if isinstance(prompts[i], list) else str(prompts[i])
+            row = {"step": step, "id": ids[i] if ids else None, "prompt": prompt[: self.max_chars],
+                   "completion": text[: self.max_chars], "value": float(values[i]),
+                   "correct": None if graded[i] is None else bool(graded[i]), "reward": rewards[i],
+                   "advantage": None, "length": int(lengths[i])}
+            self._pending.append(row)
+            self.rows.append(row)
+
+    def set_advantages(self, advantages: list[float]) -> None:
+        if len(advantages) == len(self._pending):
+            for row, advantage in zip(self._pending, advantages, strict=True):
+                row["advantage"] = advantage
+        self._pending = []
+
+    def stats(self, step: int) -> dict[str, float]:
+        """Reward, length, accuracy on low/high-value prompts of the last step (progress columns)."""
+        rows = [r for r in self.rows if r["step"] == step]
+        if not rows:
+            return {}
+        graded = [r for r in rows if r["correct"] is not None]
+        values = sorted(r["value"] for r in graded) or [0.0]
+        mid = values[len(values) // 2]
+        low = [r["correct"] for r in graded if r["value"] < mid] or [False]
+        high = [r["correct"] for r in graded if r["value"] >= mid] or [False]
+        return {"reward": sum(r["reward"] or 0.0 for r in rows) / len(rows),
+                "len": sum(r["length"] for r in rows) / len(rows),
+                "acc_low_v": sum(low) / len(low), "acc_high_v": sum(high) / len(high)}
+
+    def flush(self) -> None:
+        write_table(pa.Table.from_pylist(self.rows, schema=ROLLOUTS), self.path, "rollouts")
+
+
+class RunLogCallback(TrainerCallback):
+    """metrics.parquet (one row per logged step), rollouts flushed, progress advanced."""
+
+    def __init__(self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True) -> None:
+        self.run_dir = Path(run_dir)
+        self.rollout_log = rollout_log
+        self.advance = advance
+        self.is_main = is_main
+        self.metrics: list[dict[str, Any]] = []
+        existing = self.run_dir / "metrics.parquet"
+        if existing.exists():  # resumed run: keep the earlier rows
+            import pyarrow.parquet as pq
+
+            self.metrics = pq.read_table(existing).to_pylist()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.advance:
+            self.advance(1, **self.rollout_log.stats(state.global_step))
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not self.is_main or not logs:
+            return
+        row = {"step": state.global_step, "epoch": state.epoch}
+        row.update({k: float(v) for k, v in logs.items() if isinstance(v, int | float)})
+        self.metrics = [m for m in self.metrics if m["step"] != state.global_step or "train_runtime" in m] + [row]
+        self._write()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.is_main:
+            self._write()
+
+    def _write(self) -> None:
+        keys: list[str] = []
+        for row in self.metrics:
+            keys.extend(k for k in row if k not in keys)
+        table = pa.Table.from_pylist([{k: row.get(k) for k in keys} for row in self.metrics])
+        write_table(table, self.run_dir / "metrics.parquet", "metrics")
+        self.rollout_log.flush()
