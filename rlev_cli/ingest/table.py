@@ -16,7 +16,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rlev_cli.errors import RlevError
 from rlev_cli.ingest.numbers import parse_number_column
 from rlev_cli.ingest.records import CANDIDATES, ReadResult, record_json, reject
 from rlev_cli.schema import QTYPES

@@ -20,7 +20,7 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
         learning_rate=config.learning_rate, max_steps=config.max_steps, num_train_epochs=config.epochs,
         beta=config.kl_coef, logging_steps=config.logging_steps, save_strategy="steps",
         save_steps=config.save_steps, seed=config.seed, report_to="none", bf16=bf16, use_cpu=not cuda,
-        gradient_checkpointing=False, remove_unused_columns=False, log_completions=False,
+        activation_checkpointing=False, remove_unused_columns=False, log_completions=False,
         disable_tqdm=True, epsilon=0.2,
         # OpenRLHF defaults of the paper's period (notes/rlev-paper.md §4.2)
         lr_scheduler_type="cosine", warmup_steps=0.03, max_grad_norm=1.0, adam_beta2=0.95,
@@ -32,8 +32,13 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
     return common
 
 
-def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None):
+def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None,
+                  resume_step: int | None = None):
     import torch
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     from trl import GRPOConfig, RLOOConfig
 
     from rlev_cli.rewards import RlevReward
@@ -60,7 +65,7 @@ def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, pr
         from rlev_cli.verify.judge import LLMJudge
 
         judge = LLMJudge(config.judge_url, config.judge_model or "")
-    rollout_log = RolloutLog(run_dir / "rollouts.parquet")
+    rollout_log = RolloutLog(run_dir / "rollouts.parquet", keep_until=resume_step)
     reward = RlevReward(config.reward, config.alpha, uniform_scale, judge=judge, rollout_log=rollout_log)
     cuda = torch.cuda.is_available()
     common = trl_common(config, run_dir, cuda)
@@ -87,7 +92,13 @@ def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, pr
     trainer = cls(model=model, reward_funcs=reward, args=trl_config, train_dataset=dataset,
                   processing_class=tokenizer, peft_config=peft_config, **extra)
     trainer.rollout_log = rollout_log
-    callback = RunLogCallback(run_dir, rollout_log, progress, trainer.accelerator.is_main_process)
+    # Our own progress bar and metrics.parquet replace the Trainer's printed dicts (stdout stays clean).
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    callback = RunLogCallback(run_dir, rollout_log, progress, trainer.accelerator.is_main_process,
+                              keep_until=resume_step)
     trainer.add_callback(callback)
     info = {"n_prompts": len(prompts), "n_too_long": too_long, "uniform_scale": uniform_scale,
             "trl_config": {k: v for k, v in asdict(trl_config).items()

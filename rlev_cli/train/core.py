@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rlev_cli import __version__
 from rlev_cli.config import TrainConfig, as_dict
@@ -148,11 +147,14 @@ def checkpoints(run_dir: Path) -> list[Path]:
 def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None) -> TrainResult:
     from rlev_cli.train.build import build_trainer
 
-    trainer, info = build_trainer(config, data, model, run_dir, progress)
-    resume_from = None
+    resume_from, resume_step = None, None
     if config.resume:
         found = checkpoints(run_dir)
-        resume_from = str(found[-1]) if found else None
+        if found:
+            resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
+    trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
+    if progress and resume_step:
+        progress(resume_step)
     trainer.train(resume_from_checkpoint=resume_from)
     model_dir = run_dir / "model"
     if trainer.accelerator.is_main_process:

@@ -21,16 +21,16 @@ ROLLOUTS = pa.schema([
 class RolloutLog:
     """Sampled rollouts (every `every` steps), kept in memory and flushed with each log."""
 
-    def __init__(self, path: Path, every: int = 1, max_chars: int = 4000) -> None:
+    def __init__(self, path: Path, every: int = 1, max_chars: int = 4000, keep_until: int | None = None) -> None:
         self.path = Path(path)
         self.every = every
         self.max_chars = max_chars
         self.rows: list[dict[str, Any]] = []
         self._pending: list[dict[str, Any]] = []
-        if self.path.exists():  # resumed run: keep what was logged before
+        if keep_until is not None and self.path.exists():  # resumed: keep what the checkpoint covers
             import pyarrow.parquet as pq
 
-            self.rows = pq.read_table(self.path).to_pylist()
+            self.rows = [r for r in pq.read_table(self.path).to_pylist() if r["step"] <= keep_until]
 
     def add(self, state, prompts, completions, ids, values, graded, rewards, lengths) -> None:
         step = int(getattr(state, "global_step", 0) or 0) + 1
@@ -73,17 +73,18 @@ class RolloutLog:
 class RunLogCallback(TrainerCallback):
     """metrics.parquet (one row per logged step), rollouts flushed, progress advanced."""
 
-    def __init__(self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True) -> None:
+    def __init__(self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True,
+                 keep_until: int | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.rollout_log = rollout_log
         self.advance = advance
         self.is_main = is_main
         self.metrics: list[dict[str, Any]] = []
         existing = self.run_dir / "metrics.parquet"
-        if existing.exists():  # resumed run: keep the earlier rows
+        if keep_until is not None and existing.exists():  # resumed: keep what the checkpoint covers
             import pyarrow.parquet as pq
 
-            self.metrics = pq.read_table(existing).to_pylist()
+            self.metrics = [m for m in pq.read_table(existing).to_pylist() if m["step"] <= keep_until]
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.advance:

@@ -60,7 +60,7 @@ def check_numeric(answer: str, reference: str) -> float | None:
     got = to_number(answer)
     if got is None:
         return 0.0
-    return float(abs(got - gold) <= max(NUMERIC_ABS_TOL, NUMERIC_REL_TOL * abs(gold)))
+    return float(abs(got - gold) <= max(NUMERIC_ABS_TOL, NUMERIC_REL_TOL * abs(gold)) + 1e-9)
 
 
 def normalize_text(text: str) -> str:

@@ -32,10 +32,10 @@ def test_strict_number_parsing_rejects_units_ranges_booleans(workspace, tmp_path
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
     _, questions, rejects, manifest = ingest([path], workspace)
     reasons = {r["source"]: r["reason"] for r in rejects}
-    assert reasons[f"p.jsonl:1"] == "'score': '3分' is not a number"
-    assert reasons[f"p.jsonl:2"] == "'score': '2-3' is not a number"
-    assert reasons[f"p.jsonl:3"] == "'score': 'true' is not a number"
-    assert "no points in the record" in reasons[f"p.jsonl:4"]
+    assert reasons["p.jsonl:1"] == "'score': '3分' is not a number"
+    assert reasons["p.jsonl:2"] == "'score': '2-3' is not a number"
+    assert reasons["p.jsonl:3"] == "'score': 'true' is not a number"
+    assert "no points in the record" in reasons["p.jsonl:4"]
     assert [q["score"] for q in questions] == [4.0]  # full-width digit, NFKC
     assert manifest["counts"]["records_in"] == 7 == len(questions) + len(rejects)
 

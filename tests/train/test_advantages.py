@@ -1,0 +1,144 @@
+"""The value scale reaches the policy gradient exactly as each method implies (notes/trl.md §3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from rlev_cli.config import TrainConfig
+from rlev_cli.errors import RlevError
+from rlev_cli.rewards import prepare_values, value_scale
+from rlev_cli.train.trainers import reinforce_pp_advantages, reverse_cumsum
+
+S_HIGH, S_LOW = value_scale(0.05), value_scale(0.02)  # 1.5, 1.2
+
+
+def test_reinforce_pp_matches_openrlhf_formula_with_kl():
+    rewards = torch.tensor([1.5, 0.0, 1.2, 1.2])
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=torch.float32)
+    kl = torch.tensor([[0.1, -0.2, 0.3, 9.0], [0.5, 0.5, 0.0, 0.0], [0.0, 0.1, 0.1, 0.1], [20.0, 0, 0, 0]])
+    got = reinforce_pp_advantages(rewards, mask, num_generations=2, kl=kl, beta=0.01)
+    # by hand: G_t = r - 0.01 * sum_{u>=t} clamp(kl_u) on valid tokens, then global token whitening
+    expected = torch.zeros_like(mask)
+    for i in range(4):
+        valid = int(mask[i].sum())
+        for t in range(valid):
+            expected[i, t] = rewards[i] - 0.01 * kl[i, t:valid].clamp(-10, 10).sum()
+    values = expected[mask.bool()]
+    mean, var = values.mean(), values.var(unbiased=False)
+    expected = (expected - mean) / var.sqrt() * mask
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert torch.equal(reverse_cumsum(torch.tensor([[1.0, 2.0, 3.0]])), torch.tensor([[6.0, 5.0, 3.0]]))
+
+
+def test_reinforce_pp_group_baseline():
+    rewards = torch.tensor([1.5, 0.0, 1.2, 0.0])
+    mask = torch.ones(4, 2)
+    got = reinforce_pp_advantages(rewards, mask, num_generations=2, baseline=True)
+    centered = torch.tensor([0.75, -0.75, 0.6, -0.6])
+    assert torch.allclose(got[:, 0], centered / centered.pow(2).mean().sqrt(), atol=1e-6)
+
+
+def test_shuffled_is_a_permutation_and_uniform_is_mean_scale():
+    values = [0.0, 0.01, 0.02, 0.05, 0.2, 0.3]
+    shuffled, mean_scale = prepare_values(values, "shuffled", 10.0, seed=1)
+    assert sorted(shuffled) == values and shuffled != values
+    assert mean_scale == pytest.approx(sum(value_scale(v) for v in values) / 6)
+    assert prepare_values(values, "rlev", 10.0, seed=1)[0] == values
+
+
+def test_group_scaling_needs_an_explicit_flag():
+    with pytest.raises(RlevError, match="divides s\\(x\\) back out"):
+        TrainConfig(algo="grpo", scale_rewards="group")
+    TrainConfig(algo="grpo", scale_rewards="group", allow_group_scaling=True)
+    TrainConfig(algo="grpo", scale_rewards="group", reward="correctness")
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"num_generations": 1}, "needs at least 2 samples"),
+    ({"batch_size": 6}, "not a multiple of --num-generations 4"),
+    ({"algo": "ppo"}, "choose reinforce\\+\\+, rloo or grpo"),
+])
+def test_impossible_settings_fail_before_any_work(bad, message):
+    with pytest.raises(RlevError, match=message):
+        TrainConfig(**bad)
+
+
+def two_prompt_table(path):
+    import pyarrow as pa
+
+    from rlev_cli.schema import QUESTIONS, write_table
+
+    rows = []
+    for qid, value in (("high", 0.05), ("low", 0.02)):
+        rows.append({"id": qid, "exam_id": "e", "qtype": "single_choice", "question": f"Question {qid}?",
+                     "answer": qid, "score": value * 100, "total": 100.0, "total_source": "record",
+                     "value": value, "value_source": "score", "split": "train", "source": "t", "flags": []})
+    write_table(pa.Table.from_pylist(rows, schema=QUESTIONS), path, "questions")
+    return path
+
+
+@pytest.fixture
+def fixed_correctness(monkeypatch):
+    """Every prompt's group of 4 gets the same pattern: correct, correct, wrong, wrong."""
+    import rlev_cli.verify as verify
+
+    seen: dict[str, int] = {}
+
+    def check(response, reference, qtype):
+        seen[reference] = seen.get(reference, 0) + 1
+        return 1.0 if (seen[reference] - 1) % 4 < 2 else 0.0
+
+    monkeypatch.setattr(verify, "check", check)
+
+
+def one_step_advantages(tmp_path, tiny_model_dir, **options):
+    from rlev_cli.train.build import build_trainer
+
+    data = two_prompt_table(tmp_path / "q.parquet")
+    config = TrainConfig(data=data, model=str(tiny_model_dir), num_generations=4, batch_size=8, max_steps=1,
+                         max_completion_length=4, kl_coef=0.0, learning_rate=1e-6, save_steps=100,
+                         output=tmp_path / "run", **options)
+    trainer, _ = build_trainer(config, data, str(tiny_model_dir), tmp_path / "run")
+    trainer.train()
+    rows = trainer.rollout_log.rows
+    advantage = {}
+    for row, adv in zip(rows, trainer.last_advantages.tolist(), strict=True):
+        first = adv[0] if isinstance(adv, list) else adv
+        advantage.setdefault(row["id"], []).append((row["correct"], row["reward"], first))
+    return advantage
+
+
+def ratio_of_correct(advantage, shift=0.0):
+    high = [a + shift for ok, _, a in advantage["high"] if ok]
+    low = [a + shift for ok, _, a in advantage["low"] if ok]
+    return high[0] / low[0]
+
+
+@pytest.mark.parametrize("algo,options,expected", [
+    ("rloo", {}, S_HIGH / S_LOW),
+    ("grpo", {"scale_rewards": "batch"}, S_HIGH / S_LOW),
+    ("grpo", {"scale_rewards": "none"}, S_HIGH / S_LOW),
+    ("grpo", {"scale_rewards": "group", "allow_group_scaling": True}, 1.0),  # the trap: s(x) cancels
+    ("rloo", {"reward": "correctness"}, 1.0),
+])
+def test_value_ratio_reaches_the_advantages(tmp_path, tiny_model_dir, fixed_correctness, algo, options, expected):
+    advantage = one_step_advantages(tmp_path, tiny_model_dir, algo=algo, **options)
+    assert [ok for ok, _, _ in advantage["high"]] == [True, True, False, False]
+    assert ratio_of_correct(advantage) == pytest.approx(expected, rel=1e-3)
+    wrong_high = [a for ok, _, a in advantage["high"] if not ok][0]
+    wrong_low = [a for ok, _, a in advantage["low"] if not ok][0]
+    assert wrong_high / wrong_low == pytest.approx(expected, rel=1e-3)
+
+
+def test_reinforce_pp_whitened_returns_keep_the_ratio(tmp_path, tiny_model_dir, fixed_correctness):
+    advantage = one_step_advantages(tmp_path, tiny_model_dir, algo="reinforce++")
+    rewards = torch.tensor([r for key in ("high", "low") for _, r, _ in advantage[key]])
+    mean, std = rewards.mean(), rewards.std(unbiased=False)  # equal lengths: token whitening = sample whitening
+    got = torch.tensor([a for key in ("high", "low") for _, _, a in advantage[key]])
+    assert torch.allclose(got, (rewards - mean) / std, atol=1e-5)
+    # undo the whitening: the returns of correct answers stand in the ratio s_high / s_low
+    assert ratio_of_correct(advantage, shift=float(mean / std)) == pytest.approx(S_HIGH / S_LOW, rel=1e-4)
+    json.dumps(advantage)
