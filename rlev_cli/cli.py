@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from rlev_cli import __version__
-from rlev_cli.config import IngestConfig, TrainConfig, help_for
+from rlev_cli.config import IngestConfig, TrainConfig, ValuesConfig, help_for
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
 
@@ -60,6 +60,7 @@ def ingest(
     test_fraction: Annotated[float, typer.Option(help=help_for(IngestConfig, "test_fraction"))] = 0.1,
     seed: Annotated[int, typer.Option(help=help_for(IngestConfig, "seed"))] = 0,
     strict: Annotated[bool, typer.Option(help=help_for(IngestConfig, "strict"))] = False,
+    unscored: Annotated[bool, typer.Option(help=help_for(IngestConfig, "unscored"))] = False,
     workspace: Workspace = None,
     as_json: AsJson = False,
     debug: Debug = False,
@@ -70,7 +71,8 @@ def ingest(
 
     config = IngestConfig(out=out_dir or _workspace(workspace), format=fmt, total=total, totals=totals,
                           scheme=scheme, field_map=_parse_map(field_map or []), total_from_sum=total_from_sum,
-                          test_fraction=test_fraction, seed=seed, strict=strict)
+                          test_fraction=test_fraction, seed=seed, strict=strict,
+                          unscored=unscored)
     with out.progress(None, "reading exams") as advance:
         result = run_ingest(paths, config, progress=advance)
     for warning in result.warnings:
@@ -82,6 +84,47 @@ def ingest(
                 questions_path=str(result.questions_path), rejects_path=str(result.rejects_path),
                 manifest_path=str(result.manifest_path),
                 tables={"reject_reasons": [{"reason": k, "count": v} for k, v in result.reject_reasons.items()]})
+
+
+def _v(name: str, *flags: str, **kwargs):
+    return typer.Option(*flags, help=help_for(ValuesConfig, name), **kwargs)
+
+
+@app.command("predict-values")
+def predict_values(
+    data: Annotated[Path | None, _v("data", show_default=False)] = None,
+    out_file: Annotated[Path | None, _v("out", "--out", "-o", show_default=False)] = None,
+    target: Annotated[str, _v("target")] = "auto",
+    replace_all: Annotated[bool, _v("replace_all", "--all")] = False,
+    from_difficulty: Annotated[str | None, _v("from_difficulty", show_default=False)] = None,
+    model_out: Annotated[Path | None, _v("model_out", show_default=False)] = None,
+    model_in: Annotated[Path | None, _v("model_in", show_default=False)] = None,
+    default_total: Annotated[float, _v("default_total")] = 100.0,
+    folds: Annotated[int, _v("folds")] = 5,
+    seed: Annotated[int, _v("seed")] = 0,
+    workspace: Workspace = None,
+    as_json: AsJson = False,
+    debug: Debug = False,
+) -> None:
+    """Label questions with predicted values (scikit-learn, grouped CV report) or difficulty weights."""
+    _start(as_json, debug)
+    from rlev_cli.values.core import run_predict_values
+    from rlev_cli.workspace import QUESTIONS_FILE
+
+    config = ValuesConfig(data=data or _workspace(workspace) / QUESTIONS_FILE, out=out_file, target=target,
+                          replace_all=replace_all, from_difficulty=from_difficulty, model_out=model_out,
+                          model_in=model_in, default_total=default_total, folds=folds, seed=seed)
+    with out.progress(None, "fitting values"):
+        result = run_predict_values(config)
+    rows = []
+    for name in ("model", "baseline_mean_per_qtype", "held_out"):
+        if name in result.report:
+            rows.append({"predictor": name, **result.report[name]})
+    out.summary("predict-values", rows=result.n_rows, filled=result.n_filled, value_source=result.source,
+                chosen=result.report.get("chosen"), out_path=str(result.out_path),
+                report_path=str(result.report_path) if result.report_path else None,
+                model_path=str(result.model_path) if result.model_path else None,
+                tables={"out_of_fold": rows})
 
 
 def _t(name: str, *flags: str, **kwargs):

@@ -39,6 +39,8 @@ class IngestConfig:
                                  "test split (whole exams, deterministic under --seed)."})
     seed: int = field(default=0, metadata={"help": "Seed of the train/test split."})
     strict: bool = field(default=False, metadata={"help": "Fail (write nothing) if any record is rejected."})
+    unscored: bool = field(default=False, metadata={"help": "Keep questions without points (score, total and "
+                           "value null, value_source 'none') for `rlev predict-values` to label."})
 
     def __post_init__(self) -> None:
         from rlev_cli.ingest.table import MAP_KEYS
@@ -145,3 +147,40 @@ class TrainConfig:
                 raise RlevError(f"--{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
         if self.kl_coef < 0 or self.temperature <= 0:
             raise RlevError("--kl-coef must be >= 0 and --temperature > 0")
+
+
+DIFFICULTY_LEVELS = {  # WebInstruct-verified levels -> points out of 100 (arXiv 2510.20187 §3.2)
+    "primary school": 1.0, "junior high school": 2.0, "senior high school": 4.0, "university": 6.0, "phd": 8.0,
+}
+
+
+@dataclass
+class ValuesConfig:
+    """Settings of `rlev predict-values`."""
+
+    data: Path = field(default=Path("rlev-workspace/questions.parquet"), metadata={"help": "Questions table "
+                       "[default: the workspace's]."})
+    out: Path | None = field(default=None, metadata={"help": "Output table [default: overwrite --data]."})
+    target: str = field(default="auto", metadata={"help": "value | score | auto: predict v directly, or points "
+                        "then divide by the exam total (auto: whichever cross-validates better)."})
+    replace_all: bool = field(default=False, metadata={"help": "Also replace ground-truth values (the paper's "
+                              "noisy-value ablation); the originals stay in value_original."})
+    from_difficulty: str | None = field(default=None, metadata={"help": "Column of difficulty levels mapped to "
+                                        "values (1, 2, 4, 6, 8)/100 instead of a regressor."})
+    model_out: Path | None = field(default=None, metadata={"help": "Where to save the fitted model (.skops) "
+                                   "[default: beside --out]."})
+    model_in: Path | None = field(default=None, metadata={"help": "Apply a saved model; no refitting."})
+    default_total: float = field(default=100.0, metadata={"help": "Exam total assumed for rows without one "
+                                 "(the paper's predictor uses 100)."})
+    folds: int = field(default=5, metadata={"help": "Cross-validation folds (grouped by exam)."})
+    seed: int = field(default=0, metadata={"help": "Seed."})
+
+    def __post_init__(self) -> None:
+        if self.target not in ("auto", "value", "score"):
+            raise RlevError(f"--target {self.target!r}: choose value, score or auto")
+        if self.folds < 2:
+            raise RlevError("--folds must be at least 2")
+        if not self.default_total > 0:
+            raise RlevError("--default-total must be > 0")
+        if self.model_in and self.model_out:
+            raise RlevError("--model-in applies a saved model; --model-out saves a fitted one: choose one")

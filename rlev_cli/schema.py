@@ -28,11 +28,11 @@ QUESTIONS = pa.schema([
     pa.field("question", pa.string(), nullable=False),      # full prompt text (stem, passage, options)
     pa.field("options", pa.list_(pa.string())),
     pa.field("answer", pa.string(), nullable=False),        # reference, normalized for the verifier
-    pa.field("score", pa.float64(), nullable=False),        # s_ij: full positive points
-    pa.field("total", pa.float64(), nullable=False),        # T_i
-    pa.field("total_source", pa.string(), nullable=False),  # record | totals | flag | known | sum | scheme
-    pa.field("value", pa.float64(), nullable=False),        # s_ij / T_i in [0, 1]
-    pa.field("value_source", pa.string(), nullable=False),  # score | predicted | difficulty | ...
+    pa.field("score", pa.float64()),                        # s_ij: full positive points (null: unscored)
+    pa.field("total", pa.float64()),                        # T_i (null: unknown, unscored rows only)
+    pa.field("total_source", pa.string()),                  # record | totals | flag | known | sum | scheme
+    pa.field("value", pa.float64()),                        # s_ij / T_i in [0, 1] (null: unscored)
+    pa.field("value_source", pa.string(), nullable=False),  # score | predicted | difficulty | none
     pa.field("split", pa.string(), nullable=False),         # train | test
     pa.field("source", pa.string(), nullable=False),        # relative input file + location in it
     pa.field("n_slots", pa.int32()),                        # answer slots sharing one stem (GAOKAO objective)

@@ -263,6 +263,8 @@ def _apply_scheme(table: pa.Table, given: pa.Array, scheme: dict, config: Ingest
     bad, reasons = np.zeros(len(score), dtype=bool), []
     for i in np.flatnonzero(missing):
         marks = scheme.get(exams[i]) or scheme.get("*")
+        if config.unscored and (marks is None or labels[i] not in marks):
+            continue  # kept without points: predict-values labels it
         if not scheme:
             bad[i] = True
             reasons.append("no points in the record; pass --scheme FILE with the marks by paper and type "
@@ -290,6 +292,7 @@ def _per_exam(exam_ids: pa.ChunkedArray | pa.Array) -> tuple[list[str], np.ndarr
 
 def _exam_points(score: np.ndarray, codes: np.ndarray, sections: list, n_exams: int) -> np.ndarray:
     """Points of a student's paper: the common part once plus the largest alternative section."""
+    score = np.nan_to_num(score)  # unscored rows (--unscored) add nothing
     common = np.bincount(codes, weights=np.where(pd_isnull(sections), score, 0.0), minlength=n_exams)
     if all(s is None for s in sections):
         return common
@@ -339,6 +342,8 @@ def _resolve_totals(table: pa.Table, given: pa.Array, totals: dict[str, float], 
     reasons: list[str] = []
     for i in range(n):
         reason = None
+        if config.unscored and np.isnan(score[i]):
+            continue
         if np.isnan(total[i]):
             reason = (f"exam {exams[codes[i]]!r} has no total: pass --totals FILE or --total N "
                       "(or --total-from-sum if the paper is complete)")
@@ -372,6 +377,9 @@ def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
     low = 0
     for e, exam in enumerate(exams):
         exam_total = float(total[first[e]])
+        if np.isnan(exam_total):  # an unscored exam (--unscored)
+            report[exam] = {"exam_id": exam, "total": None, "total_source": None, "points": None, "coverage": None}
+            continue
         entry = {"exam_id": exam, "total": exam_total, "total_source": sources[first[e]],
                  "points": float(points[e]), "coverage": round(float(points[e]) / exam_total, 4)}
         if points[e] > exam_total + 1e-9:
@@ -442,9 +450,12 @@ def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], conf
             flag_list[i] = [*(flag_list[i] or []), "zero_points"]
         flags = pa.array(flag_list, pa.list_(pa.string()))
     m = table.num_rows
+    value = score / total if m else np.zeros(0)
+    unscored = np.isnan(score)
     columns = {
-        "id": ids, "value": pa.array(score / total if m else np.zeros(0)),
-        "value_source": pa.array(np.full(m, "score", dtype=object), pa.string()),
+        "id": ids, "value": pa.array(value, mask=unscored),
+        "value_source": pa.array(np.where(unscored, "none", "score").astype(object), pa.string()),
+        "score": pa.array(score, mask=unscored), "total": pa.array(total, mask=np.isnan(total)),
         "split": pa.array(np.full(m, "train", dtype=object), pa.string()), "flags": flags,
     }
     return pa.table({f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS},

@@ -1,0 +1,303 @@
+"""`run_predict_values`: value labels where exams give none, with an honest cross-validated report.
+
+Flow: read the table -> (difficulty mapping | saved model | fit) -> out-of-fold report against a trivial
+baseline (mean value per question type) -> fit on all scored rows -> fill `value_pred` for every row and
+`value` where it is missing (or everywhere with --all) -> write table, model (.skops) and report.
+Folds are grouped by exam: a question's own exam never helps predict it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rlev_cli import __version__
+from rlev_cli.config import DIFFICULTY_LEVELS, ValuesConfig, as_dict
+from rlev_cli.errors import RlevError
+from rlev_cli.values.features import MODELS, N_TEXT_FEATURES, CharNgramHasher, ValueRegressor, feature_frame
+from rlev_cli.workspace import atomic_path, write_json
+
+MIN_EXAMS = 3
+MIN_ROWS = 20
+SCORE_GRID = 0.5  # exact match of predicted points is counted after rounding to half points
+REQUIRED = ("id", "exam_id", "question", "qtype")
+
+
+@dataclass
+class ValuesResult:
+    out_path: Path
+    report_path: Path | None
+    model_path: Path | None
+    n_rows: int
+    n_filled: int
+    source: str
+    report: dict[str, Any]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not Path(path).exists():
+        raise RlevError(f"{path}: no questions table here; run `rlev ingest` first or pass --data")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as err:
+        raise RlevError(f"{path}: not a readable Parquet file ({err})") from err
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise RlevError(f"{path}: not a questions table, missing column(s) {', '.join(missing)}")
+    frame = table.to_pandas()
+    for column in ("value", "score", "total"):
+        if column not in frame:
+            frame[column] = np.nan
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    if "value_source" not in frame:
+        frame["value_source"] = np.where(frame["value"].notna(), "score", "none")
+    return frame
+
+
+def scored_mask(frame: pd.DataFrame, path: Path) -> np.ndarray:
+    """Rows whose value is ground truth; NaN or out-of-range truth is an error, not a silent skip."""
+    truth = (frame["value_source"] == "score").to_numpy()
+    bad = truth & ~np.isfinite(frame["value"].to_numpy())
+    if bad.any():
+        raise RlevError(f"{path}: row id {frame['id'].iloc[int(np.flatnonzero(bad)[0])]!r} has value_source "
+                        "'score' but no finite value (NaN); fix or re-ingest the table")
+    out_of_range = truth & ((frame["value"] < 0) | (frame["value"] > 1)).to_numpy()
+    if out_of_range.any():
+        raise RlevError(f"{path}: row id {frame['id'].iloc[int(np.flatnonzero(out_of_range)[0])]!r} has a value "
+                        "outside [0, 1]")
+    return truth
+
+
+def run_predict_values(config: ValuesConfig) -> ValuesResult:
+    frame = read_table(config.data)
+    out_path = Path(config.out or config.data)
+    truth = scored_mask(frame, config.data)
+    if config.from_difficulty:
+        predicted, source, report, model_path = from_difficulty(frame, config), "difficulty", {}, None
+    elif config.model_in:
+        predicted, report = apply_saved(frame, truth, config)
+        source, model_path = "predicted", None
+    else:
+        predicted, report, model = fit_and_report(frame, truth, config)
+        source = "predicted"
+        model_path = Path(config.model_out or out_path.with_name(out_path.stem + ".values_model.skops"))
+        save_model(model, model_path, report, config)
+    table, n_filled = with_predictions(frame, predicted, truth, source, config.replace_all)
+    from rlev_cli.schema import write_table
+
+    write_table(table, out_path, "questions", {"value_pred": source})
+    report_path = None
+    if report:
+        report = {"command": "predict-values", "rlev_version": __version__, "data": str(config.data),
+                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": as_dict(config), **report}
+        report_path = out_path.with_name("value_report.json")
+        write_json(report_path, report)
+    return ValuesResult(out_path, report_path, model_path, len(frame), n_filled, source, report)
+
+
+def from_difficulty(frame: pd.DataFrame, config: ValuesConfig) -> np.ndarray:
+    column = config.from_difficulty
+    if column not in frame:
+        raise RlevError(f"{config.data}: no column {column!r} for --from-difficulty")
+    levels = frame[column].astype(str).str.strip().str.casefold().str.replace("_", " ")
+    unknown = ~levels.isin(list(DIFFICULTY_LEVELS))
+    if unknown.any():
+        first = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise RlevError(f"{config.data}: row id {frame['id'].iloc[first]!r}: difficulty "
+                        f"{frame[column].iloc[first]!r} is not one of {', '.join(DIFFICULTY_LEVELS)}")
+    return levels.map(DIFFICULTY_LEVELS).to_numpy(dtype=float) / 100.0
+
+
+def _targets(frame: pd.DataFrame, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    value = frame["value"].to_numpy()[truth]
+    total = frame["total"].to_numpy()[truth]
+    score = frame["score"].to_numpy()[truth]
+    score = np.where(np.isfinite(score), score, value * total)
+    return value, score, total
+
+
+CV_MAX_ROWS = 20_000  # larger tables are cross-validated on a sample of whole exams
+
+
+def cv_sample(groups: np.ndarray, seed: int) -> np.ndarray:
+    """Indices of whole exams, in random order, until CV_MAX_ROWS rows are covered."""
+    if len(groups) <= CV_MAX_ROWS:
+        return np.arange(len(groups))
+    exams = pd.unique(groups)
+    np.random.default_rng(seed).shuffle(exams)
+    sizes = pd.Series(groups).value_counts()
+    chosen, rows = set(), 0
+    for exam in exams:
+        chosen.add(exam)
+        rows += sizes[exam]
+        if rows >= CV_MAX_ROWS:
+            break
+    return np.flatnonzero(pd.Series(groups).isin(chosen).to_numpy())
+
+
+def fit_and_report(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig):
+    from sklearn.model_selection import GroupKFold
+
+    scored = frame[truth]
+    groups = scored["exam_id"].to_numpy()
+    n_exams = len(set(groups))
+    if truth.sum() == 0:
+        raise RlevError(f"{config.data}: no scored rows (value_source 'score') to learn from")
+    if n_exams < MIN_EXAMS or truth.sum() < MIN_ROWS:
+        raise RlevError(f"{config.data}: {int(truth.sum())} scored questions in {n_exams} exam(s): too few to fit "
+                        f"and cross-validate honestly (need at least {MIN_ROWS} questions in {MIN_EXAMS} exams)")
+    value, score, total = _targets(frame, truth)
+    if np.allclose(value, value[0]):
+        raise RlevError(f"{config.data}: every scored value equals {value[0]:g}; there is nothing to learn")
+    X_all = feature_frame(frame)
+    text_all = CharNgramHasher(n_features=N_TEXT_FEATURES).transform(X_all["question"])  # stateless: once
+    scored_index = np.flatnonzero(truth)
+    X, text = X_all.iloc[scored_index].reset_index(drop=True), text_all[scored_index]
+    sample = cv_sample(groups, config.seed)
+    Xs, Ts = X.iloc[sample].reset_index(drop=True), text[sample]
+    vs, ss, ts, gs = value[sample], score[sample], total[sample], groups[sample]
+    folds = list(GroupKFold(n_splits=min(config.folds, len(set(gs)))).split(Xs, vs, gs))
+    targets = ("value", "score") if config.target == "auto" else (config.target,)
+    results = {}
+    for target in targets:
+        y = _y(target, vs, ss)
+        for model in MODELS:
+            oof = np.zeros(len(vs))
+            for train, test in folds:
+                fitted = ValueRegressor(model=model, seed=config.seed).fit(Xs.iloc[train], y[train], text=Ts[train])
+                oof[test] = _to_value(target, fitted.predict(Xs.iloc[test], text=Ts[test]), ts[test])
+            results[(target, model)] = oof
+    (target, model), oof = min(results.items(), key=lambda kv: np.mean(np.abs(kv[1] - vs)))
+    baseline = _baseline_oof(Xs["qtype"].to_numpy(), vs, folds)  # the trivial predictor, same folds
+    report = {
+        "n_scored": int(truth.sum()), "n_exams": n_exams, "n_cross_validated": len(sample), "folds": len(folds),
+        "grouped_by": "exam_id", "chosen": {"target": target, "model": model},
+        "candidates_mae": {f"{t}/{m}": round(float(np.mean(np.abs(o - vs))), 6) for (t, m), o in results.items()},
+        "model": _metrics(oof, vs, ts, ss), "baseline_mean_per_qtype": _metrics(baseline, vs, ts, ss),
+    }
+    regressor = ValueRegressor(model=model, seed=config.seed).fit(X, _y(target, value, score), text=text)
+    predicted = _predict(regressor, target, frame, config.default_total, X_all, text_all)
+    return predicted, report, {"pipeline": regressor, "target": target, "model": model}
+
+
+def _y(target: str, value: np.ndarray, score: np.ndarray) -> np.ndarray:
+    return value if target == "value" else score
+
+
+def _to_value(target: str, prediction: np.ndarray, total: np.ndarray) -> np.ndarray:
+    if target == "value":
+        return np.clip(prediction, 0.0, 1.0)
+    return np.clip(prediction, 0.0, total) / total  # points in [0, T], then v = points / T
+
+
+def _predict(regressor, target: str, frame: pd.DataFrame, default_total: float, X=None, text=None) -> np.ndarray:
+    total = frame["total"].to_numpy()
+    total = np.where(np.isfinite(total) & (total > 0), total, default_total)
+    X = feature_frame(frame) if X is None else X
+    return _to_value(target, regressor.predict(X, text=text), total)
+
+
+def _baseline_oof(qtypes: np.ndarray, value: np.ndarray, folds) -> np.ndarray:
+    oof = np.zeros(len(value))
+    for train, test in folds:
+        means = pd.Series(value[train]).groupby(qtypes[train]).mean()
+        oof[test] = pd.Series(qtypes[test]).map(means).fillna(value[train].mean()).to_numpy()
+    return oof
+
+
+def _metrics(predicted: np.ndarray, value: np.ndarray, total: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    from scipy.stats import pearsonr, spearmanr
+
+    def safe(fn) -> float:
+        if np.std(predicted) == 0 or np.std(value) == 0:
+            return 0.0
+        return round(float(fn(predicted, value)[0]), 4)
+
+    points = predicted * total
+    exact = np.isclose(np.round(points / SCORE_GRID) * SCORE_GRID, score)
+    return {"spearman": safe(spearmanr), "pearson": safe(pearsonr), "mae": round(float(np.mean(np.abs(predicted -
+            value))), 6), "score_exact_match": round(float(exact.mean()), 4),
+            "score_pearson": round(float(pearsonr(points, score)[0]), 4) if np.std(points) and np.std(score) else 0.0}
+
+
+def with_predictions(frame: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray, source: str,
+                     replace_all: bool) -> tuple[pa.Table, int]:
+    frame = frame.copy()
+    frame["value_pred"] = predicted
+    fill = np.ones(len(frame), dtype=bool) if replace_all else ~truth | ~np.isfinite(frame["value"].to_numpy())
+    if replace_all:
+        frame["value_original"] = frame["value"]
+    frame.loc[fill, "value"] = predicted[fill]
+    frame.loc[fill, "value_source"] = source
+    from rlev_cli.schema import QUESTIONS
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = [QUESTIONS.field(n) if n in QUESTIONS.names else table.schema.field(n) for n in table.column_names]
+    return table.cast(pa.schema(fields)), int(fill.sum())
+
+
+# -- saved models: skops (no code runs on load; only the types listed below are trusted) --------------
+
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "rlev_cli.values.")
+
+
+def _skops_io():
+    """`skops.io`, imported without importing torch: skops discovers trusted types by walking every
+    sklearn module, including sklearn's torch array-API shim, which would import torch (2 s, and
+    predict-values must stay free of it). The shim fails to import and is skipped by the walk."""
+    import sys
+
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io as sio
+
+        return sio
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        import skops.io as sio
+    finally:
+        del sys.modules["torch"]
+    return sio
+
+
+def save_model(model: dict, path: Path, report: dict, config: ValuesConfig) -> None:
+    sio = _skops_io()
+
+    meta = {"rlev_version": __version__, "target": model["target"], "model": model["model"],
+            "features": "rlev_cli.values.features.feature_frame", "report": report}
+    with atomic_path(path) as tmp:
+        sio.dump({"pipeline": model["pipeline"], "meta": json.dumps(meta)}, tmp)
+
+
+def load_model(path: Path) -> tuple[Any, dict]:
+    sio = _skops_io()
+
+    if not Path(path).exists():
+        raise RlevError(f"{path}: no saved values model here")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as err:  # skops raises several types on a corrupt file
+        raise RlevError(f"{path}: not a skops file ({err})") from err
+    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if unexpected:
+        raise RlevError(f"{path}: refuses to load unexpected types {', '.join(unexpected)}")
+    bundle = sio.load(path, trusted=untrusted)
+    return bundle["pipeline"], json.loads(bundle["meta"])
+
+
+def apply_saved(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig) -> tuple[np.ndarray, dict]:
+    pipeline, meta = load_model(config.model_in)
+    predicted = _predict(pipeline, meta["target"], frame, config.default_total)
+    report: dict[str, Any] = {"model_in": str(config.model_in), "chosen": {"target": meta["target"],
+                              "model": meta["model"]}}
+    if truth.sum() >= 2:  # new data with ground truth: an honest held-out check
+        value, score, total = _targets(frame, truth)
+        report["held_out"] = _metrics(predicted[truth], value, total, score)
+    return predicted, report

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from rlev_cli.cli import app
+from rlev_cli.config import ValuesConfig
+from rlev_cli.errors import RlevError
+from rlev_cli.values.core import run_predict_values
+from tests.conftest import EXAMS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def ingested(workspace):
+    """All real fixtures; JEEBench (no points) kept unscored for predict-values to label."""
+    result = runner.invoke(app, ["ingest", str(EXAMS), "--unscored", "--json"])
+    assert result.exit_code == 0, result.output
+    return workspace / "questions.parquet"
+
+
+def test_fills_unscored_rows_and_reports_against_baseline(ingested, workspace):
+    result = runner.invoke(app, ["predict-values", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    table = pq.read_table(ingested).to_pylist()
+    assert summary["rows"] == 221 and summary["filled"] == 30
+    jee = [r for r in table if r["exam_id"] == "JEE Adv 2021 Paper 1"]
+    assert len(jee) == 30 and {r["value_source"] for r in jee} == {"predicted"}
+    assert all(0.0 <= r["value"] <= 1.0 and r["value"] == r["value_pred"] for r in jee)
+    truth = [r for r in table if r["value_source"] == "score"]
+    assert len(truth) == 191 and all(r["value"] == r["score"] / r["total"] for r in truth)
+    report = json.loads((workspace / "value_report.json").read_text())
+    assert report["grouped_by"] == "exam_id" and report["n_exams"] == 24 and report["folds"] == 5
+    assert report["model"]["mae"] < report["baseline_mean_per_qtype"]["mae"]
+    assert set(report["model"]) == {"spearman", "pearson", "mae", "score_exact_match", "score_pearson"}
+
+
+def test_folds_never_share_an_exam(ingested):
+    from sklearn.model_selection import GroupKFold
+
+    table = pq.read_table(ingested).to_pandas()
+    scored = table[table["value_source"] == "score"]
+    for train, test in GroupKFold(n_splits=5).split(scored, groups=scored["exam_id"]):
+        assert not set(scored["exam_id"].iloc[train]) & set(scored["exam_id"].iloc[test])
+
+
+def test_all_replaces_truth_and_keeps_originals(ingested, workspace, tmp_path):
+    out = tmp_path / "noisy.parquet"
+    result = runner.invoke(app, ["predict-values", "--all", "--out", str(out), "--target", "score", "--json"])
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out).to_pandas()
+    assert set(table["value_source"]) == {"predicted"} and (table["value"] == table["value_pred"]).all()
+    assert table["value_original"].notna().sum() == 191
+    assert json.loads(result.stdout)["chosen"]["target"] == "score"
+
+
+def test_saved_model_round_trip_gives_identical_predictions(ingested, tmp_path):
+    model = tmp_path / "values.skops"
+    first = run_predict_values(ValuesConfig(data=ingested, out=tmp_path / "a.parquet", model_out=model))
+    second = run_predict_values(ValuesConfig(data=ingested, out=tmp_path / "b.parquet", model_in=model))
+    a = pq.read_table(first.out_path)["value_pred"].to_numpy()
+    b = pq.read_table(second.out_path)["value_pred"].to_numpy()
+    assert np.array_equal(a, b)
+    assert second.report["held_out"]["mae"] == first.report["model"]["mae"] or "held_out" in second.report
+    with open(model, "rb") as handle:
+        assert handle.read(2) == b"PK"  # a skops zip, not a pickle
+
+
+def test_difficulty_levels(workspace, tmp_path):
+    from rlev_cli.schema import QUESTIONS, write_table
+
+    rows = [{"id": str(i), "exam_id": "web", "qtype": "free_form", "question": f"q{i}", "answer": "a",
+             "value_source": "none", "split": "train", "source": "x", "difficulty": level}
+            for i, level in enumerate(["Primary School", "junior high school", "SENIOR HIGH SCHOOL", "University",
+                                       "PhD"])]
+    table = pa.Table.from_pylist(rows, schema=QUESTIONS.append(pa.field("difficulty", pa.string())))
+    write_table(table, tmp_path / "web.parquet", "questions")
+    result = run_predict_values(ValuesConfig(data=tmp_path / "web.parquet", from_difficulty="difficulty"))
+    values = pq.read_table(result.out_path)["value"].to_pylist()
+    assert values == [0.01, 0.02, 0.04, 0.06, 0.08] and result.source == "difficulty"
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda t: t.drop_columns(["qtype"]), "missing column\\(s\\) qtype"),
+    (lambda t: t.set_column(t.schema.get_field_index("value_source"), "value_source",
+                            pa.array(["none"] * t.num_rows)), "no scored rows"),
+    (lambda t: t.set_column(t.schema.get_field_index("value"), "value", pa.array([0.05] * t.num_rows)),
+     "every scored value equals 0.05"),
+    (lambda t: t.set_column(t.schema.get_field_index("value"), "value",
+                            pa.array([float("nan")] + [0.05] * (t.num_rows - 1))), "no finite value \\(NaN\\)"),
+    (lambda t: t.slice(0, 10), "too few to fit"),
+])
+def test_bad_tables_fail_clearly_and_write_nothing(ingested, tmp_path, change, message):
+    table = pq.read_table(ingested)
+    table = table.filter(pa.compute.equal(table["value_source"], "score"))
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(change(table), bad)
+    before = bad.read_bytes()
+    with pytest.raises(RlevError, match=message):
+        run_predict_values(ValuesConfig(data=bad))
+    assert bad.read_bytes() == before and not (tmp_path / "value_report.json").exists()
+
+
+def test_never_imports_torch_or_trl(ingested):
+    code = ("import sys; from rlev_cli.cli import main; sys.argv=['rlev','predict-values','--json'];\n"
+            "try: main()\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('torch','trl','transformers','vllm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
