@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from rlev_cli import __version__
-from rlev_cli.config import IngestConfig, TrainConfig, ValuesConfig, help_for
+from rlev_cli.config import EvalConfig, IngestConfig, TrainConfig, ValuesConfig, help_for
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
 
@@ -188,6 +188,58 @@ def train(
     out.summary("train", run_dir=str(result.run_dir), model_dir=str(result.model_dir), steps=result.steps,
                 prompts=result.n_prompts, prompts_too_long=result.n_too_long, algo=config.algo,
                 reward=config.reward, resumed_from=result.resumed_from)
+
+
+def _e(name: str, *flags: str, **kwargs):
+    return typer.Option(*flags, help=help_for(EvalConfig, name), **kwargs)
+
+
+@app.command()
+def evaluate(
+    runs: Annotated[list[Path] | None, typer.Argument(help="Run folders [default: the latest run].",
+                                                      show_default=False)] = None,
+    models: Annotated[list[str] | None, _e("models", "--model", show_default=False)] = None,
+    data: Annotated[Path | None, _e("data", show_default=False)] = None,
+    split: Annotated[str, _e("split")] = "test",
+    benchmarks: Annotated[str, _e("benchmarks")] = "indomain",
+    data_dir: Annotated[Path | None, _e("data_dir", show_default=False)] = None,
+    limit: Annotated[int | None, _e("limit", show_default=False)] = None,
+    backend: Annotated[str, _e("backend")] = "hf",
+    base_url: Annotated[str | None, _e("base_url", show_default=False)] = None,
+    concurrency: Annotated[int, _e("concurrency")] = 16,
+    batch_size: Annotated[int, _e("batch_size")] = 8,
+    max_new_tokens: Annotated[int, _e("max_new_tokens")] = 1024,
+    temperature: Annotated[float, _e("temperature")] = 0.0,
+    tensor_parallel_size: Annotated[int, _e("tensor_parallel_size")] = 1,
+    data_parallel_size: Annotated[int, _e("data_parallel_size")] = 1,
+    gpu_memory_utilization: Annotated[float, _e("gpu_memory_utilization")] = 0.9,
+    responses: Annotated[Path | None, _e("responses", show_default=False)] = None,
+    ceval_split: Annotated[str, _e("ceval_split")] = "val",
+    judge_url: Annotated[str | None, _e("judge_url", show_default=False)] = None,
+    judge_model: Annotated[str | None, _e("judge_model", show_default=False)] = None,
+    seed: Annotated[int, _e("seed")] = 0,
+    out_dir: Annotated[Path | None, _e("out", "--out", "-o", show_default=False)] = None,
+    workspace: Workspace = None,
+    as_json: AsJson = False,
+    debug: Debug = False,
+) -> None:
+    """Evaluate runs or models: value-aware metrics in domain, GPQA/MMLU-Pro/C-Eval/SuperGPQA out of domain."""
+    _start(as_json, debug)
+    config = EvalConfig(runs=runs or [], models=models or [], data=data, split=split, benchmarks=benchmarks,
+                        data_dir=data_dir, limit=limit, backend=backend, base_url=base_url, concurrency=concurrency,
+                        batch_size=batch_size, max_new_tokens=max_new_tokens, temperature=temperature,
+                        tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
+                        gpu_memory_utilization=gpu_memory_utilization, responses=responses, ceval_split=ceval_split,
+                        judge_url=judge_url, judge_model=judge_model, seed=seed, out=out_dir,
+                        workspace=_workspace(workspace))
+    from rlev_cli.evaluate.core import run_evaluation
+
+    with out.progress(None, "generating") as advance:
+        result = run_evaluation(config, progress=advance)
+    out.summary("evaluate", out_dir=str(result.out_dir), predictions_path=str(result.predictions_path),
+                summary_path=str(result.summary_path), plots=[str(p) for p in result.plots],
+                generated=result.generated, reused=result.reused, unlabeled_skipped=result.skipped_unlabeled,
+                tables={"comparison": result.comparison})
 
 
 def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:

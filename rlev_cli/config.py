@@ -184,3 +184,60 @@ class ValuesConfig:
             raise RlevError("--default-total must be > 0")
         if self.model_in and self.model_out:
             raise RlevError("--model-in applies a saved model; --model-out saves a fitted one: choose one")
+
+
+@dataclass
+class EvalConfig:
+    """Settings of `rlev evaluate`."""
+
+    runs: list[Path] = field(default_factory=list, metadata={"help": "Run folders [default: the latest run]."})
+    models: list[str] = field(default_factory=list, metadata={"help": "Models instead of runs: hub id, path or "
+                              "'tiny' (repeatable)."})
+    data: Path | None = field(default=None, metadata={"help": "Questions table for in-domain items [default: the "
+                              "workspace's]."})
+    split: str = field(default="test", metadata={"help": "Split of the questions table to evaluate."})
+    benchmarks: str = field(default="indomain", metadata={"help": "Comma list of indomain, gpqa_diamond, mmlu_pro, "
+                            "ceval, supergpqa, or 'all'."})
+    data_dir: Path | None = field(default=None, metadata={"help": "Local benchmark files <benchmark>.jsonl|.parquet|"
+                                  ".csv in the hub schema, instead of the hub."})
+    limit: int | None = field(default=None, metadata={"help": "At most N items per benchmark (the first N)."})
+    backend: str = field(default="hf", metadata={"help": "hf | vllm | openai."})
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (--backend openai)."})
+    concurrency: int = field(default=16, metadata={"help": "Requests in flight (--backend openai)."})
+    batch_size: int = field(default=8, metadata={"help": "Prompts per generate call (hf)."})
+    max_new_tokens: int = field(default=1024, metadata={"help": "Max generated tokens (paper: 1024)."})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy (the paper's evaluation)."})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallel size."})
+    data_parallel_size: int = field(default=1, metadata={"help": "vLLM data parallel size."})
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM memory fraction (on CPU: of RAM)."})
+    responses: Path | None = field(default=None, metadata={"help": "Score these responses (JSONL/Parquet with "
+                                   "benchmark, id, response); no generation."})
+    ceval_split: str = field(default="val", metadata={"help": "C-Eval split (val; test has answers since 2025-07)."})
+    judge_url: str | None = field(default=None, metadata={"help": "LLM judge URL for free-form in-domain answers."})
+    judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
+    seed: int = field(default=0, metadata={"help": "Seed (GPQA option permutations, sampling)."})
+    out: Path | None = field(default=None, metadata={"help": "Output folder [default: RUN/eval, or "
+                             "<workspace>/eval/<time> for several]."})
+    workspace: Path = field(default=Path("rlev-workspace"), metadata={"help": "Workspace folder."})
+
+    def __post_init__(self) -> None:
+        from rlev_cli.evaluate.benchmarks import ALL
+
+        names = ALL if self.benchmarks == "all" else tuple(b.strip() for b in self.benchmarks.split(",") if b.strip())
+        unknown = [b for b in names if b not in ALL]
+        if unknown or not names:
+            raise RlevError(f"--benchmarks: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(ALL)} "
+                            "or all")
+        self.benchmarks = ",".join(names)
+        if self.backend not in ("hf", "vllm", "openai"):
+            raise RlevError(f"--backend {self.backend!r}: choose hf, vllm or openai")
+        if self.backend == "openai" and not self.base_url and not self.responses:
+            raise RlevError("--backend openai needs --base-url")
+        if self.limit is not None and self.limit < 1:
+            raise RlevError("--limit must be >= 1")
+        if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_size < 1 or self.concurrency < 1:
+            raise RlevError("--temperature >= 0, --max-new-tokens, --batch-size and --concurrency >= 1")
+
+    @property
+    def benchmark_list(self) -> list[str]:
+        return self.benchmarks.split(",")
