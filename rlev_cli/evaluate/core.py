@@ -51,6 +51,10 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     if config.responses:
         label = config.models[0] if config.models else Path(config.responses).stem
         return [Target(label, None, None)]
+    if config.backend == "openai":  # the server's own model names; nothing to load here
+        if not config.models:
+            raise RlevError("--backend openai needs --model NAME (the name the server serves)")
+        return [Target(model, model, None) for model in config.models]
     targets = []
     for model in config.models:
         path = str(tiny_model_path(config.workspace)) if is_tiny(model) else resolve_model(model, config.workspace, 0)
