@@ -243,7 +243,6 @@ def evaluate(
 
 
 def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:
-    import click
     import yaml
 
     try:
@@ -257,7 +256,8 @@ def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:
         raise RlevError(f"{path}: unknown option(s) {', '.join(unknown)}")
     merged = dict(options)
     for key, value in loaded.items():
-        if ctx.get_parameter_source(key) in (click.core.ParameterSource.DEFAULT, None):
+        source = ctx.get_parameter_source(key)  # Typer vendors Click: compare by name, not by enum class
+        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
             merged[key] = value
     return merged
 

@@ -84,6 +84,9 @@ class VLLMBackend:
     def __init__(self, model_path: str, max_new_tokens: int = 1024, temperature: float = 0.0, seed: int = 0,
                  tensor_parallel_size: int = 1, data_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
                  max_model_len: int | None = None) -> None:
+        import os
+
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout carries only our summary
         try:
             from vllm import LLM, SamplingParams
         except ImportError as err:

@@ -108,9 +108,11 @@ class Output:
             TimeRemainingColumn,
         )
 
+        console = self._stderr()
+        # Live bars only on a terminal: logs and pipes get the summary, not bar frames.
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
-                      console=self._stderr(), transient=False) as bar:
+                      console=console, transient=False, disable=not console.is_terminal) as bar:
             task = bar.add_task(label, total=total, extra="")
 
             def advance(n: int = 1, **columns: Any) -> None:
