@@ -42,9 +42,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-def write_json(target: Path, payload: Any) -> None:
+def write_json(target: Path, payload: Any, indent: int | None = 2) -> None:
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=indent, default=str) + "\n", encoding="utf-8")
 
 
 def write_atomic(target: Path, writer: Callable[[Path], None]) -> None:

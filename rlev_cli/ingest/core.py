@@ -97,7 +97,7 @@ def run_ingest(paths: list[Path], config: IngestConfig,
         "in_text_points_mismatch": [m for r in results for m in r.notes.get("in_text_points_mismatch", [])],
         "exams": exam_rows,
     }
-    write_json(out / MANIFEST_FILE, manifest)
+    write_json(out / MANIFEST_FILE, manifest, indent=2 if len(exam_rows) <= 2000 else None)  # big: compact, fast
     formats = Counter(r.format for r in results)
     return IngestResult(out / QUESTIONS_FILE, out / REJECTS_FILE, out / MANIFEST_FILE, n_records,
                         questions.num_rows, len(rejects), len(exam_rows), n_train, questions.num_rows - n_train,
@@ -125,7 +125,7 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
     suffix = path.suffix.lower()
     fmt = config.format
     try:
-        if not raw.strip():
+        if not raw[:4096].strip() and not raw.strip():
             raise detect.UnreadableFile("empty file")
         if suffix in (".txt", ".md") and fmt in ("auto", "text"):
             answers = text.answer_file_for(path)
@@ -290,12 +290,12 @@ def _per_exam(exam_ids: pa.ChunkedArray | pa.Array) -> tuple[list[str], np.ndarr
     return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
 
 
-def _exam_points(score: np.ndarray, codes: np.ndarray, sections: list, n_exams: int) -> np.ndarray:
+def _exam_points(score: np.ndarray, codes: np.ndarray, sections: np.ndarray | None, n_exams: int) -> np.ndarray:
     """Points of a student's paper: the common part once plus the largest alternative section."""
     score = np.nan_to_num(score)  # unscored rows (--unscored) add nothing
+    if sections is None:
+        return np.bincount(codes, weights=score, minlength=n_exams)
     common = np.bincount(codes, weights=np.where(pd_isnull(sections), score, 0.0), minlength=n_exams)
-    if all(s is None for s in sections):
-        return common
     alt: dict[tuple[int, str], float] = {}
     for code, section, points in zip(codes, sections, score, strict=True):
         if section is not None:
@@ -306,61 +306,70 @@ def _exam_points(score: np.ndarray, codes: np.ndarray, sections: list, n_exams: 
     return common + best
 
 
-def pd_isnull(values: list) -> np.ndarray:
+def pd_isnull(values) -> np.ndarray:
     return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
 
 def _resolve_totals(table: pa.Table, given: pa.Array, totals: dict[str, float], config: IngestConfig,
                     rejects: list[dict], warnings: list[str]) -> tuple[pa.Table, pa.Array, dict[str, dict]]:
-    """Record total, then --totals, then --total, then built-in known totals, then (opt-in) the sum."""
+    """Record total, then --totals, then --total, then built-in known totals, then (opt-in) the sum.
+
+    Vectorized: the per-exam lookups run over the distinct exams, never over the rows."""
     exams, codes = _per_exam(table["exam_id"])
     n = table.num_rows
     total = table["total"].to_numpy(zero_copy_only=False).astype(float)
-    source = np.array(table["total_source"].to_pylist(), dtype=object)
+    source = pc.fill_null(table["total_source"], "").to_numpy(zero_copy_only=False).astype(object)
     score = table["score"].to_numpy(zero_copy_only=False).astype(float)
     known = table["known_total"].to_numpy(zero_copy_only=False).astype(float)
-    sections = table["section"].to_pylist() if n else []
-    points = _exam_points(score, codes, sections, len(exams)) if n else np.zeros(0)
-    raw_names = table["exam_id_raw"].to_pylist() if totals else []
-    for step, lookup in (("totals", lambda e, i: totals.get(exams[e], totals.get(raw_names[i]))
-                          if totals else None),
-                         ("flag", lambda e, i: config.total),
-                         ("known", lambda e, i: None if np.isnan(known[i]) else known[i]),
-                         ("sum", lambda e, i: points[e] if config.total_from_sum else None)):
-        todo = np.flatnonzero(np.isnan(total))
-        if not len(todo):
-            break
-        if step in ("flag",):
-            if config.total is not None:
-                total[todo], source[todo] = config.total, "flag"
-            continue
-        for i in todo:
-            value = lookup(codes[i], i)
-            if value is not None:
-                total[i], source[i] = value, step
-    bad = np.zeros(n, dtype=bool)
-    reasons: list[str] = []
-    for i in range(n):
-        reason = None
-        if config.unscored and np.isnan(score[i]):
-            continue
-        if np.isnan(total[i]):
-            reason = (f"exam {exams[codes[i]]!r} has no total: pass --totals FILE or --total N "
-                      "(or --total-from-sum if the paper is complete)")
-        elif not total[i] > 0:
-            reason = f"total {total[i]:g} of exam {exams[codes[i]]!r} must be > 0"
-        elif score[i] < 0:
-            reason = f"negative points {score[i]:g}"
-        elif score[i] > total[i]:
-            reason = f"points {score[i]:g} exceed the exam total {total[i]:g}"
-        if reason:
-            bad[i] = True
-            reasons.append(reason)
-    table = table.set_column(table.schema.get_field_index("total"), "total", pa.array(total))
+    if totals:
+        by_exam = np.array([totals.get(e, np.nan) for e in exams], dtype=float)[codes] if n else np.zeros(0)
+        raw_names, raw_codes = _per_exam(table["exam_id_raw"])
+        by_raw = np.array([totals.get(r, np.nan) for r in raw_names], dtype=float)[raw_codes] if n else by_exam
+        _fill(total, source, np.where(np.isnan(by_exam), by_raw, by_exam), "totals")
+    if config.total is not None:
+        _fill(total, source, np.full(n, config.total), "flag")
+    _fill(total, source, known, "known")
+    if config.total_from_sum and n:
+        _fill(total, source, _exam_points(score, codes, _sections(table), len(exams))[codes], "sum")
+    scored = ~np.isnan(score) if config.unscored else np.ones(n, dtype=bool)
+    no_total = scored & np.isnan(total)
+    with np.errstate(invalid="ignore"):
+        not_positive = scored & ~no_total & ~(total > 0)
+        negative = scored & ~no_total & ~not_positive & (score < 0)
+        above = scored & ~no_total & ~not_positive & ~negative & (score > total)
+    bad = no_total | not_positive | negative | above
+    reasons = []
+    for i in np.flatnonzero(bad):
+        exam = exams[codes[i]]
+        if no_total[i]:
+            reasons.append(f"exam {exam!r} has no total: pass --totals FILE or --total N "
+                           "(or --total-from-sum if the paper is complete)")
+        elif not_positive[i]:
+            reasons.append(f"total {total[i]:g} of exam {exam!r} must be > 0")
+        elif negative[i]:
+            reasons.append(f"negative points {score[i]:g}")
+        else:
+            reasons.append(f"points {score[i]:g} exceed the exam total {total[i]:g}")
+    source[source == ""] = None
+    table = table.set_column(table.schema.get_field_index("total"), "total", pa.array(total, mask=np.isnan(total)))
     table = table.set_column(table.schema.get_field_index("total_source"), "total_source",
-                             pa.array(source.tolist(), pa.string()))
+                             pa.array(source, pa.string()))
     table, given = _drop(table, given, bad, reasons, rejects)
     return table, given, _exam_totals(table, warnings)
+
+
+def _fill(total: np.ndarray, source: np.ndarray, candidate: np.ndarray, name: str) -> None:
+    """Fill still-missing totals from `candidate` (NaN = none), recording where they came from."""
+    take = np.isnan(total) & ~np.isnan(candidate)
+    total[take] = candidate[take]
+    source[take] = name
+
+
+def _sections(table: pa.Table) -> np.ndarray | None:
+    """Section of each row (None = common part), or None when the table has no sections at all."""
+    if table.num_rows == 0 or table["section"].null_count == table.num_rows:
+        return None
+    return np.array(table["section"].to_pylist(), dtype=object)
 
 
 def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
@@ -369,10 +378,9 @@ def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
         return {}
     score = table["score"].to_numpy(zero_copy_only=False).astype(float)
     total = table["total"].to_numpy(zero_copy_only=False).astype(float)
-    points = _exam_points(score, codes, table["section"].to_pylist(), len(exams))
-    first = np.full(len(exams), -1)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]
-    sources = table["total_source"].to_pylist()
+    points = _exam_points(score, codes, _sections(table), len(exams))
+    first = _first_rows(codes, len(exams))
+    sources = table["total_source"].take(pa.array(first)).to_pylist()
     report: dict[str, dict] = {}
     low = 0
     for e, exam in enumerate(exams):
@@ -380,7 +388,7 @@ def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
         if np.isnan(exam_total):  # an unscored exam (--unscored)
             report[exam] = {"exam_id": exam, "total": None, "total_source": None, "points": None, "coverage": None}
             continue
-        entry = {"exam_id": exam, "total": exam_total, "total_source": sources[first[e]],
+        entry = {"exam_id": exam, "total": exam_total, "total_source": sources[e],
                  "points": float(points[e]), "coverage": round(float(points[e]) / exam_total, 4)}
         if points[e] > exam_total + 1e-9:
             entry["sum_exceeds_total"] = True
@@ -395,17 +403,33 @@ def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
     return report
 
 
+def _first_rows(codes: np.ndarray, n_exams: int) -> np.ndarray:
+    """Index of the first row of each exam."""
+    first = np.full(n_exams, -1)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return first
+
+
 def _normalized(column: pa.ChunkedArray) -> pa.Array:
+    """NFKC, runs of whitespace collapsed to one space, trimmed (the regex runs only where needed)."""
     text = pc.utf8_normalize(column, "NFKC")
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    messy = pc.or_(pc.match_substring(text, "  "), pc.match_substring_regex(text, r"[\t\n\r\f\v]"))
+    if pc.any(messy).as_py():
+        text = pc.if_else(messy, pc.replace_substring_regex(text, r"\s+", " "), text)
+    return pc.utf8_trim_whitespace(text)
 
 
-def _hash_ids(keys: pa.Array) -> pa.Array:
-    """16 hex digits of a 64-bit SipHash (pandas' stable hash_array) of each key."""
+def _hash_keys(keys: pa.Array) -> np.ndarray:
+    """A stable 64-bit SipHash of each key (pandas' hash_array with its fixed key)."""
     from pandas.util import hash_array
 
-    hashed = hash_array(keys.to_numpy(zero_copy_only=False), categorize=False)
-    hex_text = hashed.astype(">u8").tobytes().hex().encode()
+    return hash_array(keys.to_numpy(zero_copy_only=False), categorize=False)
+
+
+def _hex(hashes: np.ndarray) -> pa.Array:
+    """16 hex digits per hash: the question id."""
+    hex_text = hashes.astype(">u8").tobytes().hex().encode()
     return pa.array(np.frombuffer(hex_text, dtype="S16")).cast(pa.string())
 
 
@@ -413,32 +437,37 @@ def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], conf
     n = table.num_rows
     key = pc.binary_join_element_wise(_normalized(table["question"]), _normalized(table["answer"]), "\x1f")
     key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
-    ids = _hash_ids(key) if n else pa.array([], pa.string())
-    ids = pc.if_else(pc.is_null(given), ids, given) if n else ids
-    # First occurrence of each (question, answer) and of each id is kept; later ones are duplicates.
-    index = pa.array(np.arange(n))
-    first_key = pa.table({"k": key, "i": index}).group_by("k", use_threads=False).aggregate([("i", "min")])
-    first_id = pa.table({"k": ids, "i": index}).group_by("k", use_threads=False).aggregate([("i", "min")])
-    keep = np.zeros(n, dtype=bool)
-    keep[first_key["i_min"].to_numpy()] = True
-    keep_id = np.zeros(n, dtype=bool)
-    keep_id[first_id["i_min"].to_numpy()] = True
-    if not (keep.all() and keep_id.all()):
-        dup = np.flatnonzero(~keep | ~keep_id)
-        kept_of = dict(zip(first_key["k"].to_pylist(), first_key["i_min"].to_pylist(), strict=True))
-        kept_id_of = dict(zip(first_id["k"].to_pylist(), first_id["i_min"].to_pylist(), strict=True))
-        id_list, key_list = ids.to_pylist(), key.to_pylist()
+    hashes = _hash_keys(key)
+    ids = _hex(hashes)
+    has_given = n and given.null_count < n
+    if has_given:
+        ids = pc.if_else(pc.is_null(given), ids, given)
+    # First occurrence of each (question, answer) - and of each given id - is kept; later ones are duplicates.
+    # Duplicates are found on the 64-bit hashes, then confirmed on the keys themselves.
+    import pandas as pd
+
+    dup_key = pd.Series(hashes).duplicated().to_numpy()
+    dup_id = pd.Series(ids.to_numpy(zero_copy_only=False)).duplicated().to_numpy() if has_given else np.zeros(n, bool)
+    if dup_key.any() or dup_id.any():
+        key_list = key.to_pylist()
+        first_by_key: dict[str, int] = {}
+        id_list = ids.to_pylist()
+        first_by_id: dict[str, int] = {}
+        drop = np.zeros(n, dtype=bool)
         reasons, kept_ids = [], []
-        for i in dup:
-            if not keep[i]:
-                kept = id_list[kept_of[key_list[i]]]
-                reasons.append(f"duplicate of {kept} (same question and answer)")
-            else:
-                kept = id_list[kept_id_of[id_list[i]]]
-                reasons.append(f"duplicate id {kept!r} with a different question")
-            kept_ids.append(kept)
+        for i in range(n):
+            earlier = first_by_key.setdefault(key_list[i], i)
+            same_id = first_by_id.setdefault(id_list[i], i)
+            if earlier != i:
+                drop[i] = True
+                kept_ids.append(id_list[earlier])
+                reasons.append(f"duplicate of {id_list[earlier]} (same question and answer)")
+            elif same_id != i:
+                drop[i] = True
+                kept_ids.append(id_list[same_id])
+                reasons.append(f"duplicate id {id_list[same_id]!r} with a different question")
         before = len(rejects)
-        table, ids = _drop(table, ids, ~(keep & keep_id), reasons, rejects)
+        table, ids = _drop(table, ids, drop, reasons, rejects)
         for rej, kept in zip(rejects[before:], kept_ids, strict=True):
             rej["duplicate_of"] = kept
     score = table["score"].to_numpy(zero_copy_only=False).astype(float)
@@ -454,12 +483,17 @@ def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], conf
     unscored = np.isnan(score)
     columns = {
         "id": ids, "value": pa.array(value, mask=unscored),
-        "value_source": pa.array(np.where(unscored, "none", "score").astype(object), pa.string()),
+        "value_source": _two_values(unscored, "score", "none"),
         "score": pa.array(score, mask=unscored), "total": pa.array(total, mask=np.isnan(total)),
-        "split": pa.array(np.full(m, "train", dtype=object), pa.string()), "flags": flags,
+        "split": _two_values(np.zeros(m, dtype=bool), "train", "test"), "flags": flags,
     }
     return pa.table({f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS},
                     schema=QUESTIONS)
+
+
+def _two_values(mask: np.ndarray, no: str, yes: str) -> pa.Array:
+    """A string column holding `yes` where mask else `no`, built without a Python object per row."""
+    return pa.DictionaryArray.from_arrays(pa.array(mask.astype(np.int8)), pa.array([no, yes])).cast(pa.string())
 
 
 def _split(questions: pa.Table, config: IngestConfig, warnings: list[str]) -> pa.Table:
@@ -480,18 +514,17 @@ def _split(questions: pa.Table, config: IngestConfig, warnings: list[str]) -> pa
             break
         is_test[e] = True
         taken += sizes[e]
-    split = np.where(is_test[codes], "test", "train").astype(object)
-    return questions.set_column(questions.schema.get_field_index("split"), "split", pa.array(split, pa.string()))
+    split = _two_values(is_test[codes], "train", "test")
+    return questions.set_column(questions.schema.get_field_index("split"), "split", split)
 
 
 def _exam_report(questions: pa.Table, exams: dict[str, dict]) -> list[dict]:
     names, codes = _per_exam(questions["exam_id"])
-    counts = np.bincount(codes, minlength=len(names)) if names else []
-    splits = questions["split"].to_numpy(zero_copy_only=False)
-    first = {}
-    for i, c in enumerate(codes):
-        first.setdefault(int(c), i)
-    return [{**exams.get(name, {"exam_id": name}), "questions": int(counts[e]), "split": str(splits[first[e]])}
+    if not names:
+        return []
+    counts = np.bincount(codes, minlength=len(names))
+    splits = questions["split"].take(pa.array(_first_rows(codes, len(names)))).to_pylist()
+    return [{**exams.get(name, {"exam_id": name}), "questions": int(counts[e]), "split": splits[e]}
             for e, name in enumerate(names)]
 
 

@@ -97,7 +97,7 @@ def detect_structured(data: Any) -> str | None:
 
 
 def first_jsonl_keys(raw: bytes) -> set[str]:
-    for line in raw.splitlines()[:50]:
+    for line in raw[:1 << 16].splitlines()[:50]:
         if line.strip():
             try:
                 record = json.loads(decode_text(line))

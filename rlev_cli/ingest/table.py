@@ -59,11 +59,11 @@ def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[di
         except (OSError, pa.ArrowInvalid) as err:
             raise _FileReject(f"not a readable Parquet file ({err})") from err
     assert raw is not None
+    if suffix == ".jsonl":
+        return _load_jsonl(raw, source)
     text = _decode(raw)
     if suffix == ".csv":
         return _load_csv(text), [], 0, None
-    if suffix == ".jsonl":
-        return _load_jsonl(text, source)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -103,16 +103,17 @@ def _load_csv(text: str) -> pa.Table:
         raise _FileReject(f"malformed CSV: {err}") from err
 
 
-def _load_jsonl(text: str, source: str) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
     import pyarrow.json as pjson
 
-    data = text.encode("utf-8")
-    clean = b"\n\n" not in data and not data.startswith(b"\n") and b"\r" not in data
+    data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    clean = b"\n\n" not in data and not data.startswith(b"\n") and b"\r" not in data and b"\x00" not in data[:8192]
     if clean:
-        try:  # fast path: Arrow's multithreaded reader; row i is line i + 1
+        try:  # fast path: Arrow's multithreaded reader (validates UTF-8); row i is line i + 1
             return pjson.read_json(io.BytesIO(data)), [], 0, None
         except pa.ArrowInvalid:
-            pass  # malformed line or a column changing type: take the careful path below
+            pass  # malformed line, bad encoding or a column changing type: the careful path below
+    text = _decode(raw)
     rows, lines, rejects = [], [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -235,12 +236,14 @@ def map_columns(table: pa.Table, source: str, fmt: str, field_map: dict[str, str
         exam = pa.array(np.full(n, stem, dtype=object), pa.string())
     qtype = _qtypes(table, fields, answer)
     unknown = pc.invert(pc.is_in(pc.fill_null(qtype, ""), pa.array(QTYPES))).to_numpy(zero_copy_only=False)
-    fail(unknown, [f"qtype {v!r} is not one of {', '.join(QTYPES)}" if u else None
-                   for v, u in zip(qtype.to_pylist() if unknown.any() else [None] * n, unknown, strict=True)])
+    if unknown.any():
+        fail(unknown, [f"qtype {v!r} is not one of {', '.join(QTYPES)}" if u else None
+                       for v, u in zip(qtype.to_pylist(), unknown, strict=True)])
     columns = {
         "question": question, "answer": pc.utf8_trim_whitespace(answer),
         "score": pa.array(score, mask=np.isnan(score)), "total": pa.array(total, mask=np.isnan(total)),
-        "total_source": pa.array(np.where(np.isnan(total), None, "record"), pa.string()),
+        "total_source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8), mask=np.isnan(total)),
+                                                       pa.array(["record"])).cast(pa.string()),
         "exam_id": exam, "exam_id_raw": exam, "qtype": qtype, "type_label": qtype, "source": where,
         "subject": _text_column(table, fields["subject"]) if "subject" in fields else pa.nulls(n, pa.string()),
         "options": _options(table, fields.get("options"), n),
