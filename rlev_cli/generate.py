@@ -45,6 +45,9 @@ class HFBackend:
 
         transformers.utils.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
+        import warnings
+
+        warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")  # v6 renames, not ours
         self.tokenizer = load_tokenizer(model_path)
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)

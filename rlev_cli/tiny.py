@@ -65,8 +65,10 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
     import tempfile
 
     import torch
+    import transformers
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
+    transformers.utils.logging.disable_progress_bar()
     path = Path(path)
     tokenizer = build_tokenizer()
     torch.manual_seed(seed)

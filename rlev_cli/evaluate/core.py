@@ -69,8 +69,21 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     for run in runs:
         if not (Path(run) / "model" / "config.json").exists():
             raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
-        targets.append(Target(Path(run).name, str(Path(run) / "model"), Path(run)))
+        targets.append(Target(_run_label(Path(run)), str(Path(run) / "model"), Path(run)))
+    labels = [t.label for t in targets]
+    for k, target in enumerate(targets):  # several runs of one recipe: keep labels unique
+        if labels.count(target.label) > 1:
+            target.label = f"{target.label}#{labels[:k + 1].count(target.label)}"
     return targets
+
+
+def _run_label(run: Path) -> str:
+    """`algo/reward` from the run's resolved config (the folder name when it has none)."""
+    try:
+        config = json.loads((run / "config.json").read_text())
+        return f"{config['algo']}/{config['reward']}"
+    except (OSError, KeyError, json.JSONDecodeError):
+        return run.name
 
 
 def indomain_items(config: EvalConfig) -> list[Item]:

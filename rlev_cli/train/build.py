@@ -39,6 +39,9 @@ def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, pr
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")  # v6 renames, not ours
     from trl import GRPOConfig, RLOOConfig
 
     from rlev_cli.rewards import RlevReward

@@ -73,6 +73,12 @@ def check_text(answer: str, reference: str) -> float:
     return float(normalize_text(answer) == normalize_text(reference) and normalize_text(reference) != "")
 
 
+def _quiet_math_verify() -> None:
+    import logging
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # it warns on every call without timeouts
+
+
 def check_math(answer: str, reference: str) -> float:
     """math-verify equivalence, falling back to normalized text; `\\#\\#` separates accepted forms."""
     forms = [f.strip() for f in re.split(r"\\#\s*\\#", reference) if f.strip()] or [reference]
@@ -82,6 +88,7 @@ def check_math(answer: str, reference: str) -> float:
         try:
             from math_verify import parse, verify
 
+            _quiet_math_verify()
             gold = parse(_as_math(form), parsing_timeout=None)
             pred = parse(_as_math(answer), parsing_timeout=None)
             if gold and pred and verify(gold, pred, timeout_seconds=None):
