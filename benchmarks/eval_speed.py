@@ -24,21 +24,34 @@ def scoring(n: int) -> None:
     from rlev_cli.ingest import run_ingest
 
     with tempfile.TemporaryDirectory() as tmp:
-        run_ingest([EXAMPLES / "exams"], IngestConfig(out=Path(tmp), scheme=EXAMPLES / "jee_scheme.json",
-                                                      totals=EXAMPLES / "jee_totals.csv", test_fraction=0.5))
+        run_ingest(
+            [EXAMPLES / "exams"],
+            IngestConfig(
+                out=Path(tmp),
+                scheme=EXAMPLES / "jee_scheme.json",
+                totals=EXAMPLES / "jee_totals.csv",
+                test_fraction=0.5,
+            ),
+        )
         from rlev_cli.config import EvalConfig
 
         items = indomain_items(EvalConfig(workspace=Path(tmp)))
     for name in ("mmlu_pro", "ceval", "supergpqa"):
         items += load_items(name, OOD, 0)[0]
     rng = random.Random(0)
-    templates = ["Let me think step by step. ... Therefore, the answer is {g}.", "答案是{g}。", "Reasoning\nAnswer: {g}",
-                 "I am not sure, maybe it is {g} or something else entirely; the answer is ({g})"]
+    templates = [
+        "Let me think step by step. ... Therefore, the answer is {g}.",
+        "答案是{g}。",
+        "Reasoning\nAnswer: {g}",
+        "I am not sure, maybe it is {g} or something else entirely; the answer is ({g})",
+    ]
     batch = [items[i % len(items)] for i in range(n)]
     outputs = {}
     for k, item in enumerate(batch):
-        outputs[(item.benchmark, item.id)] = {"text": rng.choice(templates).format(g=item.gold if k % 2 else "A"),
-                                              "tokens": 20}
+        outputs[(item.benchmark, item.id)] = {
+            "text": rng.choice(templates).format(g=item.gold if k % 2 else "A"),
+            "tokens": 20,
+        }
     by_bench: dict[str, list] = {}
     for item in batch:
         by_bench.setdefault(item.benchmark, []).append(item)
@@ -66,17 +79,24 @@ def generation(n_prompts: int, max_new_tokens: int) -> None:
             else:  # the raw backend call: tokenizer + model.generate on the same batches, nothing else
                 tok, model = backend.tokenizer, backend.model
                 for i in range(0, n_prompts, 8):
-                    enc = tok([render(tok, p) for p in prompts[i:i + 8]], return_tensors="pt", padding=True,
-                              add_special_tokens=False)
+                    enc = tok(
+                        [render(tok, p) for p in prompts[i : i + 8]],
+                        return_tensors="pt",
+                        padding=True,
+                        add_special_tokens=False,
+                    )
                     with torch.no_grad():
-                        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                             pad_token_id=tok.pad_token_id)
-                    tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                        out = model.generate(
+                            **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+                        )
+                    tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
             times[name] = time.perf_counter() - start
     raw, ours = min(times["raw"], times["raw (again)"]), min(times["rlev"], times["rlev (again)"])
     tokens = n_prompts * max_new_tokens
-    print(f"generation (hf backend, tiny model, {n_prompts} prompts x {max_new_tokens} tokens): raw {tokens / raw:,.0f} "
-          f"tok/s, rlev {tokens / ours:,.0f} tok/s; ratio rlev / raw = {raw / ours:.3f} (target >= 0.9)")
+    print(
+        f"generation (hf backend, tiny model, {n_prompts} prompts x {max_new_tokens} tokens): raw {tokens / raw:,.0f} "
+        f"tok/s, rlev {tokens / ours:,.0f} tok/s; ratio rlev / raw = {raw / ours:.3f} (target >= 0.9)"
+    )
 
 
 def main() -> None:

@@ -16,13 +16,22 @@ from pathlib import Path
 
 def build(path: Path, rows: int, seed: int = 0) -> None:
     rng = random.Random(seed)
-    stems = ["已知函数 f(x)=x^2+{a}x，求 f({b}) 的值。", "Which of the following is correct about item {a}? (A) {b} (B) {a}",
-             "다음 중 옳은 것은? {a} + {b}", r"计算 $\frac{{{a}}}{{{b}}}$ 的值"]
+    stems = [
+        "已知函数 f(x)=x^2+{a}x，求 f({b}) 的值。",
+        "Which of the following is correct about item {a}? (A) {b} (B) {a}",
+        "다음 중 옳은 것은? {a} + {b}",
+        r"计算 $\frac{{{a}}}{{{b}}}$ 的值",
+    ]
     with path.open("w", encoding="utf-8") as handle:
         for i in range(rows):
             a, b = rng.randint(1, 999), rng.randint(1, 999)
-            record = {"query": stems[i % 4].format(a=a, b=b) + f" #{i}", "label": str(a + b),
-                      "score": rng.choice([2, 3, 4, 5, 6, 12]), "total": 150, "exam_id": f"exam-{i // 50:05d}"}
+            record = {
+                "query": stems[i % 4].format(a=a, b=b) + f" #{i}",
+                "label": str(a + b),
+                "score": rng.choice([2, 3, 4, 5, 6, 12]),
+                "total": 150,
+                "exam_id": f"exam-{i // 50:05d}",
+            }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -49,8 +58,10 @@ def main() -> None:
     print(f"file: {args.rows:,} questions, {size_mb:.0f} MB")
     print(f"pyarrow.json.read_json: {raw_s:.2f} s ({args.rows / raw_s:,.0f} rows/s)")
     print(f"rlev ingest (read, check, dedupe, ids, split, write): {ingest_s:.2f} s ({args.rows / ingest_s:,.0f} q/s)")
-    print(f"ratio ingest / raw read: {ingest_s / raw_s:.2f}x (target <= 3x); throughput target >= 100,000 q/s: "
-          f"{'met' if args.rows / ingest_s >= 100_000 else 'NOT met'}")
+    print(
+        f"ratio ingest / raw read: {ingest_s / raw_s:.2f}x (target <= 3x); throughput target >= 100,000 q/s: "
+        f"{'met' if args.rows / ingest_s >= 100_000 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

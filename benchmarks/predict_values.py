@@ -68,11 +68,15 @@ def main() -> None:
     assert np.isfinite(baseline).all() and isinstance(means, pd.Series)
     print(f"table: {args.rows:,} questions, {int(truth.sum()):,} scored, {frame['exam_id'].nunique():,} exams")
     print(f"reference, mean value per qtype: {baseline_s:.2f} s")
-    print(f"rlev predict-values (grouped CV on {result.report['n_cross_validated']:,} rows, 4 candidates x "
-          f"{result.report['folds']} folds, final fit on all, predict all): {fit_s:.1f} s "
-          f"({'met' if fit_s < 60 else 'NOT met'}: target < 60 s); ratio to reference {fit_s / baseline_s:.0f}x")
-    print(f"chosen {result.report['chosen']}, out-of-fold MAE {result.report['model']['mae']:.5f} vs baseline "
-          f"{result.report['baseline_mean_per_qtype']['mae']:.5f}")
+    print(
+        f"rlev predict-values (grouped CV on {result.report['n_cross_validated']:,} rows, 4 candidates x "
+        f"{result.report['folds']} folds, final fit on all, predict all): {fit_s:.1f} s "
+        f"({'met' if fit_s < 60 else 'NOT met'}: target < 60 s); ratio to reference {fit_s / baseline_s:.0f}x"
+    )
+    print(
+        f"chosen {result.report['chosen']}, out-of-fold MAE {result.report['model']['mae']:.5f} vs baseline "
+        f"{result.report['baseline_mean_per_qtype']['mae']:.5f}"
+    )
     print(f"peak memory (max RSS of this process): {peak_mb:,.0f} MB")
 
 

@@ -20,8 +20,9 @@ def plain_reward(prompts, completions, answer, qtype, value, **kwargs):
     from rlev_cli.rewards import value_scale
     from rlev_cli.verify import check
 
-    graded = [check(c[-1]["content"] if isinstance(c, list) else c, a, q) for c, a, q in zip(completions, answer, qtype)]
-    return [None if ok is None else ok * value_scale(v) for ok, v in zip(graded, value)]
+    texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+    graded = [check(t, a, q) for t, a, q in zip(texts, answer, qtype, strict=True)]
+    return [None if ok is None else ok * value_scale(v) for ok, v in zip(graded, value, strict=True)]
 
 
 def main() -> None:
@@ -44,12 +45,23 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
-        run_ingest([EXAMPLES / "exams"], IngestConfig(out=ws, scheme=EXAMPLES / "jee_scheme.json",
-                                                      totals=EXAMPLES / "jee_totals.csv"))
+        run_ingest(
+            [EXAMPLES / "exams"],
+            IngestConfig(out=ws, scheme=EXAMPLES / "jee_scheme.json", totals=EXAMPLES / "jee_totals.csv"),
+        )
         model = resolve_model(args.model, ws, 0)
-        config = TrainConfig(data=ws / "questions.parquet", model=model, algo=args.algo, max_steps=args.steps,
-                             max_completion_length=args.completion_length, learning_rate=1e-5, save_steps=10_000,
-                             logging_steps=1, kl_coef=0.0, output=ws / "rlev-run")
+        config = TrainConfig(
+            data=ws / "questions.parquet",
+            model=model,
+            algo=args.algo,
+            max_steps=args.steps,
+            max_completion_length=args.completion_length,
+            learning_rate=1e-5,
+            save_steps=10_000,
+            logging_steps=1,
+            kl_coef=0.0,
+            output=ws / "rlev-run",
+        )
         cuda = torch.cuda.is_available()
         times = {}
         for name in ("bare TRL", "rlev", "bare TRL (again)", "rlev (again)"):  # interleaved: fair to warm caches
@@ -61,11 +73,23 @@ def main() -> None:
                 rows = load_train_rows(config.data, "value")
                 prompts, _, _ = to_prompts(rows, config.system_prompt, "rlev", 10.0, 0, tokenizer, 1024)
                 common = trl_common(config, run_dir, cuda)
-                cls, trl_args = (RLOOTrainer, RLOOConfig(**common, normalize_advantages=False)) if args.algo == "rloo" \
-                    else (GRPOTrainer, GRPOConfig(**common, scale_rewards="none" if args.algo != "grpo" else "batch",
-                                                  loss_type="dapo"))
-                trainer = cls(model=model, reward_funcs=plain_reward, args=trl_args,
-                              train_dataset=Dataset.from_list(prompts), processing_class=tokenizer)
+                cls, trl_args = (
+                    (RLOOTrainer, RLOOConfig(**common, normalize_advantages=False))
+                    if args.algo == "rloo"
+                    else (
+                        GRPOTrainer,
+                        GRPOConfig(
+                            **common, scale_rewards="none" if args.algo != "grpo" else "batch", loss_type="dapo"
+                        ),
+                    )
+                )
+                trainer = cls(
+                    model=model,
+                    reward_funcs=plain_reward,
+                    args=trl_args,
+                    train_dataset=Dataset.from_list(prompts),
+                    processing_class=tokenizer,
+                )
             start = time.perf_counter()
             trainer.train()
             times[name] = time.perf_counter() - start

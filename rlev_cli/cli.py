@@ -13,11 +13,24 @@ from rlev_cli.config import EvalConfig, IngestConfig, TrainConfig, ValuesConfig,
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False,
-                  help="RLEV: train language models where a correct answer earns what its question is worth.")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="RLEV: train language models where a correct answer earns what its question is worth.",
+)
 
-Workspace = Annotated[Path | None, typer.Option("--workspace", "-w", envvar="RLEV_WORKSPACE", show_default=False,
-                                                help="Folder shared by all stages [default: ./rlev-workspace].")]
+Workspace = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="RLEV_WORKSPACE",
+        show_default=False,
+        help="Folder shared by all stages [default: ./rlev-workspace].",
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")]
 
@@ -29,8 +42,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                               help="Print the version and exit.")] = False) -> None:
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """RLEV: train language models where a correct answer earns what its question is worth."""
 
 
@@ -49,8 +65,9 @@ def _workspace(workspace: Path | None) -> Path:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Exam files or folders (walked recursively).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help=help_for(IngestConfig, "out"),
-                                                 show_default=False)] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help=help_for(IngestConfig, "out"), show_default=False)
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help=help_for(IngestConfig, "format"))] = "auto",
     total: Annotated[float | None, typer.Option(help=help_for(IngestConfig, "total"))] = None,
     totals: Annotated[Path | None, typer.Option(help=help_for(IngestConfig, "totals"))] = None,
@@ -69,21 +86,39 @@ def ingest(
     _start(as_json, debug)
     from rlev_cli.ingest import run_ingest
 
-    config = IngestConfig(out=out_dir or _workspace(workspace), format=fmt, total=total, totals=totals,
-                          scheme=scheme, field_map=_parse_map(field_map or []), total_from_sum=total_from_sum,
-                          test_fraction=test_fraction, seed=seed, strict=strict,
-                          unscored=unscored)
+    config = IngestConfig(
+        out=out_dir or _workspace(workspace),
+        format=fmt,
+        total=total,
+        totals=totals,
+        scheme=scheme,
+        field_map=_parse_map(field_map or []),
+        total_from_sum=total_from_sum,
+        test_fraction=test_fraction,
+        seed=seed,
+        strict=strict,
+        unscored=unscored,
+    )
     with out.progress(None, "reading exams") as advance:
         result = run_ingest(paths, config, progress=advance)
     for warning in result.warnings:
         out.warn(warning)
     if result.n_rejects:
         out.warn(f"{result.n_rejects} record(s) rejected, reasons in {result.rejects_path}")
-    out.summary("ingest", records_in=result.n_records, questions=result.n_questions, rejects=result.n_rejects,
-                exams=result.n_exams, train=result.n_train, test=result.n_test, formats=result.formats,
-                questions_path=str(result.questions_path), rejects_path=str(result.rejects_path),
-                manifest_path=str(result.manifest_path),
-                tables={"reject_reasons": [{"reason": k, "count": v} for k, v in result.reject_reasons.items()]})
+    out.summary(
+        "ingest",
+        records_in=result.n_records,
+        questions=result.n_questions,
+        rejects=result.n_rejects,
+        exams=result.n_exams,
+        train=result.n_train,
+        test=result.n_test,
+        formats=result.formats,
+        questions_path=str(result.questions_path),
+        rejects_path=str(result.rejects_path),
+        manifest_path=str(result.manifest_path),
+        tables={"reject_reasons": [{"reason": k, "count": v} for k, v in result.reject_reasons.items()]},
+    )
 
 
 def _v(name: str, *flags: str, **kwargs):
@@ -111,20 +146,35 @@ def predict_values(
     from rlev_cli.values.core import run_predict_values
     from rlev_cli.workspace import QUESTIONS_FILE
 
-    config = ValuesConfig(data=data or _workspace(workspace) / QUESTIONS_FILE, out=out_file, target=target,
-                          replace_all=replace_all, from_difficulty=from_difficulty, model_out=model_out,
-                          model_in=model_in, default_total=default_total, folds=folds, seed=seed)
+    config = ValuesConfig(
+        data=data or _workspace(workspace) / QUESTIONS_FILE,
+        out=out_file,
+        target=target,
+        replace_all=replace_all,
+        from_difficulty=from_difficulty,
+        model_out=model_out,
+        model_in=model_in,
+        default_total=default_total,
+        folds=folds,
+        seed=seed,
+    )
     with out.progress(None, "fitting values"):
         result = run_predict_values(config)
     rows = []
     for name in ("model", "baseline_mean_per_qtype", "held_out"):
         if name in result.report:
             rows.append({"predictor": name, **result.report[name]})
-    out.summary("predict-values", rows=result.n_rows, filled=result.n_filled, value_source=result.source,
-                chosen=result.report.get("chosen"), out_path=str(result.out_path),
-                report_path=str(result.report_path) if result.report_path else None,
-                model_path=str(result.model_path) if result.model_path else None,
-                tables={"out_of_fold": rows})
+    out.summary(
+        "predict-values",
+        rows=result.n_rows,
+        filled=result.n_filled,
+        value_source=result.source,
+        chosen=result.report.get("chosen"),
+        out_path=str(result.out_path),
+        report_path=str(result.report_path) if result.report_path else None,
+        model_path=str(result.model_path) if result.model_path else None,
+        tables={"out_of_fold": rows},
+    )
 
 
 def _t(name: str, *flags: str, **kwargs):
@@ -167,9 +217,15 @@ def train(
     judge_url: Annotated[str | None, _t("judge_url", show_default=False)] = None,
     judge_model: Annotated[str | None, _t("judge_model", show_default=False)] = None,
     max_train_samples: Annotated[int | None, _t("max_train_samples", show_default=False)] = None,
-    config_file: Annotated[Path | None, typer.Option("--config", help="YAML file of these options "
-                                                     "(snake_case keys); flags given on the command line win.",
-                                                     show_default=False)] = None,
+    bf16: Annotated[bool | None, _t("bf16", "--bf16/--no-bf16", show_default=False)] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="YAML file of these options (snake_case keys); flags given on the command line win.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: Workspace = None,
     as_json: AsJson = False,
     debug: Debug = False,
@@ -185,9 +241,17 @@ def train(
     total = config.max_steps if config.max_steps > 0 else None
     with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
         result = run_training(config, progress=advance)
-    out.summary("train", run_dir=str(result.run_dir), model_dir=str(result.model_dir), steps=result.steps,
-                prompts=result.n_prompts, prompts_too_long=result.n_too_long, algo=config.algo,
-                reward=config.reward, resumed_from=result.resumed_from)
+    out.summary(
+        "train",
+        run_dir=str(result.run_dir),
+        model_dir=str(result.model_dir),
+        steps=result.steps,
+        prompts=result.n_prompts,
+        prompts_too_long=result.n_too_long,
+        algo=config.algo,
+        reward=config.reward,
+        resumed_from=result.resumed_from,
+    )
 
 
 def _e(name: str, *flags: str, **kwargs):
@@ -196,8 +260,9 @@ def _e(name: str, *flags: str, **kwargs):
 
 @app.command()
 def evaluate(
-    runs: Annotated[list[Path] | None, typer.Argument(help="Run folders [default: the latest run].",
-                                                      show_default=False)] = None,
+    runs: Annotated[
+        list[Path] | None, typer.Argument(help="Run folders [default: the latest run].", show_default=False)
+    ] = None,
     models: Annotated[list[str] | None, _e("models", "--model", show_default=False)] = None,
     data: Annotated[Path | None, _e("data", show_default=False)] = None,
     split: Annotated[str, _e("split")] = "test",
@@ -225,21 +290,46 @@ def evaluate(
 ) -> None:
     """Evaluate runs or models: value-aware metrics in domain, GPQA/MMLU-Pro/C-Eval/SuperGPQA out of domain."""
     _start(as_json, debug)
-    config = EvalConfig(runs=runs or [], models=models or [], data=data, split=split, benchmarks=benchmarks,
-                        data_dir=data_dir, limit=limit, backend=backend, base_url=base_url, concurrency=concurrency,
-                        batch_size=batch_size, max_new_tokens=max_new_tokens, temperature=temperature,
-                        tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
-                        gpu_memory_utilization=gpu_memory_utilization, responses=responses, ceval_split=ceval_split,
-                        judge_url=judge_url, judge_model=judge_model, seed=seed, out=out_dir,
-                        workspace=_workspace(workspace))
+    config = EvalConfig(
+        runs=runs or [],
+        models=models or [],
+        data=data,
+        split=split,
+        benchmarks=benchmarks,
+        data_dir=data_dir,
+        limit=limit,
+        backend=backend,
+        base_url=base_url,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        tensor_parallel_size=tensor_parallel_size,
+        data_parallel_size=data_parallel_size,
+        gpu_memory_utilization=gpu_memory_utilization,
+        responses=responses,
+        ceval_split=ceval_split,
+        judge_url=judge_url,
+        judge_model=judge_model,
+        seed=seed,
+        out=out_dir,
+        workspace=_workspace(workspace),
+    )
     from rlev_cli.evaluate.core import run_evaluation
 
     with out.progress(None, "generating") as advance:
         result = run_evaluation(config, progress=advance)
-    out.summary("evaluate", out_dir=str(result.out_dir), predictions_path=str(result.predictions_path),
-                summary_path=str(result.summary_path), plots=[str(p) for p in result.plots],
-                generated=result.generated, reused=result.reused, unlabeled_skipped=result.skipped_unlabeled,
-                tables={"comparison": result.comparison})
+    out.summary(
+        "evaluate",
+        out_dir=str(result.out_dir),
+        predictions_path=str(result.predictions_path),
+        summary_path=str(result.summary_path),
+        plots=[str(p) for p in result.plots],
+        generated=result.generated,
+        reused=result.reused,
+        unlabeled_skipped=result.skipped_unlabeled,
+        tables={"comparison": result.comparison},
+    )
 
 
 def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:

@@ -23,24 +23,51 @@ def as_dict(config: Any) -> dict[str, Any]:
 class IngestConfig:
     """Settings of `rlev ingest`."""
 
-    out: Path = field(default=Path("rlev-workspace"), metadata={"help": "Folder for questions.parquet, "
-                      "rejects.parquet and manifest.json (default: the workspace)."})
-    format: str = field(default="auto", metadata={"help": "auto|gaokao|jeebench|ksat|rlev|table|text "
-                        "(auto detects per file and reports its choice)."})
+    out: Path = field(
+        default=Path("rlev-workspace"),
+        metadata={"help": "Folder for questions.parquet, rejects.parquet and manifest.json (default: the workspace)."},
+    )
+    format: str = field(
+        default="auto",
+        metadata={"help": "auto|gaokao|jeebench|ksat|rlev|table|text (auto detects per file and reports its choice)."},
+    )
     total: float | None = field(default=None, metadata={"help": "Every exam in these inputs totals N points."})
     totals: Path | None = field(default=None, metadata={"help": "CSV (exam_id,total) or JSON {exam_id: total}."})
-    scheme: Path | None = field(default=None, metadata={"help": "JSON marking scheme {exam_id or '*': "
-                                "{type label: full marks}} for data without points (JEEBench)."})
-    field_map: dict[str, str] = field(default_factory=dict, metadata={"help": "KEY=COLUMN for tables: KEY is "
-                                      "question, answer, score, total, exam_id, options, qtype, subject or id."})
-    total_from_sum: bool = field(default=False, metadata={"help": "Declare the papers complete: an exam "
-                                 "with no other total gets the sum of its points (common + one elective)."})
-    test_fraction: float = field(default=0.1, metadata={"help": "Share of questions whose exams go to the "
-                                 "test split (whole exams, deterministic under --seed)."})
+    scheme: Path | None = field(
+        default=None,
+        metadata={
+            "help": "JSON marking scheme {exam_id or '*': {type label: full marks}} for data without points (JEEBench)."
+        },
+    )
+    field_map: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": "KEY=COLUMN for tables: KEY is "
+            "question, answer, score, total, exam_id, options, qtype, subject or id."
+        },
+    )
+    total_from_sum: bool = field(
+        default=False,
+        metadata={
+            "help": "Declare the papers complete: an exam "
+            "with no other total gets the sum of its points (common + one elective)."
+        },
+    )
+    test_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": "Share of questions whose exams go to the test split (whole exams, deterministic under --seed)."
+        },
+    )
     seed: int = field(default=0, metadata={"help": "Seed of the train/test split."})
     strict: bool = field(default=False, metadata={"help": "Fail (write nothing) if any record is rejected."})
-    unscored: bool = field(default=False, metadata={"help": "Keep questions without points (score, total and "
-                           "value null, value_source 'none') for `rlev predict-values` to label."})
+    unscored: bool = field(
+        default=False,
+        metadata={
+            "help": "Keep questions without points (score, total and "
+            "value null, value_source 'none') for `rlev predict-values` to label."
+        },
+    )
 
     def __post_init__(self) -> None:
         from rlev_cli.ingest.table import MAP_KEYS
@@ -58,7 +85,7 @@ class IngestConfig:
 
 SYSTEM_PROMPT = (
     "You are a chatbot who can solve problems. Please solve the following problem and give your thought "
-    "process. Before giving the final result, you should output \"Therefore, the answer is\", and then give "
+    'process. Before giving the final result, you should output "Therefore, the answer is", and then give '
     "your final answer."
 )
 ALGOS = ("reinforce++", "rloo", "grpo")
@@ -80,33 +107,53 @@ class TrainConfig:
     learning_rate: float = field(default=5e-7, metadata={"help": "Learning rate."})
     max_steps: int = field(default=-1, metadata={"help": "Optimizer steps; -1 = run --epochs."})
     epochs: float = field(default=1.0, metadata={"help": "Passes over the train split."})
-    batch_size: int = field(default=8, metadata={"help": "Completions per device per step (TRL's "
-                            "per_device_train_batch_size); a multiple of --num-generations."})
+    batch_size: int = field(
+        default=8,
+        metadata={
+            "help": "Completions per device per step (TRL's "
+            "per_device_train_batch_size); a multiple of --num-generations."
+        },
+    )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Gradient accumulation steps."})
-    max_prompt_length: int = field(default=1024, metadata={"help": "Prompts longer than this (tokens) are "
-                                   "left out and counted."})
+    max_prompt_length: int = field(
+        default=1024, metadata={"help": "Prompts longer than this (tokens) are left out and counted."}
+    )
     max_completion_length: int = field(default=1024, metadata={"help": "Max generated tokens."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
     lora_r: int = field(default=0, metadata={"help": "LoRA rank (PEFT); 0 = full fine-tuning."})
     save_steps: int = field(default=100, metadata={"help": "Checkpoint every N steps."})
     logging_steps: int = field(default=1, metadata={"help": "Log metrics every N steps."})
-    resume: bool = field(default=False, metadata={"help": "Resume the run in --output (or the latest run) "
-                         "from its last checkpoint."})
+    resume: bool = field(
+        default=False, metadata={"help": "Resume the run in --output (or the latest run) from its last checkpoint."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed."})
     output: Path | None = field(default=None, metadata={"help": "Run folder [default: <workspace>/runs/<name>]."})
-    scale_rewards: str = field(default="batch", metadata={"help": "GRPO only: batch | none | group "
-                               "('group' cancels s(x); needs --allow-group-scaling)."})
-    allow_group_scaling: bool = field(default=False, metadata={"help": "Accept GRPO group-std scaling "
-                                      "(paper-faithful GRPO; the value weighting is cancelled)."})
-    rpp_baseline: bool = field(default=False, metadata={"help": "REINFORCE++: subtract the group-mean "
-                               "reward before whitening (OpenRLHF reinforce_baseline)."})
+    scale_rewards: str = field(
+        default="batch",
+        metadata={"help": "GRPO only: batch | none | group ('group' cancels s(x); needs --allow-group-scaling)."},
+    )
+    allow_group_scaling: bool = field(
+        default=False,
+        metadata={"help": "Accept GRPO group-std scaling (paper-faithful GRPO; the value weighting is cancelled)."},
+    )
+    rpp_baseline: bool = field(
+        default=False,
+        metadata={
+            "help": "REINFORCE++: subtract the group-mean reward before whitening (OpenRLHF reinforce_baseline)."
+        },
+    )
     num_processes: int = field(default=1, metadata={"help": "Data-parallel processes (torchrun)."})
-    accelerate_config: str | None = field(default=None, metadata={"help": "Launch with accelerate: a shipped "
-                                          "config (multi_gpu, zero2, zero3, multi_node) or a YAML path."})
+    accelerate_config: str | None = field(
+        default=None,
+        metadata={
+            "help": "Launch with accelerate: a shipped config (multi_gpu, zero2, zero3, multi_node) or a YAML path."
+        },
+    )
     vllm: str = field(default="none", metadata={"help": "none | colocate | server (vLLM generation, GPU)."})
     vllm_server_url: str | None = field(default=None, metadata={"help": "Base URL of `trl vllm-serve`."})
-    judge_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible URL of an LLM judge "
-                                  "for free-form answers."})
+    judge_url: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible URL of an LLM judge for free-form answers."}
+    )
     judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 training [default: on with CUDA]."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N train rows."})
@@ -123,26 +170,44 @@ class TrainConfig:
         if self.reward not in REWARD_MODES:
             raise RlevError(f"--reward {self.reward!r}: choose {', '.join(REWARD_MODES)}")
         if self.num_generations < 2:
-            raise RlevError(f"--num-generations {self.num_generations}: needs at least 2 samples per prompt "
-                            "(group baselines compare samples)")
+            raise RlevError(
+                f"--num-generations {self.num_generations}: needs at least 2 samples per prompt "
+                "(group baselines compare samples)"
+            )
         generation_batch = self.batch_size * self.num_processes * self.gradient_accumulation_steps
         if generation_batch % self.num_generations:
-            raise RlevError(f"--batch-size {self.batch_size} x {self.num_processes} process(es) x "
-                            f"{self.gradient_accumulation_steps} accumulation = {generation_batch} completions, "
-                            f"not a multiple of --num-generations {self.num_generations}; use e.g. "
-                            f"--batch-size {self.num_generations * max(1, self.batch_size // self.num_generations)}")
+            raise RlevError(
+                f"--batch-size {self.batch_size} x {self.num_processes} process(es) x "
+                f"{self.gradient_accumulation_steps} accumulation = {generation_batch} completions, "
+                f"not a multiple of --num-generations {self.num_generations}; use e.g. "
+                f"--batch-size {self.num_generations * max(1, self.batch_size // self.num_generations)}"
+            )
         if self.scale_rewards not in ("batch", "none", "group"):
             raise RlevError(f"--scale-rewards {self.scale_rewards!r}: choose batch, none or group")
-        if self.algo == "grpo" and self.scale_rewards == "group" and self.reward in ("rlev", "shuffled", "uniform") \
-                and not self.allow_group_scaling:
-            raise RlevError("--scale-rewards group divides s(x) back out (per-group std), so values would be "
-                            "ignored; use --scale-rewards batch or none, or add --allow-group-scaling")
+        if (
+            self.algo == "grpo"
+            and self.scale_rewards == "group"
+            and self.reward in ("rlev", "shuffled", "uniform")
+            and not self.allow_group_scaling
+        ):
+            raise RlevError(
+                "--scale-rewards group divides s(x) back out (per-group std), so values would be "
+                "ignored; use --scale-rewards batch or none, or add --allow-group-scaling"
+            )
         if self.vllm not in ("none", "colocate", "server"):
             raise RlevError(f"--vllm {self.vllm!r}: choose none, colocate or server")
         if (self.judge_url is None) != (self.judge_model is None):
             raise RlevError("--judge-url and --judge-model go together")
-        for name in ("learning_rate", "max_prompt_length", "max_completion_length", "batch_size", "save_steps",
-                     "num_processes", "gradient_accumulation_steps", "logging_steps"):
+        for name in (
+            "learning_rate",
+            "max_prompt_length",
+            "max_completion_length",
+            "batch_size",
+            "save_steps",
+            "num_processes",
+            "gradient_accumulation_steps",
+            "logging_steps",
+        ):
             if not getattr(self, name) > 0:
                 raise RlevError(f"--{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
         if self.kl_coef < 0 or self.temperature <= 0:
@@ -150,7 +215,11 @@ class TrainConfig:
 
 
 DIFFICULTY_LEVELS = {  # WebInstruct-verified levels -> points out of 100 (arXiv 2510.20187 §3.2)
-    "primary school": 1.0, "junior high school": 2.0, "senior high school": 4.0, "university": 6.0, "phd": 8.0,
+    "primary school": 1.0,
+    "junior high school": 2.0,
+    "senior high school": 4.0,
+    "university": 6.0,
+    "phd": 8.0,
 }
 
 
@@ -158,20 +227,36 @@ DIFFICULTY_LEVELS = {  # WebInstruct-verified levels -> points out of 100 (arXiv
 class ValuesConfig:
     """Settings of `rlev predict-values`."""
 
-    data: Path = field(default=Path("rlev-workspace/questions.parquet"), metadata={"help": "Questions table "
-                       "[default: the workspace's]."})
+    data: Path = field(
+        default=Path("rlev-workspace/questions.parquet"),
+        metadata={"help": "Questions table [default: the workspace's]."},
+    )
     out: Path | None = field(default=None, metadata={"help": "Output table [default: overwrite --data]."})
-    target: str = field(default="auto", metadata={"help": "value | score | auto: predict v directly, or points "
-                        "then divide by the exam total (auto: whichever cross-validates better)."})
-    replace_all: bool = field(default=False, metadata={"help": "Also replace ground-truth values (the paper's "
-                              "noisy-value ablation); the originals stay in value_original."})
-    from_difficulty: str | None = field(default=None, metadata={"help": "Column of difficulty levels mapped to "
-                                        "values (1, 2, 4, 6, 8)/100 instead of a regressor."})
-    model_out: Path | None = field(default=None, metadata={"help": "Where to save the fitted model (.skops) "
-                                   "[default: beside --out]."})
+    target: str = field(
+        default="auto",
+        metadata={
+            "help": "value | score | auto: predict v directly, or points "
+            "then divide by the exam total (auto: whichever cross-validates better)."
+        },
+    )
+    replace_all: bool = field(
+        default=False,
+        metadata={
+            "help": "Also replace ground-truth values (the paper's "
+            "noisy-value ablation); the originals stay in value_original."
+        },
+    )
+    from_difficulty: str | None = field(
+        default=None,
+        metadata={"help": "Column of difficulty levels mapped to values (1, 2, 4, 6, 8)/100 instead of a regressor."},
+    )
+    model_out: Path | None = field(
+        default=None, metadata={"help": "Where to save the fitted model (.skops) [default: beside --out]."}
+    )
     model_in: Path | None = field(default=None, metadata={"help": "Apply a saved model; no refitting."})
-    default_total: float = field(default=100.0, metadata={"help": "Exam total assumed for rows without one "
-                                 "(the paper's predictor uses 100)."})
+    default_total: float = field(
+        default=100.0, metadata={"help": "Exam total assumed for rows without one (the paper's predictor uses 100)."}
+    )
     folds: int = field(default=5, metadata={"help": "Cross-validation folds (grouped by exam)."})
     seed: int = field(default=0, metadata={"help": "Seed."})
 
@@ -191,15 +276,23 @@ class EvalConfig:
     """Settings of `rlev evaluate`."""
 
     runs: list[Path] = field(default_factory=list, metadata={"help": "Run folders [default: the latest run]."})
-    models: list[str] = field(default_factory=list, metadata={"help": "Models instead of runs: hub id, path or "
-                              "'tiny' (repeatable)."})
-    data: Path | None = field(default=None, metadata={"help": "Questions table for in-domain items [default: the "
-                              "workspace's]."})
+    models: list[str] = field(
+        default_factory=list, metadata={"help": "Models instead of runs: hub id, path or 'tiny' (repeatable)."}
+    )
+    data: Path | None = field(
+        default=None, metadata={"help": "Questions table for in-domain items [default: the workspace's]."}
+    )
     split: str = field(default="test", metadata={"help": "Split of the questions table to evaluate."})
-    benchmarks: str = field(default="indomain", metadata={"help": "Comma list of indomain, gpqa_diamond, mmlu_pro, "
-                            "ceval, supergpqa, or 'all'."})
-    data_dir: Path | None = field(default=None, metadata={"help": "Local benchmark files <benchmark>.jsonl|.parquet|"
-                                  ".csv in the hub schema, instead of the hub."})
+    benchmarks: str = field(
+        default="indomain",
+        metadata={"help": "Comma list of indomain, gpqa_diamond, mmlu_pro, ceval, supergpqa, or 'all'."},
+    )
+    data_dir: Path | None = field(
+        default=None,
+        metadata={
+            "help": "Local benchmark files <benchmark>.jsonl|.parquet|.csv in the hub schema, instead of the hub."
+        },
+    )
     limit: int | None = field(default=None, metadata={"help": "At most N items per benchmark (the first N)."})
     backend: str = field(default="hf", metadata={"help": "hf | vllm | openai."})
     base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (--backend openai)."})
@@ -210,14 +303,17 @@ class EvalConfig:
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallel size."})
     data_parallel_size: int = field(default=1, metadata={"help": "vLLM data parallel size."})
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM memory fraction (on CPU: of RAM)."})
-    responses: Path | None = field(default=None, metadata={"help": "Score these responses (JSONL/Parquet with "
-                                   "benchmark, id, response); no generation."})
+    responses: Path | None = field(
+        default=None,
+        metadata={"help": "Score these responses (JSONL/Parquet with benchmark, id, response); no generation."},
+    )
     ceval_split: str = field(default="val", metadata={"help": "C-Eval split (val; test has answers since 2025-07)."})
     judge_url: str | None = field(default=None, metadata={"help": "LLM judge URL for free-form in-domain answers."})
     judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
     seed: int = field(default=0, metadata={"help": "Seed (GPQA option permutations, sampling)."})
-    out: Path | None = field(default=None, metadata={"help": "Output folder [default: RUN/eval, or "
-                             "<workspace>/eval/<time> for several]."})
+    out: Path | None = field(
+        default=None, metadata={"help": "Output folder [default: RUN/eval, or <workspace>/eval/<time> for several]."}
+    )
     workspace: Path = field(default=Path("rlev-workspace"), metadata={"help": "Workspace folder."})
 
     def __post_init__(self) -> None:
@@ -226,8 +322,9 @@ class EvalConfig:
         names = ALL if self.benchmarks == "all" else tuple(b.strip() for b in self.benchmarks.split(",") if b.strip())
         unknown = [b for b in names if b not in ALL]
         if unknown or not names:
-            raise RlevError(f"--benchmarks: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(ALL)} "
-                            "or all")
+            raise RlevError(
+                f"--benchmarks: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(ALL)} or all"
+            )
         self.benchmarks = ",".join(names)
         if self.backend not in ("hf", "vllm", "openai"):
             raise RlevError(f"--backend {self.backend!r}: choose hf, vllm or openai")

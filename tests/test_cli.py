@@ -39,16 +39,24 @@ def test_workspace_flag_and_out_dir(tmp_path):
 
 
 def test_user_error_is_one_line_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "rlev_cli", "ingest", str(tmp_path / "nope")],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "rlev_cli", "ingest", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     assert result.stderr.strip() == f"Error: {tmp_path / 'nope'}: no such file or folder"
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "rlev_cli", "ingest", str(tmp_path / "nope"), "--debug"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "rlev_cli", "ingest", str(tmp_path / "nope"), "--debug"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1 and "Traceback" in result.stderr and "RlevError" in result.stderr
 
 

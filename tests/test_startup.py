@@ -9,10 +9,12 @@ from tests.conftest import EXAMS
 
 
 def test_ingest_imports_no_heavy_library(tmp_path):
-    code = ("import sys; from rlev_cli.cli import main\n"
-            f"sys.argv = ['rlev', 'ingest', {str(EXAMS)!r}, '-w', {str(tmp_path)!r}, '--json']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('torch', 'trl', 'transformers', 'vllm', 'sklearn') if m in sys.modules))")
+    code = (
+        "import sys; from rlev_cli.cli import main\n"
+        f"sys.argv = ['rlev', 'ingest', {str(EXAMS)!r}, '-w', {str(tmp_path)!r}, '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'trl', 'transformers', 'vllm', 'sklearn') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

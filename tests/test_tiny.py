@@ -7,8 +7,16 @@ import pytest
 from rlev_cli.tiny import build_tiny_model, load_tokenizer
 
 
-@pytest.mark.parametrize("text", ["下列说法正确的是（ ）", "다음 중 옳은 것은?", "次のうち正しいものはどれか。",
-                                  r"$\frac{1}{2} \sqrt{x^2}$ \mathrm{Pb}", "emoji 😀 and tabs\t!"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "下列说法正确的是（ ）",
+        "다음 중 옳은 것은?",
+        "次のうち正しいものはどれか。",
+        r"$\frac{1}{2} \sqrt{x^2}$ \mathrm{Pb}",
+        "emoji 😀 and tabs\t!",
+    ],
+)
 def test_tokenizer_round_trips_every_script(tiny_model_dir, text):
     tokenizer = load_tokenizer(tiny_model_dir)
     assert tokenizer.decode(tokenizer(text)["input_ids"]) == text
@@ -18,8 +26,9 @@ def test_tiny_model_is_qwen2_with_vllm_head_dim_chat_template_and_eos(tiny_model
     config = json.loads((tiny_model_dir / "config.json").read_text())
     assert config["model_type"] == "qwen2" and config["head_dim"] >= 32
     tokenizer = load_tokenizer(tiny_model_dir)
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
-                                         add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True
+    )
     assert text == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
     assert tokenizer.eos_token == "<|im_end|>" and config["eos_token_id"] == tokenizer.eos_token_id
 

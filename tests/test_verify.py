@@ -14,30 +14,32 @@ JEE = {(r["type"], r["gold"]) for r in json.loads((EXAMS / "jeebench" / "dataset
 
 
 def test_fixture_answers_are_the_ones_tested():
-    assert {("MCQ", "D"), ("MCQ(multiple)", "ACD"), ("Numeric", "76.25"), ("Numeric", "1.00"),
-            ("Integer", "13")} <= JEE
+    assert {("MCQ", "D"), ("MCQ(multiple)", "ACD"), ("Numeric", "76.25"), ("Numeric", "1.00"), ("Integer", "13")} <= JEE
 
 
-@pytest.mark.parametrize("response,reference,qtype,expected", [
-    ("Therefore, the answer is D", "D", "single_choice", 1.0),
-    ("Therefore, the answer is (C).", "D", "single_choice", 0.0),
-    ("so the answer is A, C and D", "ACD", "multi_choice", 1.0),
-    ("Therefore, the answer is AC", "ACD", "multi_choice", 0.0),
-    ("Therefore, the answer is 76.25", "76.25", "numeric", 1.0),
-    ("Therefore, the answer is 76.26", "76.25", "numeric", 1.0),   # JEEBench tolerance 0.01
-    ("Therefore, the answer is 76.3", "76.25", "numeric", 0.0),
-    ("Therefore, the answer is 1", "1.00", "numeric", 1.0),
-    ("Therefore, the answer is \\boxed{13}", "13", "numeric", 1.0),
-    # GAOKAO fill-in 2022（全国乙卷） index 76: two accepted forms separated by \#\#
-    ("所以答案是 $\\frac{3}{10}$", "$\\frac{3}{10} \\# \\# 0.3$", "fill_blank", 1.0),
-    ("Therefore, the answer is 0.3", "$\\frac{3}{10} \\# \\# 0.3$", "fill_blank", 1.0),
-    ("Therefore, the answer is $5x-y+2=0$", "$5 x-y+2=0$", "fill_blank", 1.0),
-    ("Therefore, the answer is $-\\frac{10}{3}$", "$-\\frac{10}{3}$.", "fill_blank", 1.0),
-    ("Therefore, the answer is D,C,B", "D,C,B", "single_choice", 1.0),     # 3 slots, in order
-    ("Therefore, the answer is D,B,C", "D,C,B", "single_choice", 0.0),
-    ("no final answer at all", "B", "single_choice", 0.0),
-    ("Therefore, the answer is 4", "解: (1) 由已知 ... 证毕", "free_form", None),  # needs the judge
-])
+@pytest.mark.parametrize(
+    "response,reference,qtype,expected",
+    [
+        ("Therefore, the answer is D", "D", "single_choice", 1.0),
+        ("Therefore, the answer is (C).", "D", "single_choice", 0.0),
+        ("so the answer is A, C and D", "ACD", "multi_choice", 1.0),
+        ("Therefore, the answer is AC", "ACD", "multi_choice", 0.0),
+        ("Therefore, the answer is 76.25", "76.25", "numeric", 1.0),
+        ("Therefore, the answer is 76.26", "76.25", "numeric", 1.0),  # JEEBench tolerance 0.01
+        ("Therefore, the answer is 76.3", "76.25", "numeric", 0.0),
+        ("Therefore, the answer is 1", "1.00", "numeric", 1.0),
+        ("Therefore, the answer is \\boxed{13}", "13", "numeric", 1.0),
+        # GAOKAO fill-in 2022（全国乙卷） index 76: two accepted forms separated by \#\#
+        ("所以答案是 $\\frac{3}{10}$", "$\\frac{3}{10} \\# \\# 0.3$", "fill_blank", 1.0),
+        ("Therefore, the answer is 0.3", "$\\frac{3}{10} \\# \\# 0.3$", "fill_blank", 1.0),
+        ("Therefore, the answer is $5x-y+2=0$", "$5 x-y+2=0$", "fill_blank", 1.0),
+        ("Therefore, the answer is $-\\frac{10}{3}$", "$-\\frac{10}{3}$.", "fill_blank", 1.0),
+        ("Therefore, the answer is D,C,B", "D,C,B", "single_choice", 1.0),  # 3 slots, in order
+        ("Therefore, the answer is D,B,C", "D,C,B", "single_choice", 0.0),
+        ("no final answer at all", "B", "single_choice", 0.0),
+        ("Therefore, the answer is 4", "解: (1) 由已知 ... 证毕", "free_form", None),  # needs the judge
+    ],
+)
 def test_check_by_qtype(response, reference, qtype, expected):
     assert check(response, reference, qtype) == expected
 

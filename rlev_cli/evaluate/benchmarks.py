@@ -18,8 +18,12 @@ from rlev_cli.errors import RlevError
 
 OOD = ("gpqa_diamond", "mmlu_pro", "ceval", "supergpqa")
 ALL = ("indomain", *OOD)
-HUB = {"gpqa_diamond": ("Idavidrein/gpqa", "gpqa_diamond", "train"), "mmlu_pro": ("TIGER-Lab/MMLU-Pro", None, "test"),
-       "ceval": ("ceval/ceval-exam", None, "val"), "supergpqa": ("m-a-p/SuperGPQA", None, "train")}
+HUB = {
+    "gpqa_diamond": ("Idavidrein/gpqa", "gpqa_diamond", "train"),
+    "mmlu_pro": ("TIGER-Lab/MMLU-Pro", None, "test"),
+    "ceval": ("ceval/ceval-exam", None, "val"),
+    "supergpqa": ("m-a-p/SuperGPQA", None, "train"),
+}
 LETTERS = "ABCDEFGHIJ"
 
 
@@ -28,7 +32,7 @@ class Item:
     benchmark: str
     id: str
     messages: list[dict[str, str]]
-    gold: str                      # letter, or the reference answer in domain
+    gold: str  # letter, or the reference answer in domain
     subject: str | None = None
     value: float | None = None
     qtype: str | None = None
@@ -48,11 +52,20 @@ MMLU_PRO_FORMAT = "mmlu_pro/official-cot-0shot/v1"
 
 def mmlu_pro_item(row: dict) -> Item:
     options = [str(o).strip() for o in row["options"]]  # strip: 524 test rows leak the answer by whitespace
-    header = (f"The following are multiple choice questions (with answers) about {row['category']}. Think step by "
-              'step and then finish your answer with "the answer is (X)" where X is the correct letter choice.\n')
+    header = (
+        f"The following are multiple choice questions (with answers) about {row['category']}. Think step by "
+        'step and then finish your answer with "the answer is (X)" where X is the correct letter choice.\n'
+    )
     body = f"Question:\n{row['question']}\nOptions:\n" + "".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(options))
-    return Item("mmlu_pro", str(row["question_id"]), user(header + "\n" + body + "Answer: Let's think step by step."),
-                str(row["answer"]).strip(), row.get("category"), options=options, prompt_format=MMLU_PRO_FORMAT)
+    return Item(
+        "mmlu_pro",
+        str(row["question_id"]),
+        user(header + "\n" + body + "Answer: Let's think step by step."),
+        str(row["answer"]).strip(),
+        row.get("category"),
+        options=options,
+        prompt_format=MMLU_PRO_FORMAT,
+    )
 
 
 _MMLU_L1 = re.compile(r"answer is \(?([A-J])\)?")
@@ -65,8 +78,10 @@ def extract_mmlu_pro(response: str) -> tuple[str | None, str]:
 
     >>> extract_mmlu_pro("The answer is (B)."), extract_mmlu_pro("Answer: D")[0]
     (('B', 'L1'), 'D')
-    >>> extract_mmlu_pro("I think it is E because")[0], extract_mmlu_pro("The answer is (A). Wait, the answer is (B).")[0]
-    ('E', 'A')
+    >>> extract_mmlu_pro("I think it is E because")[0]
+    'E'
+    >>> extract_mmlu_pro("The answer is (A). Wait, the answer is (B).")[0]
+    'A'
     """
     for level, pattern in (("L1", _MMLU_L1), ("L2", _MMLU_L2)):
         match = pattern.search(response)
@@ -79,24 +94,58 @@ def extract_mmlu_pro(response: str) -> tuple[str | None, str]:
 # -- C-Eval (hkust-nlp/ceval, chatgpt.py answer-only zero-shot) --------------------------------------
 
 CEVAL_SUBJECTS = {
-    "computer_network": "计算机网络", "operating_system": "操作系统", "computer_architecture": "计算机组成",
-    "college_programming": "大学编程", "college_physics": "大学物理", "college_chemistry": "大学化学",
-    "advanced_mathematics": "高等数学", "probability_and_statistics": "概率统计", "discrete_mathematics": "离散数学",
-    "electrical_engineer": "注册电气工程师", "metrology_engineer": "注册计量师", "high_school_mathematics": "高中数学",
-    "high_school_physics": "高中物理", "high_school_chemistry": "高中化学", "high_school_biology": "高中生物",
-    "middle_school_mathematics": "初中数学", "middle_school_biology": "初中生物", "middle_school_physics": "初中物理",
-    "middle_school_chemistry": "初中化学", "veterinary_medicine": "兽医学", "college_economics": "大学经济学",
-    "business_administration": "工商管理", "marxism": "马克思主义基本原理",
-    "mao_zedong_thought": "毛泽东思想和中国特色社会主义理论体系概论", "education_science": "教育学",
-    "teacher_qualification": "教师资格", "high_school_politics": "高中政治", "high_school_geography": "高中地理",
-    "middle_school_politics": "初中政治", "middle_school_geography": "初中地理", "modern_chinese_history": "近代史纲要",
-    "ideological_and_moral_cultivation": "思想道德修养与法律基础", "logic": "逻辑学", "law": "法学",
-    "chinese_language_and_literature": "中国语言文学", "art_studies": "艺术学", "professional_tour_guide": "导游资格",
-    "legal_professional": "法律职业资格", "high_school_chinese": "高中语文", "high_school_history": "高中历史",
-    "middle_school_history": "初中历史", "civil_servant": "公务员", "sports_science": "体育学",
-    "plant_protection": "植物保护", "basic_medicine": "基础医学", "clinical_medicine": "临床医学",
-    "urban_and_rural_planner": "注册城乡规划师", "accountant": "注册会计师", "fire_engineer": "注册消防工程师",
-    "environmental_impact_assessment_engineer": "环境影响评价工程师", "tax_accountant": "税务师", "physician": "医师资格",
+    "computer_network": "计算机网络",
+    "operating_system": "操作系统",
+    "computer_architecture": "计算机组成",
+    "college_programming": "大学编程",
+    "college_physics": "大学物理",
+    "college_chemistry": "大学化学",
+    "advanced_mathematics": "高等数学",
+    "probability_and_statistics": "概率统计",
+    "discrete_mathematics": "离散数学",
+    "electrical_engineer": "注册电气工程师",
+    "metrology_engineer": "注册计量师",
+    "high_school_mathematics": "高中数学",
+    "high_school_physics": "高中物理",
+    "high_school_chemistry": "高中化学",
+    "high_school_biology": "高中生物",
+    "middle_school_mathematics": "初中数学",
+    "middle_school_biology": "初中生物",
+    "middle_school_physics": "初中物理",
+    "middle_school_chemistry": "初中化学",
+    "veterinary_medicine": "兽医学",
+    "college_economics": "大学经济学",
+    "business_administration": "工商管理",
+    "marxism": "马克思主义基本原理",
+    "mao_zedong_thought": "毛泽东思想和中国特色社会主义理论体系概论",
+    "education_science": "教育学",
+    "teacher_qualification": "教师资格",
+    "high_school_politics": "高中政治",
+    "high_school_geography": "高中地理",
+    "middle_school_politics": "初中政治",
+    "middle_school_geography": "初中地理",
+    "modern_chinese_history": "近代史纲要",
+    "ideological_and_moral_cultivation": "思想道德修养与法律基础",
+    "logic": "逻辑学",
+    "law": "法学",
+    "chinese_language_and_literature": "中国语言文学",
+    "art_studies": "艺术学",
+    "professional_tour_guide": "导游资格",
+    "legal_professional": "法律职业资格",
+    "high_school_chinese": "高中语文",
+    "high_school_history": "高中历史",
+    "middle_school_history": "初中历史",
+    "civil_servant": "公务员",
+    "sports_science": "体育学",
+    "plant_protection": "植物保护",
+    "basic_medicine": "基础医学",
+    "clinical_medicine": "临床医学",
+    "urban_and_rural_planner": "注册城乡规划师",
+    "accountant": "注册会计师",
+    "fire_engineer": "注册消防工程师",
+    "environmental_impact_assessment_engineer": "环境影响评价工程师",
+    "tax_accountant": "税务师",
+    "physician": "医师资格",
 }
 CEVAL_FORMAT = "ceval/official-answer-only-0shot/v1"
 
@@ -107,19 +156,44 @@ def ceval_item(row: dict, subject: str, split: str) -> Item | None:
         return None  # unlabeled (test split before 2025-07, or an empty answer): counted, never scored
     name = CEVAL_SUBJECTS.get(subject, subject)
     options = [str(row[k]) for k in "ABCD"]
-    text = (f"以下是中国关于{name}考试的单项选择题，请选出其中的正确答案。\n\n{row['question']}\n"
-            + "".join(f"{k}. {o}\n" for k, o in zip("ABCD", options, strict=True)) + "答案：")
-    return Item("ceval", f"{subject}/{split}/{row['id']}", user(text), answer, subject, options=options,
-                prompt_format=CEVAL_FORMAT)
+    text = (
+        f"以下是中国关于{name}考试的单项选择题，请选出其中的正确答案。\n\n{row['question']}\n"
+        + "".join(f"{k}. {o}\n" for k, o in zip("ABCD", options, strict=True))
+        + "答案："
+    )
+    return Item(
+        "ceval",
+        f"{subject}/{split}/{row['id']}",
+        user(text),
+        answer,
+        subject,
+        options=options,
+        prompt_format=CEVAL_FORMAT,
+    )
 
 
-_CEVAL_PATTERNS = [re.compile(p) for p in (
-    r"^选([A-D])", r"^选项([A-D])", r"答案是\s?选?项?\s?([A-D])", r"答案为\s?选?项?\s?([A-D])",
-    r"答案应为\s?选?项?\s?([A-D])", r"答案选\s?选?项?\s?([A-D])", r"答案是:\s?选?项?\s?([A-D])",
-    r"答案应该是:\s?选?项?\s?([A-D])", r"正确的一项是\s?([A-D])", r"答案为:\s?选?项?\s?([A-D])",
-    r"答案应为:\s?选?项?\s?([A-D])", r"答案:\s?选?项?\s?([A-D])", r"答案是：\s?选?项?\s?([A-D])",
-    r"答案应该是：\s?选?项?\s?([A-D])", r"答案为：\s?选?项?\s?([A-D])", r"答案应为：\s?选?项?\s?([A-D])",
-    r"答案：\s?选?项?\s?([A-D])")]
+_CEVAL_PATTERNS = [
+    re.compile(p)
+    for p in (
+        r"^选([A-D])",
+        r"^选项([A-D])",
+        r"答案是\s?选?项?\s?([A-D])",
+        r"答案为\s?选?项?\s?([A-D])",
+        r"答案应为\s?选?项?\s?([A-D])",
+        r"答案选\s?选?项?\s?([A-D])",
+        r"答案是:\s?选?项?\s?([A-D])",
+        r"答案应该是:\s?选?项?\s?([A-D])",
+        r"正确的一项是\s?([A-D])",
+        r"答案为:\s?选?项?\s?([A-D])",
+        r"答案应为:\s?选?项?\s?([A-D])",
+        r"答案:\s?选?项?\s?([A-D])",
+        r"答案是：\s?选?项?\s?([A-D])",
+        r"答案应该是：\s?选?项?\s?([A-D])",
+        r"答案为：\s?选?项?\s?([A-D])",
+        r"答案应为：\s?选?项?\s?([A-D])",
+        r"答案：\s?选?项?\s?([A-D])",
+    )
+]
 
 
 def extract_ceval(response: str) -> tuple[str | None, str]:
@@ -141,7 +215,10 @@ def extract_ceval(response: str) -> tuple[str | None, str]:
 # -- SuperGPQA (SuperGPQA/SuperGPQA zero-shot.yaml, eval.py extract_option_labels) ------------------
 
 SUPERGPQA_FORMAT = "supergpqa/official-zero-shot/v1"
-_SG_TAIL = r"(?:[\*\$\{(\[\\(]*?(?:(?:\\boxed|\\mathbf|\\mathrm|\\text){)?)*\s*([ABCDEFGHIJ])(?:\\?\}?\$?\)?\]?\}?)*(?:[\s:\.\*)]|$)"
+_SG_TAIL = (  # the official pattern's shared tail, verbatim
+    r"(?:[\*\$\{(\[\\(]*?(?:(?:\\boxed|\\mathbf|\\mathrm|\\text){)?)*\s*([ABCDEFGHIJ])"
+    r"(?:\\?\}?\$?\)?\]?\}?)*(?:[\s:\.\*)]|$)"
+)
 _SG_PATTERNS = [
     re.compile(r"[Tt]he\s+(?:\w+\s+)?(?:answer|option)(?:\w+\s+)?\s+is?:?\s*" + _SG_TAIL, re.IGNORECASE),
     re.compile(r"(?i:Answer)[\*\s]*:\s*" + _SG_TAIL, re.IGNORECASE),
@@ -154,12 +231,23 @@ def supergpqa_item(row: dict) -> Item:
     letter = str(row["answer_letter"]).strip()
     if LETTERS.index(letter) >= len(options) or options[LETTERS.index(letter)] != row["answer"]:
         raise RlevError(f"SuperGPQA uuid {row['uuid']}: options[{letter}] != answer; the data is corrupt")
-    text = ("Answer the following multiple choice question. There is only one correct answer. The last line of "
-            "your response should be in the format 'Answer: $LETTER' (without quotes), where LETTER is one of A, B, "
-            "C, D, E, F, G, H, I, or J.\n\n" + row["question"] + "\n"
-            + "\n".join(f"{LETTERS[i]}) {o}" for i, o in enumerate(options)))
-    return Item("supergpqa", str(row["uuid"]), user(text), letter, row.get("field"), options=options,
-                prompt_format=SUPERGPQA_FORMAT)
+    text = (
+        "Answer the following multiple choice question. There is only one correct answer. The last line of "
+        "your response should be in the format 'Answer: $LETTER' (without quotes), where LETTER is one of A, B, "
+        "C, D, E, F, G, H, I, or J.\n\n"
+        + row["question"]
+        + "\n"
+        + "\n".join(f"{LETTERS[i]}) {o}" for i, o in enumerate(options))
+    )
+    return Item(
+        "supergpqa",
+        str(row["uuid"]),
+        user(text),
+        letter,
+        row.get("field"),
+        options=options,
+        prompt_format=SUPERGPQA_FORMAT,
+    )
 
 
 def extract_supergpqa(response: str, options: list[str] | None = None) -> tuple[str | None, str]:
@@ -201,17 +289,29 @@ def gpqa_permutation(seed: int, record_id: str) -> list[int]:
 
 
 def gpqa_item(row: dict, seed: int) -> Item:
-    base = [_gpqa_clean(row[k]) for k in ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2",
-                                          "Incorrect Answer 3")]
+    base = [
+        _gpqa_clean(row[k])
+        for k in ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
+    ]
     perm = gpqa_permutation(seed, str(row["Record ID"]))
     options = [base[p] for p in perm]
     gold = "ABCD"[perm.index(0)]
-    text = ("Answer the following multiple choice question. The last line of your response should be of the "
-            "following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step "
-            f"before answering.\n\n{_gpqa_clean(row['Question'])}\n\n"
-            + "\n".join(f"{k}) {o}" for k, o in zip("ABCD", options, strict=True)))
-    return Item("gpqa_diamond", str(row["Record ID"]), user(text), gold, row.get("High-level domain"),
-                options=options, perm=perm, prompt_format=GPQA_FORMAT)
+    text = (
+        "Answer the following multiple choice question. The last line of your response should be of the "
+        "following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step "
+        f"before answering.\n\n{_gpqa_clean(row['Question'])}\n\n"
+        + "\n".join(f"{k}) {o}" for k, o in zip("ABCD", options, strict=True))
+    )
+    return Item(
+        "gpqa_diamond",
+        str(row["Record ID"]),
+        user(text),
+        gold,
+        row.get("High-level domain"),
+        options=options,
+        perm=perm,
+        prompt_format=GPQA_FORMAT,
+    )
 
 
 def extract_gpqa(response: str) -> tuple[str | None, str]:
@@ -225,11 +325,15 @@ def extract_gpqa(response: str) -> tuple[str | None, str]:
 
 
 EXTRACTORS: dict[str, Callable[..., tuple[str | None, str]]] = {
-    "mmlu_pro": extract_mmlu_pro, "ceval": extract_ceval, "supergpqa": extract_supergpqa, "gpqa_diamond": extract_gpqa,
+    "mmlu_pro": extract_mmlu_pro,
+    "ceval": extract_ceval,
+    "supergpqa": extract_supergpqa,
+    "gpqa_diamond": extract_gpqa,
 }
 
 
 # -- loading -------------------------------------------------------------------------------------------
+
 
 def read_local(data_dir: Path, benchmark: str) -> list[dict[str, Any]] | None:
     """`<benchmark>.jsonl|.parquet|.csv` in the hub schema, or None when absent."""
@@ -260,8 +364,10 @@ def load_hub(benchmark: str, config: str | None = None, split: str | None = None
 
         return list(load_dataset(hub_id, config or default_config, split=split or default_split))
     except Exception as err:  # offline, gated (GPQA) or missing: one line that says what to do
-        raise RlevError(f"{benchmark}: cannot load {hub_id} from the Hugging Face Hub ({type(err).__name__}); "
-                        f"pass --data-dir DIR with {benchmark}.jsonl in the hub schema") from err
+        raise RlevError(
+            f"{benchmark}: cannot load {hub_id} from the Hugging Face Hub ({type(err).__name__}); "
+            f"pass --data-dir DIR with {benchmark}.jsonl in the hub schema"
+        ) from err
 
 
 def load_items(benchmark: str, data_dir: Path | None, seed: int, ceval_split: str = "val") -> tuple[list[Item], int]:

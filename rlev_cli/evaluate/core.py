@@ -28,7 +28,7 @@ CHUNK = 32  # prompts generated between two appends to the partial file
 @dataclass
 class Target:
     label: str
-    model: str | None        # path or hub id; None when scoring given responses
+    model: str | None  # path or hub id; None when scoring given responses
     run_dir: Path | None
 
 
@@ -63,8 +63,9 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     if not runs and not targets:
         latest = latest_run(Path(config.workspace) / RUNS_DIR)
         if latest is None:
-            raise RlevError(f"no run in {Path(config.workspace) / RUNS_DIR}; train one (`rlev train`) or pass RUN_DIR "
-                            "or --model")
+            raise RlevError(
+                f"no run in {Path(config.workspace) / RUNS_DIR}; train one (`rlev train`) or pass RUN_DIR or --model"
+            )
         runs = [latest]
     for run in runs:
         if not (Path(run) / "model" / "config.json").exists():
@@ -73,7 +74,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     labels = [t.label for t in targets]
     for k, target in enumerate(targets):  # several runs of one recipe: keep labels unique
         if labels.count(target.label) > 1:
-            target.label = f"{target.label}#{labels[:k + 1].count(target.label)}"
+            target.label = f"{target.label}#{labels[: k + 1].count(target.label)}"
     return targets
 
 
@@ -97,9 +98,20 @@ def indomain_items(config: EvalConfig) -> list[Item]:
         table = table.filter(pc.equal(table["split"], config.split))
     if table.num_rows == 0:
         raise RlevError(f"{path}: no rows in split {config.split!r} to evaluate")
-    return [Item("indomain", row["id"], user(row["question"], SYSTEM_PROMPT), row["answer"], row.get("subject"),
-                 value=row.get("value"), qtype=row["qtype"], options=row.get("options") or [],
-                 prompt_format="rlev/policy-system-prompt/v1") for row in table.to_pylist()]
+    return [
+        Item(
+            "indomain",
+            row["id"],
+            user(row["question"], SYSTEM_PROMPT),
+            row["answer"],
+            row.get("subject"),
+            value=row.get("value"),
+            qtype=row["qtype"],
+            options=row.get("options") or [],
+            prompt_format="rlev/policy-system-prompt/v1",
+        )
+        for row in table.to_pylist()
+    ]
 
 
 def build_items(config: EvalConfig) -> tuple[dict[str, list[Item]], dict[str, int]]:
@@ -145,16 +157,25 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
             summaries.extend(summary_rows(target.label, benchmark, rows, unlabeled[benchmark]))
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions_path, summary_path = out_dir / "predictions.parquet", out_dir / "summary.parquet"
-    meta = {"benchmarks": config.benchmark_list, "backend": config.backend, "max_new_tokens": config.max_new_tokens,
-            "temperature": config.temperature, "seed": config.seed, "eos_counted": False}
+    meta = {
+        "benchmarks": config.benchmark_list,
+        "backend": config.backend,
+        "max_new_tokens": config.max_new_tokens,
+        "temperature": config.temperature,
+        "seed": config.seed,
+        "eos_counted": False,
+    }
     write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
     write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
     from rlev_cli.evaluate.plots import write_plots
 
     plots = write_plots(summaries, out_dir)
     _clear_partials(out_dir)
-    comparison = [{k: r[k] for k in ("model", "benchmark", "n", "acc", "h_acc", "mean_length", "value_density")}
-                  for r in summaries if r["bucket"] == "all"]
+    comparison = [
+        {k: r[k] for k in ("model", "benchmark", "n", "acc", "h_acc", "mean_length", "value_density")}
+        for r in summaries
+        if r["bucket"] == "all"
+    ]
     return EvalResult(out_dir, predictions_path, summary_path, plots, comparison, generated, reused, unlabeled)
 
 
@@ -183,8 +204,10 @@ def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, 
             continue
         out[key] = {"text": str(row["response"]), "tokens": row.get("response_tokens"), "finish_reason": None}
     if unmatched:
-        raise RlevError(f"{path}: {len(unmatched)} response(s) match no item of the selected benchmarks, e.g. "
-                        f"{unmatched[0][0]} id {unmatched[0][1]!r} (check --benchmarks, --split, --limit)")
+        raise RlevError(
+            f"{path}: {len(unmatched)} response(s) match no item of the selected benchmarks, e.g. "
+            f"{unmatched[0][0]} id {unmatched[0][1]!r} (check --benchmarks, --split, --limit)"
+        )
     for benchmark, bench_items in items.items():  # score only what was answered
         items[benchmark] = [it for it in bench_items if (benchmark, it.id) in out]
     return out
@@ -230,14 +253,24 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
     if progress:
         progress(reused)
     if todo:
-        backend = make_backend(config.backend, target.model or "", {
-            "batch_size": config.batch_size, "max_new_tokens": config.max_new_tokens, "temperature": config.temperature,
-            "seed": config.seed, "tensor_parallel_size": config.tensor_parallel_size,
-            "data_parallel_size": config.data_parallel_size, "gpu_memory_utilization": config.gpu_memory_utilization,
-            "base_url": config.base_url, "concurrency": config.concurrency})
+        backend = make_backend(
+            config.backend,
+            target.model or "",
+            {
+                "batch_size": config.batch_size,
+                "max_new_tokens": config.max_new_tokens,
+                "temperature": config.temperature,
+                "seed": config.seed,
+                "tensor_parallel_size": config.tensor_parallel_size,
+                "data_parallel_size": config.data_parallel_size,
+                "gpu_memory_utilization": config.gpu_memory_utilization,
+                "base_url": config.base_url,
+                "concurrency": config.concurrency,
+            },
+        )
         chunk = max(CHUNK, config.batch_size)
         for start in range(0, len(todo), chunk):
-            batch = todo[start:start + chunk]
+            batch = todo[start : start + chunk]
             generations = backend.generate([item.messages for _, item, _ in batch])
             for (benchmark, item, partial), gen in zip(batch, generations, strict=True):
                 row = {"id": item.id, "text": gen.text, "tokens": gen.tokens, "finish_reason": gen.finish_reason}
@@ -269,11 +302,25 @@ def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], j
             extract = EXTRACTORS[item.benchmark]
             letter, extractor = extract(text, item.options) if item.benchmark == "supergpqa" else extract(text)
             extracted, correct = letter, letter == item.gold
-        rows.append({"model": model, "benchmark": item.benchmark, "id": item.id, "subject": item.subject,
-                     "prompt": item.messages[-1]["content"], "response": text, "extracted": extracted,
-                     "extractor": extractor, "gold": item.gold, "correct": correct, "value": item.value,
-                     "response_tokens": out.get("tokens"), "finish_reason": out.get("finish_reason"),
-                     "perm": item.perm, "prompt_format": item.prompt_format})
+        rows.append(
+            {
+                "model": model,
+                "benchmark": item.benchmark,
+                "id": item.id,
+                "subject": item.subject,
+                "prompt": item.messages[-1]["content"],
+                "response": text,
+                "extracted": extracted,
+                "extractor": extractor,
+                "gold": item.gold,
+                "correct": correct,
+                "value": item.value,
+                "response_tokens": out.get("tokens"),
+                "finish_reason": out.get("finish_reason"),
+                "perm": item.perm,
+                "prompt_format": item.prompt_format,
+            }
+        )
     return rows
 
 
@@ -285,8 +332,16 @@ def summary_rows(model: str, benchmark: str, rows: list[dict], unlabeled: int) -
     values = [r["value"] or 0.0 for r in graded] if benchmark == "indomain" else None
     base = {"model": model, "benchmark": benchmark, "n_skipped": skipped}
     empty = {"acc": None, "h_acc": None, "mean_length": None, "value_density": None}
-    out = [{**base, **empty, "bucket": "all", "bucket_low": None, "bucket_high": None,
-            **summarize([r["correct"] for r in graded], lengths, values)}]
+    out = [
+        {
+            **base,
+            **empty,
+            "bucket": "all",
+            "bucket_low": None,
+            "bucket_high": None,
+            **summarize([r["correct"] for r in graded], lengths, values),
+        }
+    ]
     if values is not None and graded:
         for bucket in bucket_rows([r["id"] for r in graded], [r["correct"] for r in graded], lengths, values):
             out.append({**base, **empty, **bucket, "n_skipped": 0})

@@ -31,29 +31,38 @@ def h_accuracy(correct: Sequence[bool], values: Sequence[float]) -> float:
 
 
 def summarize(correct: Sequence[bool], lengths: Sequence[float], values: Sequence[float] | None) -> dict[str, float]:
-    row = {"n": len(correct), "acc": accuracy(correct),
-           "mean_length": float(np.mean(lengths)) if len(lengths) else float("nan")}
+    row = {
+        "n": len(correct),
+        "acc": accuracy(correct),
+        "mean_length": float(np.mean(lengths)) if len(lengths) else float("nan"),
+    }
     if values is not None:
         row["h_acc"] = h_accuracy(correct, values)
         row["value_density"] = value_density(row["h_acc"], row["mean_length"])
     return row
 
 
-def bucket_rows(ids: Sequence[str], correct: Sequence[bool], lengths: Sequence[float],
-                values: Sequence[float]) -> list[dict]:
+def bucket_rows(
+    ids: Sequence[str], correct: Sequence[bool], lengths: Sequence[float], values: Sequence[float]
+) -> list[dict]:
     """Rows ranked by value (ties broken by id: a stable, recorded order), cut at the 20 % / 80 % ranks.
 
     Each row records the value range it covers (`bucket_low`, `bucket_high`)."""
     order = sorted(range(len(values)), key=lambda i: (values[i], ids[i]))
     rows = []
     for name, low, high in BUCKETS:
-        members = order[int(round(low * len(order))):int(round(high * len(order)))]
+        members = order[round(low * len(order)) : round(high * len(order))]
         if not members:
             continue
-        summary = summarize([correct[i] for i in members], [lengths[i] for i in members],
-                            [values[i] for i in members])
-        rows.append({"bucket": name, "bucket_low": float(values[members[0]]), "bucket_high": float(values[members[-1]]),
-                     **summary})
+        summary = summarize([correct[i] for i in members], [lengths[i] for i in members], [values[i] for i in members])
+        rows.append(
+            {
+                "bucket": name,
+                "bucket_low": float(values[members[0]]),
+                "bucket_high": float(values[members[-1]]),
+                **summary,
+            }
+        )
     return rows
 
 

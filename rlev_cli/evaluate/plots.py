@@ -29,12 +29,15 @@ def write_plots(summary_rows: list[dict], out_dir: Path) -> list[Path]:
     for ax, title in zip(axes, ("mean response length (tokens)", "accuracy (%)"), strict=True):
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(buckets))], buckets)
         ax.set_title(f"{title} by value bucket")
+    axes[1].set_ylim(0, 100)
     axes[0].legend(fontsize=7)
     paths.append(_save(fig, out_dir / "value_buckets.png"))
     fig, ax = plt.subplots(figsize=(5, 4))
     for row in (r for r in rows if r["bucket"] == "all"):
         ax.scatter(row["acc"], row["h_acc"])
         ax.annotate(row["model"], (row["acc"], row["h_acc"]), fontsize=7)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
     ax.set_xlabel("Acc (%)")
     ax.set_ylabel("H-Acc (%)")
     ax.set_title("value-weighted vs plain accuracy")

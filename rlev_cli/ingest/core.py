@@ -50,8 +50,7 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_ingest(paths: list[Path], config: IngestConfig,
-               progress: Callable[[int], Any] | None = None) -> IngestResult:
+def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int], Any] | None = None) -> IngestResult:
     files = detect.find_inputs([Path(p) for p in paths])
     totals = load_totals(config.totals) if config.totals else {}
     scheme = load_scheme(config.scheme) if config.scheme else {}
@@ -59,8 +58,15 @@ def run_ingest(paths: list[Path], config: IngestConfig,
     for path in files:
         result, digest = read_file(path, config)
         results.append(result)
-        inputs.append({"path": _display(path), "sha256": digest, "bytes": path.stat().st_size,
-                       "format": result.format, "records": result.n_records})
+        inputs.append(
+            {
+                "path": _display(path),
+                "sha256": digest,
+                "bytes": path.stat().st_size,
+                "format": result.format,
+                "records": result.n_records,
+            }
+        )
         if progress:
             progress(1)
     candidates = pa.concat_tables([r.candidates.select(CANDIDATES.names).cast(CANDIDATES) for r in results])
@@ -79,29 +85,54 @@ def run_ingest(paths: list[Path], config: IngestConfig,
     reasons = Counter(_reason_kind(r["reason"]) for r in rejects)
     if config.strict and rejects:
         first = rejects[0]
-        raise RlevError(f"{len(rejects)} record(s) rejected under --strict, first: {first['source']}: "
-                        f"{first['reason']} (run without --strict to get rejects.parquet)")
+        raise RlevError(
+            f"{len(rejects)} record(s) rejected under --strict, first: {first['source']}: "
+            f"{first['reason']} (run without --strict to get rejects.parquet)"
+        )
     out = Path(config.out)
     rejects_table = pa.Table.from_pylist(rejects, schema=REJECTS) if rejects else REJECTS.empty_table()
     write_table(questions, out / QUESTIONS_FILE, "questions")
     write_table(rejects_table, out / REJECTS_FILE, "rejects")
     n_train = int(pc.sum(pc.equal(questions["split"], "train")).as_py() or 0)
-    flags = Counter(f for fl in questions["flags"].to_pylist() if fl for f in fl) if _any_flags(questions) \
-        else Counter()
+    flags = (
+        Counter(f for fl in questions["flags"].to_pylist() if fl for f in fl) if _any_flags(questions) else Counter()
+    )
     manifest = {
-        "command": "ingest", "rlev_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "config": as_dict(config), "inputs": inputs,
-        "counts": {"records_in": n_records, "questions": questions.num_rows, "rejects": len(rejects),
-                   "exams": len(exam_rows), "train": n_train, "test": questions.num_rows - n_train},
-        "reject_reasons": dict(reasons), "flags": dict(flags), "warnings": warnings,
+        "command": "ingest",
+        "rlev_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": as_dict(config),
+        "inputs": inputs,
+        "counts": {
+            "records_in": n_records,
+            "questions": questions.num_rows,
+            "rejects": len(rejects),
+            "exams": len(exam_rows),
+            "train": n_train,
+            "test": questions.num_rows - n_train,
+        },
+        "reject_reasons": dict(reasons),
+        "flags": dict(flags),
+        "warnings": warnings,
         "in_text_points_mismatch": [m for r in results for m in r.notes.get("in_text_points_mismatch", [])],
         "exams": exam_rows,
     }
     write_json(out / MANIFEST_FILE, manifest, indent=2 if len(exam_rows) <= 2000 else None)  # big: compact, fast
     formats = Counter(r.format for r in results)
-    return IngestResult(out / QUESTIONS_FILE, out / REJECTS_FILE, out / MANIFEST_FILE, n_records,
-                        questions.num_rows, len(rejects), len(exam_rows), n_train, questions.num_rows - n_train,
-                        dict(formats), dict(reasons), warnings)
+    return IngestResult(
+        out / QUESTIONS_FILE,
+        out / REJECTS_FILE,
+        out / MANIFEST_FILE,
+        n_records,
+        questions.num_rows,
+        len(rejects),
+        len(exam_rows),
+        n_train,
+        questions.num_rows - n_train,
+        dict(formats),
+        dict(reasons),
+        warnings,
+    )
 
 
 def _display(path: Path) -> str:
@@ -142,14 +173,16 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
                     names = set(pq.read_schema(path).names)
                 fmt = "rlev" if table.looks_like_rlev_records(names) else "table"
             if suffix in (".csv", ".parquet", ".jsonl", ".json"):
-                return table.read_flat(path, source, fmt, config.field_map,
-                                       None if suffix == ".parquet" else raw), digest
+                return table.read_flat(
+                    path, source, fmt, config.field_map, None if suffix == ".parquet" else raw
+                ), digest
         data = detect.load_structured(path, raw)
         if fmt == "auto":
             fmt = detect.detect_structured(data) or ""
             if not fmt:
-                raise detect.UnreadableFile("unknown structure: not GAOKAO-Bench, JEEBench, KSAT, RLEV or a "
-                                            "list of records; pass --format")
+                raise detect.UnreadableFile(
+                    "unknown structure: not GAOKAO-Bench, JEEBench, KSAT, RLEV or a list of records; pass --format"
+                )
         if fmt == "gaokao":
             _expect(gaokao.looks_like_gaokao(data), "not GAOKAO-Bench JSON ({'keywords', 'example': [...]})")
             return gaokao.read_gaokao(data, source, path.stem), digest
@@ -172,10 +205,17 @@ def _expect(ok: bool, reason: str) -> None:
 
 
 def _given_ids(results: list[ReadResult]) -> pa.Array:
-    parts = [r.candidates["given_id"] if "given_id" in r.candidates.column_names
-             else pa.nulls(r.candidates.num_rows, pa.string()) for r in results]
-    return pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]) \
-        if parts else pa.array([], pa.string())
+    parts = [
+        r.candidates["given_id"]
+        if "given_id" in r.candidates.column_names
+        else pa.nulls(r.candidates.num_rows, pa.string())
+        for r in results
+    ]
+    return (
+        pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts])
+        if parts
+        else pa.array([], pa.string())
+    )
 
 
 def load_totals(path: Path) -> dict[str, float]:
@@ -197,13 +237,18 @@ def load_totals(path: Path) -> dict[str, float]:
         rows = list(csv.reader(io.StringIO(text)))
         if not rows or len(rows[0]) < 2:
             raise RlevError(f"{path}: totals CSV needs a header and two columns: exam_id,total")
-        items = [(r[0].strip(), r[1] if len(r) > 1 else None, f"{path}:{i}") for i, r in enumerate(rows[1:], 2)
-                 if r and any(c.strip() for c in r)]
+        items = [
+            (r[0].strip(), r[1] if len(r) > 1 else None, f"{path}:{i}")
+            for i, r in enumerate(rows[1:], 2)
+            if r and any(c.strip() for c in r)
+        ]
     for exam_id, value, where in items:
         number, reason = parse_number(value)
         if number is None or not number > 0:
-            raise RlevError(f"{where}: total {value!r} for exam {exam_id!r} is not a positive number"
-                            + (f" ({reason})" if reason else ""))
+            raise RlevError(
+                f"{where}: total {value!r} for exam {exam_id!r} is not a positive number"
+                + (f" ({reason})" if reason else "")
+            )
         totals[exam_id] = number
     return totals
 
@@ -218,24 +263,34 @@ def load_scheme(path: Path) -> dict[str, dict[str, Any]]:
     except json.JSONDecodeError as err:
         raise RlevError(f"{path}:{err.lineno}: malformed JSON in scheme file: {err.msg}") from err
     if isinstance(data, dict) and isinstance(data.get("papers"), dict):
-        data = {k: {**(v.get("marks") or {}), **({"total": v["total"]} if "total" in v else {})}
-                for k, v in data["papers"].items() if isinstance(v, dict)}
+        data = {
+            k: {**(v.get("marks") or {}), **({"total": v["total"]} if "total" in v else {})}
+            for k, v in data["papers"].items()
+            if isinstance(v, dict)
+        }
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise RlevError(f"{path}: a scheme is {{\"<exam_id or *>\": {{\"<type label>\": full_marks}}}}")
+        raise RlevError(f'{path}: a scheme is {{"<exam_id or *>": {{"<type label>": full_marks}}}}')
     scheme: dict[str, dict[str, Any]] = {}
     for exam, marks in data.items():
         scheme[exam] = {}
         for label, value in marks.items():
             number, reason = parse_number(value)
             if number is None or number < 0 or (label == "total" and number <= 0):
-                raise RlevError(f"{path}: {exam!r} / {label!r}: {value!r} is not a valid number of points"
-                                + (f" ({reason})" if reason else ""))
+                raise RlevError(
+                    f"{path}: {exam!r} / {label!r}: {value!r} is not a valid number of points"
+                    + (f" ({reason})" if reason else "")
+                )
             scheme[exam][label] = number
     return scheme
 
 
-def _drop(table: pa.Table, given: pa.Array, mask: np.ndarray, reasons: list[str], rejects: list[dict],
-          ) -> tuple[pa.Table, pa.Array]:
+def _drop(
+    table: pa.Table,
+    given: pa.Array,
+    mask: np.ndarray,
+    reasons: list[str],
+    rejects: list[dict],
+) -> tuple[pa.Table, pa.Array]:
     """Move the rows under `mask` to rejects (with their record) and return the rest."""
     if not mask.any():
         return table, given
@@ -251,8 +306,9 @@ def _summary(row: dict) -> dict:
     return {k: row[k] for k in ("exam_id", "question", "answer", "score", "total") if row.get(k) is not None}
 
 
-def _apply_scheme(table: pa.Table, given: pa.Array, scheme: dict, config: IngestConfig,
-                  rejects: list[dict]) -> tuple[pa.Table, pa.Array]:
+def _apply_scheme(
+    table: pa.Table, given: pa.Array, scheme: dict, config: IngestConfig, rejects: list[dict]
+) -> tuple[pa.Table, pa.Array]:
     missing = pc.is_null(table["score"]).to_numpy(zero_copy_only=False)
     if not missing.any():
         return table, given
@@ -267,8 +323,9 @@ def _apply_scheme(table: pa.Table, given: pa.Array, scheme: dict, config: Ingest
             continue  # kept without points: predict-values labels it
         if not scheme:
             bad[i] = True
-            reasons.append("no points in the record; pass --scheme FILE with the marks by paper and type "
-                           "(JEEBench has none)")
+            reasons.append(
+                "no points in the record; pass --scheme FILE with the marks by paper and type (JEEBench has none)"
+            )
         elif marks is None or labels[i] not in marks:
             bad[i] = True
             reasons.append(f"no marks for type {labels[i]!r} of exam {exams[i]!r} in {config.scheme}")
@@ -278,8 +335,9 @@ def _apply_scheme(table: pa.Table, given: pa.Array, scheme: dict, config: Ingest
                 total[i], sources[i] = marks["total"], "scheme"
     table = table.set_column(table.schema.get_field_index("score"), "score", pa.array(score, mask=np.isnan(score)))
     table = table.set_column(table.schema.get_field_index("total"), "total", pa.array(total, mask=np.isnan(total)))
-    table = table.set_column(table.schema.get_field_index("total_source"), "total_source",
-                             pa.array(sources.tolist(), pa.string()))
+    table = table.set_column(
+        table.schema.get_field_index("total_source"), "total_source", pa.array(sources.tolist(), pa.string())
+    )
     return _drop(table, given, bad, reasons, rejects)
 
 
@@ -310,8 +368,14 @@ def pd_isnull(values) -> np.ndarray:
     return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
 
-def _resolve_totals(table: pa.Table, given: pa.Array, totals: dict[str, float], config: IngestConfig,
-                    rejects: list[dict], warnings: list[str]) -> tuple[pa.Table, pa.Array, dict[str, dict]]:
+def _resolve_totals(
+    table: pa.Table,
+    given: pa.Array,
+    totals: dict[str, float],
+    config: IngestConfig,
+    rejects: list[dict],
+    warnings: list[str],
+) -> tuple[pa.Table, pa.Array, dict[str, dict]]:
     """Record total, then --totals, then --total, then built-in known totals, then (opt-in) the sum.
 
     Vectorized: the per-exam lookups run over the distinct exams, never over the rows."""
@@ -342,8 +406,10 @@ def _resolve_totals(table: pa.Table, given: pa.Array, totals: dict[str, float], 
     for i in np.flatnonzero(bad):
         exam = exams[codes[i]]
         if no_total[i]:
-            reasons.append(f"exam {exam!r} has no total: pass --totals FILE or --total N "
-                           "(or --total-from-sum if the paper is complete)")
+            reasons.append(
+                f"exam {exam!r} has no total: pass --totals FILE or --total N "
+                "(or --total-from-sum if the paper is complete)"
+            )
         elif not_positive[i]:
             reasons.append(f"total {total[i]:g} of exam {exam!r} must be > 0")
         elif negative[i]:
@@ -352,8 +418,9 @@ def _resolve_totals(table: pa.Table, given: pa.Array, totals: dict[str, float], 
             reasons.append(f"points {score[i]:g} exceed the exam total {total[i]:g}")
     source[source == ""] = None
     table = table.set_column(table.schema.get_field_index("total"), "total", pa.array(total, mask=np.isnan(total)))
-    table = table.set_column(table.schema.get_field_index("total_source"), "total_source",
-                             pa.array(source, pa.string()))
+    table = table.set_column(
+        table.schema.get_field_index("total_source"), "total_source", pa.array(source, pa.string())
+    )
     table, given = _drop(table, given, bad, reasons, rejects)
     return table, given, _exam_totals(table, warnings)
 
@@ -388,18 +455,27 @@ def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
         if np.isnan(exam_total):  # an unscored exam (--unscored)
             report[exam] = {"exam_id": exam, "total": None, "total_source": None, "points": None, "coverage": None}
             continue
-        entry = {"exam_id": exam, "total": exam_total, "total_source": sources[e],
-                 "points": float(points[e]), "coverage": round(float(points[e]) / exam_total, 4)}
+        entry = {
+            "exam_id": exam,
+            "total": exam_total,
+            "total_source": sources[e],
+            "points": float(points[e]),
+            "coverage": round(float(points[e]) / exam_total, 4),
+        }
         if points[e] > exam_total + 1e-9:
             entry["sum_exceeds_total"] = True
-            warnings.append(f"exam {exam!r}: its questions carry {points[e]:g} points, more than its total "
-                            f"{exam_total:g} (wrong labels or unmarked alternatives?)")
+            warnings.append(
+                f"exam {exam!r}: its questions carry {points[e]:g} points, more than its total "
+                f"{exam_total:g} (wrong labels or unmarked alternatives?)"
+            )
         elif points[e] < LOW_COVERAGE * exam_total:
             low += 1
         report[exam] = entry
     if low:
-        warnings.append(f"{low} exam(s) cover less than {LOW_COVERAGE:.0%} of their total (incomplete papers: "
-                        "values stay points / official total)")
+        warnings.append(
+            f"{low} exam(s) cover less than {LOW_COVERAGE:.0%} of their total (incomplete papers: "
+            "values stay points / official total)"
+        )
     return report
 
 
@@ -482,13 +558,17 @@ def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], conf
     value = score / total if m else np.zeros(0)
     unscored = np.isnan(score)
     columns = {
-        "id": ids, "value": pa.array(value, mask=unscored),
+        "id": ids,
+        "value": pa.array(value, mask=unscored),
         "value_source": _two_values(unscored, "score", "none"),
-        "score": pa.array(score, mask=unscored), "total": pa.array(total, mask=np.isnan(total)),
-        "split": _two_values(np.zeros(m, dtype=bool), "train", "test"), "flags": flags,
+        "score": pa.array(score, mask=unscored),
+        "total": pa.array(total, mask=np.isnan(total)),
+        "split": _two_values(np.zeros(m, dtype=bool), "train", "test"),
+        "flags": flags,
     }
-    return pa.table({f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS},
-                    schema=QUESTIONS)
+    return pa.table(
+        {f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS}, schema=QUESTIONS
+    )
 
 
 def _two_values(mask: np.ndarray, no: str, yes: str) -> pa.Array:
@@ -506,8 +586,7 @@ def _split(questions: pa.Table, config: IngestConfig, warnings: list[str]) -> pa
         warnings.append("only one exam: the test split is empty (split is by exam)")
         return questions
     sizes = np.bincount(codes, minlength=len(exams))
-    order = sorted(range(len(exams)),
-                   key=lambda e: hashlib.sha256(f"{config.seed}:{exams[e]}".encode()).hexdigest())
+    order = sorted(range(len(exams)), key=lambda e: hashlib.sha256(f"{config.seed}:{exams[e]}".encode()).hexdigest())
     target, taken, is_test = config.test_fraction * len(codes), 0, np.zeros(len(exams), dtype=bool)
     for e in order[:-1]:
         if taken >= target:
@@ -524,8 +603,10 @@ def _exam_report(questions: pa.Table, exams: dict[str, dict]) -> list[dict]:
         return []
     counts = np.bincount(codes, minlength=len(names))
     splits = questions["split"].take(pa.array(_first_rows(codes, len(names)))).to_pylist()
-    return [{**exams.get(name, {"exam_id": name}), "questions": int(counts[e]), "split": splits[e]}
-            for e, name in enumerate(names)]
+    return [
+        {**exams.get(name, {"exam_id": name}), "questions": int(counts[e]), "split": splits[e]}
+        for e, name in enumerate(names)
+    ]
 
 
 def _check_counts(n_records: int, n_questions: int, n_rejects: int) -> None:

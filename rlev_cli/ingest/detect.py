@@ -29,14 +29,19 @@ def find_inputs(paths: list[Path]) -> list[Path]:
                 relative = child.relative_to(path)
                 if any(part.startswith(".") for part in relative.parts):
                     continue
-                if child.is_file() and child.suffix.lower() in EXTENSIONS and not is_answer_file(child) \
-                        and child.name.upper() not in ("README.MD", "SOURCES.MD", "LICENSE.MD"):
+                if (
+                    child.is_file()
+                    and child.suffix.lower() in EXTENSIONS
+                    and not is_answer_file(child)
+                    and child.name.upper() not in ("README.MD", "SOURCES.MD", "LICENSE.MD")
+                ):
                     found.append(child)
         else:
             found.append(path)
     if not found:
-        raise RlevError(f"no exam files found in {', '.join(map(str, paths))} "
-                        f"(looked for {', '.join(sorted(EXTENSIONS))})")
+        raise RlevError(
+            f"no exam files found in {', '.join(map(str, paths))} (looked for {', '.join(sorted(EXTENSIONS))})"
+        )
     return found
 
 
@@ -97,7 +102,7 @@ def detect_structured(data: Any) -> str | None:
 
 
 def first_jsonl_keys(raw: bytes) -> set[str]:
-    for line in raw[:1 << 16].splitlines()[:50]:
+    for line in raw[: 1 << 16].splitlines()[:50]:
         if line.strip():
             try:
                 record = json.loads(decode_text(line))

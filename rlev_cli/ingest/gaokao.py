@@ -22,8 +22,9 @@ _NUMERIC = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 
 
 def looks_like_gaokao(data: Any) -> bool:
-    return isinstance(data, dict) and isinstance(data.get("example"), list) and (
-        "keywords" in data or "keyword" in data)
+    return (
+        isinstance(data, dict) and isinstance(data.get("example"), list) and ("keywords" in data or "keyword" in data)
+    )
 
 
 def in_text_points(question: str) -> float | None:
@@ -55,8 +56,9 @@ def read_gaokao(data: dict, source: str, stem: str) -> ReadResult:
         item_points = row["score"]
         if written is not None and abs(written - item_points) > 1e-9:
             row["flags"].append("in_text_points_mismatch")
-            mismatches.append({"source": where, "exam_id": row["exam_id"], "field_points": item_points,
-                               "text_points": written})
+            mismatches.append(
+                {"source": where, "exam_id": row["exam_id"], "field_points": item_points, "text_points": written}
+            )
         rows.append(row)
     return ReadResult.from_rows("gaokao", rows, rejects, len(items), {"in_text_points_mismatch": mismatches})
 
@@ -105,8 +107,18 @@ def _gaokao_item(item: dict, where: str, stem: str) -> tuple[dict, str | None]:
     else:
         return {}, f"'answer' is a {type(answer).__name__}, expected a list (objective) or a string"
     return candidate(
-        question=question, answer=answer_text, score=score, known_total=known_total, exam_id=exam_id,
-        exam_id_raw=f"{item['year']} {item['category']}".strip(), subject=subject,
-        language="en" if subject == "english" else "zh", qtype=qtype, type_label=stem,
-        n_slots=n_slots, source=where, flags=flags + exam_flags, record=record_json(item),
+        question=question,
+        answer=answer_text,
+        score=score,
+        known_total=known_total,
+        exam_id=exam_id,
+        exam_id_raw=f"{item['year']} {item['category']}".strip(),
+        subject=subject,
+        language="en" if subject == "english" else "zh",
+        qtype=qtype,
+        type_label=stem,
+        n_slots=n_slots,
+        source=where,
+        flags=flags + exam_flags,
+        record=record_json(item),
     ), None

@@ -16,8 +16,12 @@ _SUBJECTS = {"phy": "physics", "chem": "chemistry", "math": "math"}
 
 
 def looks_like_jeebench(data: Any) -> bool:
-    return isinstance(data, list) and bool(data) and isinstance(data[0], dict) and {
-        "description", "gold", "type"} <= set(data[0])
+    return (
+        isinstance(data, list)
+        and bool(data)
+        and isinstance(data[0], dict)
+        and {"description", "gold", "type"} <= set(data[0])
+    )
 
 
 def read_jeebench(data: list, source: str) -> ReadResult:
@@ -33,15 +37,27 @@ def read_jeebench(data: list, source: str) -> ReadResult:
             continue
         qtype = JEE_TYPES.get(item["type"])
         if qtype is None:
-            rejects.append(reject(where, f"unknown JEEBench type {item['type']!r} (known: {', '.join(JEE_TYPES)})",
-                                  item))
+            rejects.append(
+                reject(where, f"unknown JEEBench type {item['type']!r} (known: {', '.join(JEE_TYPES)})", item)
+            )
             continue
         gold = item["gold"].strip()  # kept as written ("1.00", "ABD"): never cast here
         if qtype == "multi_choice":
             gold = "".join(sorted(gold.upper()))
         exam_id = re.sub(r"\s+", " ", item["description"]).strip()
-        rows.append(candidate(
-            question=item["question"], answer=gold, exam_id=exam_id, exam_id_raw=item["description"],
-            subject=_SUBJECTS.get(str(item.get("subject")), item.get("subject")), language="en",
-            qtype=qtype, type_label=item["type"], n_slots=1, source=where, record=record_json(item)))
+        rows.append(
+            candidate(
+                question=item["question"],
+                answer=gold,
+                exam_id=exam_id,
+                exam_id_raw=item["description"],
+                subject=_SUBJECTS.get(str(item.get("subject")), item.get("subject")),
+                language="en",
+                qtype=qtype,
+                type_label=item["type"],
+                n_slots=1,
+                source=where,
+                record=record_json(item),
+            )
+        )
     return ReadResult.from_rows("jeebench", rows, rejects, len(data))

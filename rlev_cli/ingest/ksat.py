@@ -23,8 +23,9 @@ def looks_like_ksat(data: Any) -> bool:
 
 def read_ksat(data: dict, source: str) -> ReadResult:
     rows, rejects = [], []
-    passages = {p.get("passage_id"): p.get("passage_text", "") for p in data.get("passages") or []
-                if isinstance(p, dict)}
+    passages = {
+        p.get("passage_id"): p.get("passage_text", "") for p in data.get("passages") or [] if isinstance(p, dict)
+    }
     exam_id = f"ksat-{str(data['exam_id']).strip()}"
     subject = data.get("subject")
     total = _declared_total(data)
@@ -52,8 +53,11 @@ def read_ksat(data: dict, source: str) -> ReadResult:
         if choices:
             index, reason = parse_number(correct)
             if reason or index is None or index != int(index) or not 1 <= index <= len(choices):
-                rejects.append(reject(where, f"'correct_answer' {correct!r} is not an option number "
-                                             f"1..{len(choices)}", item, exam_id))
+                rejects.append(
+                    reject(
+                        where, f"'correct_answer' {correct!r} is not an option number 1..{len(choices)}", item, exam_id
+                    )
+                )
                 continue
             qtype, answer = "single_choice", _LETTERS[int(index) - 1]
             body = text.strip() + "\n" + "\n".join(f"({_LETTERS[i]}) {c}" for i, c in enumerate(choices))
@@ -68,12 +72,28 @@ def read_ksat(data: dict, source: str) -> ReadResult:
         section = None if section in (None, "common") else str(section)
         if section:
             flags.append("elective")
-        rows.append(candidate(
-            question=body, answer=answer, score=points, total=total, total_source="record" if total else None,
-            known_total=KSAT_SECTION_TOTAL, exam_id=exam_id, exam_id_raw=str(data["exam_id"]),
-            subject=subject, language=_LANGUAGE.get(str(subject), "ko"), qtype=qtype,
-            type_label="choice" if choices else "short_answer", options=choices or None, n_slots=1,
-            section=section, source=where, flags=flags, record=record_json(item)))
+        rows.append(
+            candidate(
+                question=body,
+                answer=answer,
+                score=points,
+                total=total,
+                total_source="record" if total else None,
+                known_total=KSAT_SECTION_TOTAL,
+                exam_id=exam_id,
+                exam_id_raw=str(data["exam_id"]),
+                subject=subject,
+                language=_LANGUAGE.get(str(subject), "ko"),
+                qtype=qtype,
+                type_label="choice" if choices else "short_answer",
+                options=choices or None,
+                n_slots=1,
+                section=section,
+                source=where,
+                flags=flags,
+                record=record_json(item),
+            )
+        )
     return ReadResult.from_rows("ksat", rows, rejects, len(data["questions"]))
 
 

@@ -58,8 +58,9 @@ def parse_number_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray,
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
         invalid = np.isinf(values)
-        reasons = [f"{values[i]!r} is not finite" if invalid[i] else None for i in range(n)] \
-            if invalid.any() else [None] * n
+        reasons = (
+            [f"{values[i]!r} is not finite" if invalid[i] else None for i in range(n)] if invalid.any() else [None] * n
+        )
         values[invalid] = np.nan
         return values, invalid, reasons
     if pa.types.is_null(kind):
@@ -67,15 +68,17 @@ def parse_number_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray,
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = pc.utf8_trim_whitespace(pc.utf8_normalize(column, "NFKC"))
         ok = pc.fill_null(pc.match_substring_regex(text, _NUMBER.pattern), False).to_numpy(zero_copy_only=False)
-        missing = pc.fill_null(pc.is_in(pc.utf8_lower(text), pa.array(["", "nan", "null", "none", "na", "n/a"])),
-                               True).to_numpy(zero_copy_only=False)
+        missing = pc.fill_null(
+            pc.is_in(pc.utf8_lower(text), pa.array(["", "nan", "null", "none", "na", "n/a"])), True
+        ).to_numpy(zero_copy_only=False)
         values = np.full(n, np.nan)
         if ok.any():
             values[ok] = pc.cast(pc.filter(text, pa.array(ok)), pa.float64()).to_numpy(zero_copy_only=False)
         invalid = ~ok & ~missing
         raw = column.to_pylist() if invalid.any() else None
-        reasons = [f"{raw[i]!r} is not a number" if invalid[i] else None for i in range(n)] \
-            if raw is not None else [None] * n
+        reasons = (
+            [f"{raw[i]!r} is not a number" if invalid[i] else None for i in range(n)] if raw is not None else [None] * n
+        )
         return values, invalid, reasons
     # mixed or exotic types: scalar path
     values = np.full(n, np.nan)

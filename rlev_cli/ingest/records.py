@@ -9,26 +9,28 @@ from typing import Any
 import pyarrow as pa
 
 # Canonical columns a reader fills; `run_ingest` turns them into the questions table.
-CANDIDATES = pa.schema([
-    pa.field("question", pa.string()),
-    pa.field("answer", pa.string()),
-    pa.field("score", pa.float64()),          # null: missing (a --scheme may supply it)
-    pa.field("total", pa.float64()),          # null: resolved later (--totals, --total, known, sum)
-    pa.field("total_source", pa.string()),
-    pa.field("known_total", pa.float64()),    # built-in official total for this paper, if any
-    pa.field("exam_id", pa.string()),
-    pa.field("exam_id_raw", pa.string()),
-    pa.field("subject", pa.string()),
-    pa.field("language", pa.string()),
-    pa.field("qtype", pa.string()),
-    pa.field("type_label", pa.string()),      # the source's own type name, the key into a --scheme
-    pa.field("options", pa.list_(pa.string())),
-    pa.field("n_slots", pa.int32()),
-    pa.field("section", pa.string()),
-    pa.field("source", pa.string()),
-    pa.field("flags", pa.list_(pa.string())),
-    pa.field("record", pa.string()),          # raw input record as JSON (null: rebuilt on reject)
-])
+CANDIDATES = pa.schema(
+    [
+        pa.field("question", pa.string()),
+        pa.field("answer", pa.string()),
+        pa.field("score", pa.float64()),  # null: missing (a --scheme may supply it)
+        pa.field("total", pa.float64()),  # null: resolved later (--totals, --total, known, sum)
+        pa.field("total_source", pa.string()),
+        pa.field("known_total", pa.float64()),  # built-in official total for this paper, if any
+        pa.field("exam_id", pa.string()),
+        pa.field("exam_id_raw", pa.string()),
+        pa.field("subject", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("qtype", pa.string()),
+        pa.field("type_label", pa.string()),  # the source's own type name, the key into a --scheme
+        pa.field("options", pa.list_(pa.string())),
+        pa.field("n_slots", pa.int32()),
+        pa.field("section", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("flags", pa.list_(pa.string())),
+        pa.field("record", pa.string()),  # raw input record as JSON (null: rebuilt on reject)
+    ]
+)
 
 MAX_RECORD_CHARS = 4000
 
@@ -46,8 +48,13 @@ def candidate(**fields: Any) -> dict[str, Any]:
 
 
 def reject(source: str, reason: str, record: Any = None, exam_id: str | None = None) -> dict[str, Any]:
-    return {"source": source, "reason": reason, "exam_id": exam_id, "duplicate_of": None,
-            "record": None if record is None else (record if isinstance(record, str) else record_json(record))}
+    return {
+        "source": source,
+        "reason": reason,
+        "exam_id": exam_id,
+        "duplicate_of": None,
+        "record": None if record is None else (record if isinstance(record, str) else record_json(record)),
+    }
 
 
 @dataclass
@@ -61,7 +68,8 @@ class ReadResult:
     notes: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_rows(cls, fmt: str, rows: list[dict], rejects: list[dict], n_records: int,
-                  notes: dict | None = None) -> ReadResult:
+    def from_rows(
+        cls, fmt: str, rows: list[dict], rejects: list[dict], n_records: int, notes: dict | None = None
+    ) -> ReadResult:
         table = pa.Table.from_pylist(rows, schema=CANDIDATES) if rows else CANDIDATES.empty_table()
         return cls(fmt, table, rejects, n_records, notes or {})

@@ -33,10 +33,19 @@ AUTO_NAMES = {
     "qtype": ("qtype",),
     "subject": ("subject",),
 }
-_QTYPE_ALIASES = {"mcq": "single_choice", "single": "single_choice", "multiple": "multi_choice",
-                  "mcq(multiple)": "multi_choice", "integer": "numeric", "number": "numeric",
-                  "fill": "fill_blank", "fill_in_blank": "fill_blank", "open": "free_form",
-                  "free": "free_form", "open_ended": "free_form"}
+_QTYPE_ALIASES = {
+    "mcq": "single_choice",
+    "single": "single_choice",
+    "multiple": "multi_choice",
+    "mcq(multiple)": "multi_choice",
+    "integer": "numeric",
+    "number": "numeric",
+    "fill": "fill_blank",
+    "fill_in_blank": "fill_blank",
+    "open": "free_form",
+    "free": "free_form",
+    "open_ended": "free_form",
+}
 
 
 def looks_like_rlev_records(names: set[str]) -> bool:
@@ -92,13 +101,20 @@ def _load_csv(text: str) -> pa.Table:
     import pyarrow.csv as pcsv
 
     data = text.encode("utf-8")
-    header = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=1 << 20)).schema.names \
-        if data.strip() else []
+    header = (
+        pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=1 << 20)).schema.names
+        if data.strip()
+        else []
+    )
     if not header:
         raise _FileReject("empty CSV (no header row)")
     try:
-        return pcsv.read_csv(io.BytesIO(data), convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False))
+        return pcsv.read_csv(
+            io.BytesIO(data),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
+            ),
+        )
     except pa.ArrowInvalid as err:
         raise _FileReject(f"malformed CSV: {err}") from err
 
@@ -121,12 +137,12 @@ def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], int, np.
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            rejects.append(reject(f"{source}:{number}", f"malformed JSON: {err.msg} (column {err.colno})",
-                                  line[:2000]))
+            rejects.append(reject(f"{source}:{number}", f"malformed JSON: {err.msg} (column {err.colno})", line[:2000]))
             continue
         if not isinstance(record, dict):
-            rejects.append(reject(f"{source}:{number}", f"line is a JSON {type(record).__name__}, not an object",
-                                  line[:2000]))
+            rejects.append(
+                reject(f"{source}:{number}", f"line is a JSON {type(record).__name__}, not an object", line[:2000])
+            )
             continue
         rows.append(record)
         lines.append(number)
@@ -192,8 +208,16 @@ def resolve_field_map(names: list[str], fmt: str, field_map: dict[str, str], sou
     return resolved
 
 
-def map_columns(table: pa.Table, source: str, fmt: str, field_map: dict[str, str], stem: str,
-                rejects: list[dict], n_bad: int, line_numbers: np.ndarray | None) -> ReadResult:
+def map_columns(
+    table: pa.Table,
+    source: str,
+    fmt: str,
+    field_map: dict[str, str],
+    stem: str,
+    rejects: list[dict],
+    n_bad: int,
+    line_numbers: np.ndarray | None,
+) -> ReadResult:
     n = table.num_rows
     n_records = n + len(rejects)
     if n == 0:
@@ -237,14 +261,26 @@ def map_columns(table: pa.Table, source: str, fmt: str, field_map: dict[str, str
     qtype = _qtypes(table, fields, answer)
     unknown = pc.invert(pc.is_in(pc.fill_null(qtype, ""), pa.array(QTYPES))).to_numpy(zero_copy_only=False)
     if unknown.any():
-        fail(unknown, [f"qtype {v!r} is not one of {', '.join(QTYPES)}" if u else None
-                       for v, u in zip(qtype.to_pylist(), unknown, strict=True)])
+        fail(
+            unknown,
+            [
+                f"qtype {v!r} is not one of {', '.join(QTYPES)}" if u else None
+                for v, u in zip(qtype.to_pylist(), unknown, strict=True)
+            ],
+        )
     columns = {
-        "question": question, "answer": pc.utf8_trim_whitespace(answer),
-        "score": pa.array(score, mask=np.isnan(score)), "total": pa.array(total, mask=np.isnan(total)),
-        "total_source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8), mask=np.isnan(total)),
-                                                       pa.array(["record"])).cast(pa.string()),
-        "exam_id": exam, "exam_id_raw": exam, "qtype": qtype, "type_label": qtype, "source": where,
+        "question": question,
+        "answer": pc.utf8_trim_whitespace(answer),
+        "score": pa.array(score, mask=np.isnan(score)),
+        "total": pa.array(total, mask=np.isnan(total)),
+        "total_source": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, np.int8), mask=np.isnan(total)), pa.array(["record"])
+        ).cast(pa.string()),
+        "exam_id": exam,
+        "exam_id_raw": exam,
+        "qtype": qtype,
+        "type_label": qtype,
+        "source": where,
         "subject": _text_column(table, fields["subject"]) if "subject" in fields else pa.nulls(n, pa.string()),
         "options": _options(table, fields.get("options"), n),
         "n_slots": pa.array(np.ones(n, dtype=np.int32)),
@@ -252,8 +288,10 @@ def map_columns(table: pa.Table, source: str, fmt: str, field_map: dict[str, str
     if "id" in fields:
         columns["record"] = pa.nulls(n, pa.string())
         ids = _text_column(table, fields["id"])
-    candidates = pa.table({name: columns.get(name, pa.nulls(n, CANDIDATES.field(name).type))
-                           for name in CANDIDATES.names}, schema=CANDIDATES)
+    candidates = pa.table(
+        {name: columns.get(name, pa.nulls(n, CANDIDATES.field(name).type)) for name in CANDIDATES.names},
+        schema=CANDIDATES,
+    )
     if "id" in fields:
         candidates = candidates.append_column("given_id", ids)
     if bad.any():
@@ -272,8 +310,9 @@ def _text_column(table: pa.Table, name: str) -> pa.Array:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
     if pa.types.is_list(column.type) or pa.types.is_struct(column.type):
-        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in column.to_pylist()],
-                        pa.string())
+        return pa.array(
+            [None if v is None else json.dumps(v, ensure_ascii=False) for v in column.to_pylist()], pa.string()
+        )
     return column.cast(pa.string())
 
 
@@ -313,5 +352,11 @@ def infer_qtypes(answer: pa.Array) -> pa.Array:
     multi = pc.match_substring_regex(text, r"^[A-J]{2,10}$")
     numeric = pc.match_substring_regex(text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
     short = pc.and_(pc.less_equal(pc.utf8_length(text), 40), pc.invert(pc.match_substring(text, "\n")))
-    return pc.case_when(pc.make_struct(single, multi, numeric, short),
-                        "single_choice", "multi_choice", "numeric", "fill_blank", "free_form")
+    return pc.case_when(
+        pc.make_struct(single, multi, numeric, short),
+        "single_choice",
+        "multi_choice",
+        "numeric",
+        "fill_blank",
+        "free_form",
+    )

@@ -78,8 +78,16 @@ def read_text(text: str, source: str, path: Path, answers_text: str | None) -> R
                 total = float(found.group(1))
         match = QUESTION.match(line)
         if match and match.group(2).strip():
-            questions.append({"number": int(match.group(1)), "line": line_no, "lines": [match.group(2)],
-                              "options": [], "answer": None, "rule": rule_points})
+            questions.append(
+                {
+                    "number": int(match.group(1)),
+                    "line": line_no,
+                    "lines": [match.group(2)],
+                    "options": [],
+                    "answer": None,
+                    "rule": rule_points,
+                }
+            )
             continue
         if SECTION_HEADING.match(line) or not questions:
             for pattern in SECTION_RULES:
@@ -108,12 +116,14 @@ def read_text(text: str, source: str, path: Path, answers_text: str | None) -> R
     return _to_result(questions, key, exam_id, total, source)
 
 
-def _to_result(questions: list[dict], key: dict[int, str], exam_id: str, total: float | None,
-               source: str) -> ReadResult:
+def _to_result(
+    questions: list[dict], key: dict[int, str], exam_id: str, total: float | None, source: str
+) -> ReadResult:
     rows, rejects = [], []
     if not questions:
-        return ReadResult.from_rows("text", [], [reject(source, "no numbered questions found (see "
-                                                        "docs/exam-text-format.md)")], 1)
+        return ReadResult.from_rows(
+            "text", [], [reject(source, "no numbered questions found (see docs/exam-text-format.md)")], 1
+        )
     answers = [q["answer"] or key.get(q["number"]) for q in questions]
     qtypes = infer_qtypes(__import__("pyarrow").array([a or "" for a in answers])).to_pylist()
     for q, answer, qtype in zip(questions, answers, qtypes, strict=True):
@@ -129,18 +139,42 @@ def _to_result(questions: list[dict], key: dict[int, str], exam_id: str, total: 
             points = q["rule"]
         record = {"number": q["number"], "question": body, "answer": answer}
         if points is None:
-            rejects.append(reject(where, "no points: write them inline ('（5分）', '(5 points)') or in a "
-                                         "section rule ('每小题5分')", record, exam_id))
+            rejects.append(
+                reject(
+                    where,
+                    "no points: write them inline ('（5分）', '(5 points)') or in a section rule ('每小题5分')",
+                    record,
+                    exam_id,
+                )
+            )
             continue
         if not answer:
-            rejects.append(reject(where, "no answer: add 'Answer: …', an answer-key section or "
-                                         f"{Path(source).stem}.answers.txt", record, exam_id))
+            rejects.append(
+                reject(
+                    where,
+                    f"no answer: add 'Answer: …', an answer-key section or {Path(source).stem}.answers.txt",
+                    record,
+                    exam_id,
+                )
+            )
             continue
         if q["options"] and qtype == "multi_choice":
             answer = "".join(sorted(answer.upper()))
-        rows.append(candidate(
-            question=body, answer=answer, score=points, total=total,
-            total_source="record" if total is not None else None, exam_id=exam_id, exam_id_raw=exam_id,
-            qtype=qtype, type_label=qtype, options=q["options"] or None, n_slots=1, source=where,
-            record=None))
+        rows.append(
+            candidate(
+                question=body,
+                answer=answer,
+                score=points,
+                total=total,
+                total_source="record" if total is not None else None,
+                exam_id=exam_id,
+                exam_id_raw=exam_id,
+                qtype=qtype,
+                type_label=qtype,
+                options=q["options"] or None,
+                n_slots=1,
+                source=where,
+                record=None,
+            )
+        )
     return ReadResult.from_rows("text", rows, rejects, len(questions))

@@ -14,16 +14,33 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
     """Settings shared by GRPOConfig and RLOOConfig, named as TRL names them."""
     bf16 = cuda if config.bf16 is None else config.bf16
     common = dict(
-        output_dir=str(run_dir / "checkpoints"), per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps, num_generations=config.num_generations,
-        max_completion_length=config.max_completion_length, temperature=config.temperature,
-        learning_rate=config.learning_rate, max_steps=config.max_steps, num_train_epochs=config.epochs,
-        beta=config.kl_coef, logging_steps=config.logging_steps, save_strategy="steps",
-        save_steps=config.save_steps, seed=config.seed, report_to="none", bf16=bf16, use_cpu=not cuda,
-        activation_checkpointing=False, remove_unused_columns=False, log_completions=False,
-        disable_tqdm=True, epsilon=0.2,
+        output_dir=str(run_dir / "checkpoints"),
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_generations=config.num_generations,
+        max_completion_length=config.max_completion_length,
+        temperature=config.temperature,
+        learning_rate=config.learning_rate,
+        max_steps=config.max_steps,
+        num_train_epochs=config.epochs,
+        beta=config.kl_coef,
+        logging_steps=config.logging_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        seed=config.seed,
+        report_to="none",
+        bf16=bf16,
+        use_cpu=not cuda,
+        activation_checkpointing=False,
+        remove_unused_columns=False,
+        log_completions=False,
+        disable_tqdm=True,
+        epsilon=0.2,
         # OpenRLHF defaults of the paper's period (notes/rlev-paper.md §4.2)
-        lr_scheduler_type="cosine", warmup_steps=0.03, max_grad_norm=1.0, adam_beta2=0.95,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.03,
+        max_grad_norm=1.0,
+        adam_beta2=0.95,
     )
     if config.vllm != "none":
         common.update(use_vllm=True, vllm_mode=config.vllm)
@@ -32,8 +49,9 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
     return common
 
 
-def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None,
-                  resume_step: int | None = None):
+def build_trainer(
+    config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None, resume_step: int | None = None
+):
     import torch
     import transformers
 
@@ -52,8 +70,9 @@ def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, pr
 
     tokenizer = load_tokenizer(model) if Path(model).exists() else _hub_tokenizer(model)
     rows = load_train_rows(data, config.value_column, config.max_train_samples)
-    prompts, uniform_scale, too_long = to_prompts(rows, config.system_prompt, config.reward, config.alpha,
-                                                  config.seed, tokenizer, config.max_prompt_length)
+    prompts, uniform_scale, too_long = to_prompts(
+        rows, config.system_prompt, config.reward, config.alpha, config.seed, tokenizer, config.max_prompt_length
+    )
     if not prompts:
         from rlev_cli.errors import RlevError
 
@@ -76,8 +95,9 @@ def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, pr
     if config.lora_r:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(r=config.lora_r, lora_alpha=2 * config.lora_r, task_type="CAUSAL_LM",
-                                 target_modules="all-linear")
+        peft_config = LoraConfig(
+            r=config.lora_r, lora_alpha=2 * config.lora_r, task_type="CAUSAL_LM", target_modules="all-linear"
+        )
     if config.algo == "rloo":
         # KL in the reward as TRL's RLOO does; no advantage whitening (keeps s(x) exactly).
         trl_config = RLOOConfig(**common, normalize_advantages=False)
@@ -85,27 +105,41 @@ def build_trainer(config: TrainConfig, data: Path, model: str, run_dir: Path, pr
     else:
         scale = config.scale_rewards if config.algo == "grpo" else "none"
         if config.algo == "grpo" and scale == "group" and config.reward != "correctness":
-            out.warn("--scale-rewards group: per-group std normalization cancels s(x); this run is plain "
-                     "correctness RL with the value weighting removed (paper-faithful GRPO only)")
-        trl_config = GRPOConfig(**common, scale_rewards=scale, loss_type="dapo",
-                                mask_truncated_completions=False)
+            out.warn(
+                "--scale-rewards group: per-group std normalization cancels s(x); this run is plain "
+                "correctness RL with the value weighting removed (paper-faithful GRPO only)"
+            )
+        trl_config = GRPOConfig(**common, scale_rewards=scale, loss_type="dapo", mask_truncated_completions=False)
         cls, extra = RlevGRPOTrainer, {}
         if config.algo == "reinforce++":
             cls, extra = ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
-    trainer = cls(model=model, reward_funcs=reward, args=trl_config, train_dataset=dataset,
-                  processing_class=tokenizer, peft_config=peft_config, **extra)
+    trainer = cls(
+        model=model,
+        reward_funcs=reward,
+        args=trl_config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        **extra,
+    )
     trainer.rollout_log = rollout_log
     # Our own progress bar and metrics.parquet replace the Trainer's printed dicts (stdout stays clean).
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
-    callback = RunLogCallback(run_dir, rollout_log, progress, trainer.accelerator.is_main_process,
-                              keep_until=resume_step)
+    callback = RunLogCallback(
+        run_dir, rollout_log, progress, trainer.accelerator.is_main_process, keep_until=resume_step
+    )
     trainer.add_callback(callback)
-    info = {"n_prompts": len(prompts), "n_too_long": too_long, "uniform_scale": uniform_scale,
-            "trl_config": {k: v for k, v in asdict(trl_config).items()
-                           if isinstance(v, str | int | float | bool | type(None))}}
+    info = {
+        "n_prompts": len(prompts),
+        "n_too_long": too_long,
+        "uniform_scale": uniform_scale,
+        "trl_config": {
+            k: v for k, v in asdict(trl_config).items() if isinstance(v, str | int | float | bool | type(None))
+        },
+    }
     return trainer, info
 
 

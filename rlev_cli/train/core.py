@@ -77,15 +77,19 @@ def resolve_model(model: str, workspace: Path, seed: int) -> str:
     if isinstance(try_to_load_from_cache(model, "config.json"), str):
         return model
     if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise RlevError(f"model {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
-                        "download it first or pass a local path")
+        raise RlevError(
+            f"model {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
+            "download it first or pass a local path"
+        )
     try:
         from huggingface_hub import model_info
 
         model_info(model, timeout=10)
     except Exception as err:  # network or auth failure: say it in one line
-        raise RlevError(f"model {model!r}: cannot reach the Hugging Face Hub and it is not cached "
-                        f"({type(err).__name__}); pass a local path or --model tiny") from err
+        raise RlevError(
+            f"model {model!r}: cannot reach the Hugging Face Hub and it is not cached "
+            f"({type(err).__name__}); pass a local path or --model tiny"
+        ) from err
     return model
 
 
@@ -99,12 +103,17 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
-            raise RlevError("--vllm needs vLLM: pip install 'rlev[vllm]' (on a CUDA machine; TRL supports "
-                            "vLLM 0.22-0.31)")
-    if config.accelerate_config and config.accelerate_config not in SHIPPED_ACCELERATE \
-            and not Path(config.accelerate_config).exists():
-        raise RlevError(f"--accelerate-config {config.accelerate_config}: not a file nor one of "
-                        f"{', '.join(SHIPPED_ACCELERATE)}")
+            raise RlevError(
+                "--vllm needs vLLM: pip install 'rlev[vllm]' (on a CUDA machine; TRL supports vLLM 0.22-0.31)"
+            )
+    if (
+        config.accelerate_config
+        and config.accelerate_config not in SHIPPED_ACCELERATE
+        and not Path(config.accelerate_config).exists()
+    ):
+        raise RlevError(
+            f"--accelerate-config {config.accelerate_config}: not a file nor one of {', '.join(SHIPPED_ACCELERATE)}"
+        )
     model = resolve_model(config.model, Path(config.workspace), config.seed)
     return data, model, resolve_run_dir(config)
 
@@ -117,11 +126,25 @@ def launch(config: TrainConfig, run_dir: Path) -> int:
         path = config.accelerate_config
         if path in SHIPPED_ACCELERATE:
             path = str(Path(__file__).parent / "accelerate_configs" / f"{path}.yaml")
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", path,
-               "--num_processes", str(config.num_processes), *entry]
+        cmd = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            path,
+            "--num_processes",
+            str(config.num_processes),
+            *entry,
+        ]
     else:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={config.num_processes}", *entry]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={config.num_processes}",
+            *entry,
+        ]
     return subprocess.call(cmd, env={**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1"})
 
 
@@ -168,18 +191,34 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
             shutil.copy(Path(model) / "rlev_tiny.json", tmp / "rlev_tiny.json")
         shutil.rmtree(model_dir, ignore_errors=True)
         os.replace(tmp, model_dir)
-        final = {k: v for k, v in (trainer.state.log_history[-1] if trainer.state.log_history else {}).items()
-                 if isinstance(v, int | float)}
-        write_json(run_dir / "manifest.json", {
-            "command": "train", "rlev_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "algo": config.algo, "reward": config.reward, "model": config.model, "model_path": model,
-            "data": str(data), "steps": trainer.state.global_step, "n_prompts": info["n_prompts"],
-            "n_too_long": info["n_too_long"], "uniform_scale": info["uniform_scale"],
-            "resumed_from": resume_from, "final_metrics": final,
-            "trl_config": info["trl_config"],
-        })
-    return TrainResult(run_dir, model_dir, trainer.state.global_step, info["n_prompts"], info["n_too_long"],
-                       {}, resume_from)
+        final = {
+            k: v
+            for k, v in (trainer.state.log_history[-1] if trainer.state.log_history else {}).items()
+            if isinstance(v, int | float)
+        }
+        write_json(
+            run_dir / "manifest.json",
+            {
+                "command": "train",
+                "rlev_version": __version__,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "algo": config.algo,
+                "reward": config.reward,
+                "model": config.model,
+                "model_path": model,
+                "data": str(data),
+                "steps": trainer.state.global_step,
+                "n_prompts": info["n_prompts"],
+                "n_too_long": info["n_too_long"],
+                "uniform_scale": info["uniform_scale"],
+                "resumed_from": resume_from,
+                "final_metrics": final,
+                "trl_config": info["trl_config"],
+            },
+        )
+    return TrainResult(
+        run_dir, model_dir, trainer.state.global_step, info["n_prompts"], info["n_too_long"], {}, resume_from
+    )
 
 
 def _merge_lora(path: Path) -> None:
@@ -197,5 +236,12 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
     if not manifest_path.exists():
         raise RlevError(f"{run_dir}: training workers finished without writing a manifest")
     manifest = json.loads(manifest_path.read_text())
-    return TrainResult(run_dir, run_dir / "model", manifest["steps"], manifest["n_prompts"],
-                       manifest["n_too_long"], manifest.get("final_metrics", {}), manifest.get("resumed_from"))
+    return TrainResult(
+        run_dir,
+        run_dir / "model",
+        manifest["steps"],
+        manifest["n_prompts"],
+        manifest["n_too_long"],
+        manifest.get("final_metrics", {}),
+        manifest.get("resumed_from"),
+    )

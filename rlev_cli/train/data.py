@@ -17,14 +17,17 @@ COLUMNS = ("id", "answer", "qtype")
 def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) -> list[dict[str, Any]]:
     table = read_questions(path, require_value=False)
     if value_column not in table.column_names:
-        raise RlevError(f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "
-                        "run `rlev predict-values` or pass --value-column")
+        raise RlevError(
+            f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "
+            "run `rlev predict-values` or pass --value-column"
+        )
     if "split" in table.column_names:
         table = table.filter(pc.equal(table["split"], "train"))
     table = table.filter(pc.is_valid(table[value_column]))
     if table.num_rows == 0:
-        raise RlevError(f"{path}: no train rows with a {value_column!r} value; ingest more exams or lower "
-                        "--test-fraction")
+        raise RlevError(
+            f"{path}: no train rows with a {value_column!r} value; ingest more exams or lower --test-fraction"
+        )
     if max_rows:
         table = table.slice(0, max_rows)
     rows = table.select(["question", *COLUMNS, value_column]).to_pylist()
@@ -33,8 +36,9 @@ def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) 
     return rows
 
 
-def to_prompts(rows: list[dict], system_prompt: str, reward: str, alpha: float, seed: int,
-               tokenizer: Any, max_prompt_length: int) -> tuple[list[dict], float, int]:
+def to_prompts(
+    rows: list[dict], system_prompt: str, reward: str, alpha: float, seed: int, tokenizer: Any, max_prompt_length: int
+) -> tuple[list[dict], float, int]:
     """Chat prompts, the values the reward sees (shuffled for --reward shuffled), the uniform scale s̄,
     and how many rows were left out for prompts over max_prompt_length tokens."""
     values, mean_scale = prepare_values([r["value"] for r in rows], reward, alpha, seed)
@@ -45,6 +49,5 @@ def to_prompts(rows: list[dict], system_prompt: str, reward: str, alpha: float, 
         if n_tokens > max_prompt_length:
             too_long += 1
             continue
-        out.append({"prompt": prompt, "id": row["id"], "answer": row["answer"], "qtype": row["qtype"],
-                    "value": value})
+        out.append({"prompt": prompt, "id": row["id"], "answer": row["answer"], "qtype": row["qtype"], "value": value})
     return out, mean_scale, too_long

@@ -11,11 +11,19 @@ from transformers import TrainerCallback
 
 from rlev_cli.schema import write_table
 
-ROLLOUTS = pa.schema([
-    ("step", pa.int64()), ("id", pa.string()), ("prompt", pa.string()), ("completion", pa.string()),
-    ("value", pa.float64()), ("correct", pa.bool_()), ("reward", pa.float64()), ("advantage", pa.float64()),
-    ("length", pa.int64()),
-])
+ROLLOUTS = pa.schema(
+    [
+        ("step", pa.int64()),
+        ("id", pa.string()),
+        ("prompt", pa.string()),
+        ("completion", pa.string()),
+        ("value", pa.float64()),
+        ("correct", pa.bool_()),
+        ("reward", pa.float64()),
+        ("advantage", pa.float64()),
+        ("length", pa.int64()),
+    ]
+)
 
 
 class RolloutLog:
@@ -39,10 +47,17 @@ class RolloutLog:
             return
         for i, text in enumerate(completions):
             prompt = prompts[i][-1]["content"] if isinstance(prompts[i], list) else str(prompts[i])
-            row = {"step": step, "id": ids[i] if ids else None, "prompt": prompt[: self.max_chars],
-                   "completion": text[: self.max_chars], "value": float(values[i]),
-                   "correct": None if graded[i] is None else bool(graded[i]), "reward": rewards[i],
-                   "advantage": None, "length": int(lengths[i])}
+            row = {
+                "step": step,
+                "id": ids[i] if ids else None,
+                "prompt": prompt[: self.max_chars],
+                "completion": text[: self.max_chars],
+                "value": float(values[i]),
+                "correct": None if graded[i] is None else bool(graded[i]),
+                "reward": rewards[i],
+                "advantage": None,
+                "length": int(lengths[i]),
+            }
             self._pending.append(row)
             self.rows.append(row)
 
@@ -62,9 +77,12 @@ class RolloutLog:
         mid = values[len(values) // 2]
         low = [r["correct"] for r in graded if r["value"] < mid] or [False]
         high = [r["correct"] for r in graded if r["value"] >= mid] or [False]
-        return {"reward": sum(r["reward"] or 0.0 for r in rows) / len(rows),
-                "len": sum(r["length"] for r in rows) / len(rows),
-                "acc_low_v": sum(low) / len(low), "acc_high_v": sum(high) / len(high)}
+        return {
+            "reward": sum(r["reward"] or 0.0 for r in rows) / len(rows),
+            "len": sum(r["length"] for r in rows) / len(rows),
+            "acc_low_v": sum(low) / len(low),
+            "acc_high_v": sum(high) / len(high),
+        }
 
     def flush(self) -> None:
         write_table(pa.Table.from_pylist(self.rows, schema=ROLLOUTS), self.path, "rollouts")
@@ -73,8 +91,9 @@ class RolloutLog:
 class RunLogCallback(TrainerCallback):
     """metrics.parquet (one row per logged step), rollouts flushed, progress advanced."""
 
-    def __init__(self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True,
-                 keep_until: int | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True, keep_until: int | None = None
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.rollout_log = rollout_log
         self.advance = advance

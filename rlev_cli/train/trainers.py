@@ -16,9 +16,15 @@ def reverse_cumsum(x: torch.Tensor) -> torch.Tensor:
     return x.flip(-1).cumsum(-1).flip(-1)
 
 
-def reinforce_pp_advantages(rewards: torch.Tensor, mask: torch.Tensor, num_generations: int,
-                            baseline: bool = False, kl: torch.Tensor | None = None, beta: float = 0.0,
-                            sums: Any = None) -> torch.Tensor:
+def reinforce_pp_advantages(
+    rewards: torch.Tensor,
+    mask: torch.Tensor,
+    num_generations: int,
+    baseline: bool = False,
+    kl: torch.Tensor | None = None,
+    beta: float = 0.0,
+    sums: Any = None,
+) -> torch.Tensor:
     """REINFORCE++ token advantages, as OpenRLHF computes them (experience_maker.py).
 
     1. r (scalar per sample), minus the group mean if `baseline` (reinforce_baseline);
@@ -105,7 +111,7 @@ class ReinforcePPTrainer(_RecordsAdvantages, GRPOTrainer):
             total = (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).view(-1)
         local = output["completion_mask"].shape[0]
         start = self.accelerator.process_index * local
-        rewards_local = total[start:start + local]
+        rewards_local = total[start : start + local]
         mask = output["completion_mask"]
         kl = None
         if self.kl_in_reward and self.beta and "ref_per_token_logps" in output:
@@ -117,15 +123,17 @@ class ReinforcePPTrainer(_RecordsAdvantages, GRPOTrainer):
         sums = None
         if self.accelerator.num_processes > 1:
             sums = lambda t: self.accelerator.reduce(t, reduction="sum")  # noqa: E731
-        output["advantages"] = reinforce_pp_advantages(rewards_local, mask, self.num_generations, baseline=False,
-                                                       kl=kl, beta=self.beta, sums=sums)
+        output["advantages"] = reinforce_pp_advantages(
+            rewards_local, mask, self.num_generations, baseline=False, kl=kl, beta=self.beta, sums=sums
+        )
         return self._record(output)
 
     def _old_logps(self, output: dict) -> torch.Tensor:
         input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
         attention = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
         logps, _, _ = self._get_per_token_logps_and_entropies(
-            self.model, input_ids, attention, output["completion_ids"].size(1))
+            self.model, input_ids, attention, output["completion_ids"].size(1)
+        )
         return logps
 
     def _compute_loss(self, model, inputs):

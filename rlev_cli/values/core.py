@@ -67,12 +67,15 @@ def scored_mask(frame: pd.DataFrame, path: Path) -> np.ndarray:
     truth = (frame["value_source"] == "score").to_numpy()
     bad = truth & ~np.isfinite(frame["value"].to_numpy())
     if bad.any():
-        raise RlevError(f"{path}: row id {frame['id'].iloc[int(np.flatnonzero(bad)[0])]!r} has value_source "
-                        "'score' but no finite value (NaN); fix or re-ingest the table")
+        raise RlevError(
+            f"{path}: row id {frame['id'].iloc[int(np.flatnonzero(bad)[0])]!r} has value_source "
+            "'score' but no finite value (NaN); fix or re-ingest the table"
+        )
     out_of_range = truth & ((frame["value"] < 0) | (frame["value"] > 1)).to_numpy()
     if out_of_range.any():
-        raise RlevError(f"{path}: row id {frame['id'].iloc[int(np.flatnonzero(out_of_range)[0])]!r} has a value "
-                        "outside [0, 1]")
+        raise RlevError(
+            f"{path}: row id {frame['id'].iloc[int(np.flatnonzero(out_of_range)[0])]!r} has a value outside [0, 1]"
+        )
     return truth
 
 
@@ -96,8 +99,14 @@ def run_predict_values(config: ValuesConfig) -> ValuesResult:
     write_table(table, out_path, "questions", {"value_pred": source})
     report_path = None
     if report:
-        report = {"command": "predict-values", "rlev_version": __version__, "data": str(config.data),
-                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": as_dict(config), **report}
+        report = {
+            "command": "predict-values",
+            "rlev_version": __version__,
+            "data": str(config.data),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "config": as_dict(config),
+            **report,
+        }
         report_path = out_path.with_name("value_report.json")
         write_json(report_path, report)
     return ValuesResult(out_path, report_path, model_path, len(frame), n_filled, source, report)
@@ -111,8 +120,10 @@ def from_difficulty(frame: pd.DataFrame, config: ValuesConfig) -> np.ndarray:
     unknown = ~levels.isin(list(DIFFICULTY_LEVELS))
     if unknown.any():
         first = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise RlevError(f"{config.data}: row id {frame['id'].iloc[first]!r}: difficulty "
-                        f"{frame[column].iloc[first]!r} is not one of {', '.join(DIFFICULTY_LEVELS)}")
+        raise RlevError(
+            f"{config.data}: row id {frame['id'].iloc[first]!r}: difficulty "
+            f"{frame[column].iloc[first]!r} is not one of {', '.join(DIFFICULTY_LEVELS)}"
+        )
     return levels.map(DIFFICULTY_LEVELS).to_numpy(dtype=float) / 100.0
 
 
@@ -152,8 +163,10 @@ def fit_and_report(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig)
     if truth.sum() == 0:
         raise RlevError(f"{config.data}: no scored rows (value_source 'score') to learn from")
     if n_exams < MIN_EXAMS or truth.sum() < MIN_ROWS:
-        raise RlevError(f"{config.data}: {int(truth.sum())} scored questions in {n_exams} exam(s): too few to fit "
-                        f"and cross-validate honestly (need at least {MIN_ROWS} questions in {MIN_EXAMS} exams)")
+        raise RlevError(
+            f"{config.data}: {int(truth.sum())} scored questions in {n_exams} exam(s): too few to fit "
+            f"and cross-validate honestly (need at least {MIN_ROWS} questions in {MIN_EXAMS} exams)"
+        )
     value, score, total = _targets(frame, truth)
     if np.allclose(value, value[0]):
         raise RlevError(f"{config.data}: every scored value equals {value[0]:g}; there is nothing to learn")
@@ -178,10 +191,15 @@ def fit_and_report(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig)
     (target, model), oof = min(results.items(), key=lambda kv: np.mean(np.abs(kv[1] - vs)))
     baseline = _baseline_oof(Xs["qtype"].to_numpy(), vs, folds)  # the trivial predictor, same folds
     report = {
-        "n_scored": int(truth.sum()), "n_exams": n_exams, "n_cross_validated": len(sample), "folds": len(folds),
-        "grouped_by": "exam_id", "chosen": {"target": target, "model": model},
+        "n_scored": int(truth.sum()),
+        "n_exams": n_exams,
+        "n_cross_validated": len(sample),
+        "folds": len(folds),
+        "grouped_by": "exam_id",
+        "chosen": {"target": target, "model": model},
         "candidates_mae": {f"{t}/{m}": round(float(np.mean(np.abs(o - vs))), 6) for (t, m), o in results.items()},
-        "model": _metrics(oof, vs, ts, ss), "baseline_mean_per_qtype": _metrics(baseline, vs, ts, ss),
+        "model": _metrics(oof, vs, ts, ss),
+        "baseline_mean_per_qtype": _metrics(baseline, vs, ts, ss),
     }
     regressor = ValueRegressor(model=model, seed=config.seed).fit(X, _y(target, value, score), text=text)
     predicted = _predict(regressor, target, frame, config.default_total, X_all, text_all)
@@ -223,13 +241,18 @@ def _metrics(predicted: np.ndarray, value: np.ndarray, total: np.ndarray, score:
 
     points = predicted * total
     exact = np.isclose(np.round(points / SCORE_GRID) * SCORE_GRID, score)
-    return {"spearman": safe(spearmanr), "pearson": safe(pearsonr), "mae": round(float(np.mean(np.abs(predicted -
-            value))), 6), "score_exact_match": round(float(exact.mean()), 4),
-            "score_pearson": round(float(pearsonr(points, score)[0]), 4) if np.std(points) and np.std(score) else 0.0}
+    return {
+        "spearman": safe(spearmanr),
+        "pearson": safe(pearsonr),
+        "mae": round(float(np.mean(np.abs(predicted - value))), 6),
+        "score_exact_match": round(float(exact.mean()), 4),
+        "score_pearson": round(float(pearsonr(points, score)[0]), 4) if np.std(points) and np.std(score) else 0.0,
+    }
 
 
-def with_predictions(frame: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray, source: str,
-                     replace_all: bool) -> tuple[pa.Table, int]:
+def with_predictions(
+    frame: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray, source: str, replace_all: bool
+) -> tuple[pa.Table, int]:
     frame = frame.copy()
     frame["value_pred"] = predicted
     fill = np.ones(len(frame), dtype=bool) if replace_all else ~truth | ~np.isfinite(frame["value"].to_numpy())
@@ -270,8 +293,13 @@ def _skops_io():
 def save_model(model: dict, path: Path, report: dict, config: ValuesConfig) -> None:
     sio = _skops_io()
 
-    meta = {"rlev_version": __version__, "target": model["target"], "model": model["model"],
-            "features": "rlev_cli.values.features.feature_frame", "report": report}
+    meta = {
+        "rlev_version": __version__,
+        "target": model["target"],
+        "model": model["model"],
+        "features": "rlev_cli.values.features.feature_frame",
+        "report": report,
+    }
     with atomic_path(path) as tmp:
         sio.dump({"pipeline": model["pipeline"], "meta": json.dumps(meta)}, tmp)
 
@@ -295,8 +323,10 @@ def load_model(path: Path) -> tuple[Any, dict]:
 def apply_saved(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig) -> tuple[np.ndarray, dict]:
     pipeline, meta = load_model(config.model_in)
     predicted = _predict(pipeline, meta["target"], frame, config.default_total)
-    report: dict[str, Any] = {"model_in": str(config.model_in), "chosen": {"target": meta["target"],
-                              "model": meta["model"]}}
+    report: dict[str, Any] = {
+        "model_in": str(config.model_in),
+        "chosen": {"target": meta["target"], "model": meta["model"]},
+    }
     if truth.sum() >= 2:  # new data with ground truth: an honest held-out check
         value, score, total = _targets(frame, truth)
         report["held_out"] = _metrics(predicted[truth], value, total, score)

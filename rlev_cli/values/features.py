@@ -10,8 +10,16 @@ import pandas as pd
 
 TEXT = "question"
 CATEGORIES = ["qtype", "subject", "language"]
-STATS = ["log_chars", "formula_density", "n_subparts", "n_options", "n_slots", "n_lines", "digit_share",
-         "log_answer_chars"]
+STATS = [
+    "log_chars",
+    "formula_density",
+    "n_subparts",
+    "n_options",
+    "n_slots",
+    "n_lines",
+    "digit_share",
+    "log_answer_chars",
+]
 N_TEXT_FEATURES = 2**18  # the first columns of make_features() output; boosting skips them
 _FORMULA = re.compile(r"[$\\^_{}=+\-*/<>|]")
 _SUBPART = re.compile(r"[（(]\s*(?:\d{1,2}|[ivx]{1,4}|Ⅰ|Ⅱ|Ⅲ)\s*[）)]|小问|第\s*\d+\s*问")
@@ -23,20 +31,22 @@ def feature_frame(rows: pd.DataFrame) -> pd.DataFrame:
     question = rows["question"].fillna("").astype(str)
     answer = rows["answer"].fillna("").astype(str) if "answer" in rows else pd.Series([""] * len(rows))
     chars = question.str.len().clip(lower=1)
-    frame = pd.DataFrame({
-        TEXT: question,
-        "qtype": rows.get("qtype", pd.Series(["unknown"] * len(rows))).fillna("unknown").astype(str),
-        "subject": rows.get("subject", pd.Series([None] * len(rows))).fillna("unknown").astype(str),
-        "language": rows.get("language", pd.Series([None] * len(rows))).fillna("unknown").astype(str),
-        "log_chars": np.log1p(chars),
-        "formula_density": question.str.count(_FORMULA.pattern) / chars,
-        "n_subparts": question.str.count(_SUBPART.pattern).astype(float),
-        "n_options": _n_options(rows),
-        "n_slots": rows.get("n_slots", pd.Series([1] * len(rows))).fillna(1).astype(float),
-        "n_lines": question.str.count("\n").astype(float),
-        "digit_share": question.str.count(r"\d") / chars,
-        "log_answer_chars": np.log1p(answer.str.len()),
-    })
+    frame = pd.DataFrame(
+        {
+            TEXT: question,
+            "qtype": rows.get("qtype", pd.Series(["unknown"] * len(rows))).fillna("unknown").astype(str),
+            "subject": rows.get("subject", pd.Series([None] * len(rows))).fillna("unknown").astype(str),
+            "language": rows.get("language", pd.Series([None] * len(rows))).fillna("unknown").astype(str),
+            "log_chars": np.log1p(chars),
+            "formula_density": question.str.count(_FORMULA.pattern) / chars,
+            "n_subparts": question.str.count(_SUBPART.pattern).astype(float),
+            "n_options": _n_options(rows),
+            "n_slots": rows.get("n_slots", pd.Series([1] * len(rows))).fillna(1).astype(float),
+            "n_lines": question.str.count("\n").astype(float),
+            "digit_share": question.str.count(r"\d") / chars,
+            "log_answer_chars": np.log1p(answer.str.len()),
+        }
+    )
     frame.index = range(len(frame))
     return frame
 
@@ -52,8 +62,7 @@ class CharNgramHasher:
     batch at once (sklearn's HashingVectorizer builds every n-gram in Python: 20x slower on 100k
     questions). Stateless: `fit` learns nothing. Rows are log(1 + count), L2-normalized."""
 
-    def __init__(self, *, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**18,
-                 max_chars: int = 192) -> None:
+    def __init__(self, *, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**18, max_chars: int = 192) -> None:
         self.ngram_range = ngram_range
         self.n_features = n_features
         self.max_chars = max_chars
@@ -94,8 +103,10 @@ class CharNgramHasher:
             valid = remaining[:m] >= n  # the n-gram stays inside its document
             rows.append(doc[:m][valid])
             cols.append((key[valid] & np.uint64(self.n_features - 1)).astype(np.int32))  # n_features: 2**k
-        matrix = sp.csr_matrix((np.ones(sum(len(r) for r in rows), dtype=np.float32),
-                                (np.concatenate(rows), np.concatenate(cols))), shape=(len(texts), self.n_features))
+        matrix = sp.csr_matrix(
+            (np.ones(sum(len(r) for r in rows), dtype=np.float32), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(len(texts), self.n_features),
+        )
         matrix.sum_duplicates()
         matrix.data = np.log1p(matrix.data)
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
@@ -108,8 +119,13 @@ def make_structure():
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    return ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=2), CATEGORIES),
-                              ("stats", StandardScaler(), STATS)], sparse_threshold=0.0)
+    return ColumnTransformer(
+        [
+            ("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=2), CATEGORIES),
+            ("stats", StandardScaler(), STATS),
+        ],
+        sparse_threshold=0.0,
+    )
 
 
 class ValueRegressor:

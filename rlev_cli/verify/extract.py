@@ -43,7 +43,7 @@ def extract_final_answer(response: str) -> str:
     text = response or ""
     matches = list(_MARKERS.finditer(text))
     if matches:
-        tail = text[matches[-1].end():].strip()
+        tail = text[matches[-1].end() :].strip()
         boxed = last_boxed(tail)
         answer = boxed if boxed is not None else tail.split("\n")[0]
     else:

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the judge prompt is quoted verbatim)
 """Optional LLM judge through any OpenAI-compatible endpoint, with the YES/NO protocol of the RLEV
 group's verifier (notes/rlev-paper.md §1.1): the judge sees the question, the last non-empty line of the
 response and the reference, and answers YES or NO."""
@@ -43,8 +44,9 @@ def last_line(text: str) -> str:
 class LLMJudge:
     """YES -> 1.0, NO -> 0.0; retried on transport errors, then a clear error."""
 
-    def __init__(self, base_url: str, model: str, api_key: str = "EMPTY", timeout_s: float = 60.0,
-                 retries: int = 3) -> None:
+    def __init__(
+        self, base_url: str, model: str, api_key: str = "EMPTY", timeout_s: float = 60.0, retries: int = 3
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
@@ -54,15 +56,29 @@ class LLMJudge:
     def __call__(self, question: str, response: str, reference: str) -> float:
         import httpx
 
-        payload = {"model": self.model, "temperature": 0.0, "max_tokens": 2, "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": JUDGE_PROMPT.format(question=question, response=last_line(response),
-                                                           reference=reference)}]}
+        payload = {
+            "model": self.model,
+            "temperature": 0.0,
+            "max_tokens": 2,
+            "messages": [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {
+                    "role": "user",
+                    "content": JUDGE_PROMPT.format(
+                        question=question, response=last_line(response), reference=reference
+                    ),
+                },
+            ],
+        }
         error: Exception | None = None
         for attempt in range(self.retries):
             try:
-                reply = httpx.post(f"{self.base_url}/chat/completions", json=payload, timeout=self.timeout_s,
-                                   headers={"Authorization": f"Bearer {self.api_key}"})
+                reply = httpx.post(
+                    f"{self.base_url}/chat/completions",
+                    json=payload,
+                    timeout=self.timeout_s,
+                    headers={"Authorization": f"Bearer {self.api_key}"},
+                )
                 reply.raise_for_status()
                 text = reply.json()["choices"][0]["message"]["content"] or ""
                 return 1.0 if text.strip().upper().startswith("YES") else 0.0

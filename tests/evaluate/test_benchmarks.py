@@ -10,25 +10,53 @@ from typer.testing import CliRunner
 
 from rlev_cli.cli import app
 from rlev_cli.evaluate.benchmarks import (
-    extract_ceval, extract_gpqa, extract_mmlu_pro, extract_supergpqa, gpqa_item, gpqa_permutation, load_items)
+    extract_ceval,
+    extract_gpqa,
+    extract_mmlu_pro,
+    extract_supergpqa,
+    gpqa_item,
+    gpqa_permutation,
+    load_items,
+)
 from tests.conftest import OOD
 
 runner = CliRunner()
-SYNTHETIC_GPQA = {"Question": "SYNTHETIC TEST ITEM (not from GPQA): what is 2 + 2?", "Correct Answer": "4",
-                  "Incorrect Answer 1": "3", "Incorrect Answer 2": "5", "Incorrect Answer 3": "22",
-                  "Record ID": "synthetic-0001", "High-level domain": "Physics", "Subdomain": "synthetic",
-                  "Canary String": "SYNTHETIC"}
+SYNTHETIC_GPQA = {
+    "Question": "SYNTHETIC TEST ITEM (not from GPQA): what is 2 + 2?",
+    "Correct Answer": "4",
+    "Incorrect Answer 1": "3",
+    "Incorrect Answer 2": "5",
+    "Incorrect Answer 3": "22",
+    "Record ID": "synthetic-0001",
+    "High-level domain": "Physics",
+    "Subdomain": "synthetic",
+    "Canary String": "SYNTHETIC",
+}
 
 
-@pytest.mark.parametrize("response,letter", [
-    ("The answer is (B).", "B"), ("Answer: D", "D"), ("I think it is E because", "E"),
-    ("The answer is (A). Wait, the answer is (B).", "A"), ("no letters here", None)])
+@pytest.mark.parametrize(
+    "response,letter",
+    [
+        ("The answer is (B).", "B"),
+        ("Answer: D", "D"),
+        ("I think it is E because", "E"),
+        ("The answer is (A). Wait, the answer is (B).", "A"),
+        ("no letters here", None),
+    ],
+)
 def test_mmlu_pro_official_sanity_vectors(response, letter):
     assert extract_mmlu_pro(response)[0] == letter
 
 
-@pytest.mark.parametrize("response,letter", [
-    ("I pick option J", "I"), ("**Answer**: e", "e"), ("Answer: $\\boxed{D}$", "D"), ("The correct answer is (C).", "C")])
+@pytest.mark.parametrize(
+    "response,letter",
+    [
+        ("I pick option J", "I"),
+        ("**Answer**: e", "e"),
+        ("Answer: $\\boxed{D}$", "D"),
+        ("The correct answer is (C).", "C"),
+    ],
+)
 def test_supergpqa_quirks_kept_as_upstream(response, letter):
     assert extract_supergpqa(response)[0] == letter
 
@@ -66,8 +94,12 @@ def write_responses(path, benchmark, items, right):
     rows = []
     for k, item in enumerate(items):
         letter = item.gold if k in right else ("A" if item.gold != "A" else "B")
-        text = {"mmlu_pro": f"Let me think.\nthe answer is ({letter})", "ceval": f"答案是{letter}",
-                "supergpqa": f"Reasoning.\nAnswer: {letter}", "gpqa_diamond": f"Reasoning\nAnswer: {letter}"}[benchmark]
+        text = {
+            "mmlu_pro": f"Let me think.\nthe answer is ({letter})",
+            "ceval": f"答案是{letter}",
+            "supergpqa": f"Reasoning.\nAnswer: {letter}",
+            "gpqa_diamond": f"Reasoning\nAnswer: {letter}",
+        }[benchmark]
         rows.append({"benchmark": benchmark, "id": item.id, "response": text, "response_tokens": 10 + k})
     with path.open("a", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -81,15 +113,43 @@ def test_scoring_given_responses_on_fixture_rows(tmp_path, workspace):
     (data / "gpqa_diamond.jsonl").write_text(json.dumps(SYNTHETIC_GPQA) + "\n")
     # one unlabeled C-Eval row (pre-2025 test split): counted, never scored
     with (data / "ceval.jsonl").open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"id": 0, "question": "?", "A": "1", "B": "2", "C": "3", "D": "4", "answer": "",
-                                 "explanation": "", "_config": "law", "_split": "val"}, ensure_ascii=False) + "\n")
+        handle.write(
+            json.dumps(
+                {
+                    "id": 0,
+                    "question": "?",
+                    "A": "1",
+                    "B": "2",
+                    "C": "3",
+                    "D": "4",
+                    "answer": "",
+                    "explanation": "",
+                    "_config": "law",
+                    "_split": "val",
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     responses = tmp_path / "responses.jsonl"
     expected = {"mmlu_pro": set(range(0, 20, 2)), "ceval": {0, 1, 2}, "supergpqa": set(range(5)), "gpqa_diamond": {0}}
     for name, right in expected.items():
         write_responses(responses, name, load_items(name, data, 0)[0], right)
-    result = runner.invoke(app, ["evaluate", "--responses", str(responses), "--benchmarks",
-                                 "mmlu_pro,ceval,supergpqa,gpqa_diamond", "--data-dir", str(data), "--out",
-                                 str(tmp_path / "eval"), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--responses",
+            str(responses),
+            "--benchmarks",
+            "mmlu_pro,ceval,supergpqa,gpqa_diamond",
+            "--data-dir",
+            str(data),
+            "--out",
+            str(tmp_path / "eval"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = {r["benchmark"]: r for r in pq.read_table(tmp_path / "eval" / "summary.parquet").to_pylist()}
     assert summary["mmlu_pro"]["acc"] == 50.0 and summary["mmlu_pro"]["n"] == 20
@@ -105,8 +165,9 @@ def test_scoring_given_responses_on_fixture_rows(tmp_path, workspace):
 def test_responses_that_match_no_item_are_an_error(tmp_path, workspace):
     responses = tmp_path / "r.jsonl"
     responses.write_text(json.dumps({"benchmark": "mmlu_pro", "id": "999999", "response": "x"}) + "\n")
-    result = runner.invoke(app, ["evaluate", "--responses", str(responses), "--benchmarks", "mmlu_pro",
-                                 "--data-dir", str(OOD)])
+    result = runner.invoke(
+        app, ["evaluate", "--responses", str(responses), "--benchmarks", "mmlu_pro", "--data-dir", str(OOD)]
+    )
     assert result.exit_code == 1
     assert "1 response(s) match no item of the selected benchmarks, e.g. mmlu_pro id '999999'" in str(result.exception)
 

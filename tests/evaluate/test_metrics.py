@@ -7,18 +7,28 @@ import pytest
 from rlev_cli.evaluate.metrics import average_rows, bucket_rows, h_accuracy, summarize, value_density
 
 
-@pytest.mark.parametrize("h_acc,length,density", [
-    (55.9, 201.8, 0.28), (57.0, 84.8, 0.67), (61.9, 68.7, 0.90), (56.7, 186.2, 0.30), (60.9, 345.5, 0.18),
-    (58.9, 86.4, 0.68), (55.1, 358.4, 0.15),
-])
+@pytest.mark.parametrize(
+    "h_acc,length,density",
+    [
+        (55.9, 201.8, 0.28),
+        (57.0, 84.8, 0.67),
+        (61.9, 68.7, 0.90),
+        (56.7, 186.2, 0.30),
+        (60.9, 345.5, 0.18),
+        (58.9, 86.4, 0.68),
+        (55.1, 358.4, 0.15),
+    ],
+)
 def test_value_density_reproduces_table_1(h_acc, length, density):
     assert round(value_density(h_acc, length), 2) == density
 
 
 def test_average_row_is_mean_of_densities_as_in_table_1():
-    human_32b = [{"acc": 71.0, "h_acc": 61.9, "mean_length": 68.7, "value_density": 0.90},
-                 {"acc": 72.3, "h_acc": 63.3, "mean_length": 78.7, "value_density": 0.80},
-                 {"acc": 71.3, "h_acc": 61.7, "mean_length": 148.3, "value_density": 0.42}]
+    human_32b = [
+        {"acc": 71.0, "h_acc": 61.9, "mean_length": 68.7, "value_density": 0.90},
+        {"acc": 72.3, "h_acc": 63.3, "mean_length": 78.7, "value_density": 0.80},
+        {"acc": 71.3, "h_acc": 61.7, "mean_length": 148.3, "value_density": 0.42},
+    ]
     average = average_rows(human_32b)
     assert round(average["acc"], 1) == 71.5 and round(average["h_acc"], 1) == 62.3
     assert round(average["mean_length"], 1) == 98.6

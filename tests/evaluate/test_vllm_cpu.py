@@ -26,16 +26,55 @@ runner = CliRunner()
 @pytest.mark.slow
 @pytest.mark.skipif(not VLLM_PYTHON, reason="no vLLM environment (set RLEV_VLLM_PYTHON; .ci/run builds one)")
 def test_vllm_cpu_backend_matches_transformers(tmp_path, workspace):
-    assert runner.invoke(app, ["ingest", str(EXAMPLES / "exams"), "--scheme", str(EXAMPLES / "jee_scheme.json"),
-                               "--totals", str(EXAMPLES / "jee_totals.csv")]).exit_code == 0
-    common = ["evaluate", "--model", "tiny", "--benchmarks", "indomain,mmlu_pro", "--data-dir", str(OOD),
-              "--limit", "4", "--max-new-tokens", "12", "--json"]
+    assert (
+        runner.invoke(
+            app,
+            [
+                "ingest",
+                str(EXAMPLES / "exams"),
+                "--scheme",
+                str(EXAMPLES / "jee_scheme.json"),
+                "--totals",
+                str(EXAMPLES / "jee_totals.csv"),
+            ],
+        ).exit_code
+        == 0
+    )
+    common = [
+        "evaluate",
+        "--model",
+        "tiny",
+        "--benchmarks",
+        "indomain,mmlu_pro",
+        "--data-dir",
+        str(OOD),
+        "--limit",
+        "4",
+        "--max-new-tokens",
+        "12",
+        "--json",
+    ]
     hf = runner.invoke(app, [*common, "--out", str(tmp_path / "hf")])
     assert hf.exit_code == 0, hf.output
     env = {**os.environ, "RLEV_WORKSPACE": str(workspace), "VLLM_CPU_KVCACHE_SPACE": "1"}
-    result = subprocess.run([VLLM_PYTHON, "-m", "rlev_cli", *common, "--backend", "vllm",
-                             "--gpu-memory-utilization", "0.1", "--out", str(tmp_path / "vllm")],
-                            env=env, capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        [
+            VLLM_PYTHON,
+            "-m",
+            "rlev_cli",
+            *common,
+            "--backend",
+            "vllm",
+            "--gpu-memory-utilization",
+            "0.1",
+            "--out",
+            str(tmp_path / "vllm"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["generated"] == 8
     by_backend = {name: pq.read_table(tmp_path / name / "predictions.parquet").to_pylist() for name in ("hf", "vllm")}

@@ -37,15 +37,20 @@ def test_multi_letter_answer_is_one_slot(workspace):
 
 
 def test_subjective_points_per_item_and_qtypes(workspace):
-    _, questions, _, _ = ingest([GAOKAO / "2010-2022_Math_I_Open-ended_Questions.json",
-                                 GAOKAO / "2010-2022_Math_I_Fill-in-the-Blank.json"], workspace)
+    _, questions, _, _ = ingest(
+        [GAOKAO / "2010-2022_Math_I_Open-ended_Questions.json", GAOKAO / "2010-2022_Math_I_Fill-in-the-Blank.json"],
+        workspace,
+    )
     open_ended = [q for q in questions if q["qtype"] == "free_form"]
     assert len(open_ended) == 15
     assert sorted({q["score"] for q in open_ended}) == [10.0, 12.0]  # never len() of the answer text
     fill = [q for q in questions if q["qtype"] in ("fill_blank", "numeric")]
     assert sorted(q["answer"] for q in fill if q["qtype"] == "numeric") == ["3", "8"]
-    assert {q["exam_id"] for q in questions} == {"gaokao-2010-新课标-数学理", "gaokao-2021-全国甲卷-数学理",
-                                                 "gaokao-2022-全国乙卷-数学理"}
+    assert {q["exam_id"] for q in questions} == {
+        "gaokao-2010-新课标-数学理",
+        "gaokao-2021-全国甲卷-数学理",
+        "gaokao-2022-全国乙卷-数学理",
+    }
 
 
 def test_one_paper_one_exam_id_whatever_the_spelling(workspace):
@@ -54,8 +59,14 @@ def test_one_paper_one_exam_id_whatever_the_spelling(workspace):
     assert exams == ["gaokao-2024-全国甲卷-数学理", "gaokao-2024-新课标i-数学", "gaokao-2024-新课标ii-数学"]
     new_i = [q for q in questions if q["exam_id"] == "gaokao-2024-新课标i-数学"]
     assert len(new_i) == 10  # indices 22 ('新课标 I '), 23 ('新课标 I') and 24-31 ('新课标I')
-    assert manifest["counts"] == {"records_in": 32, "questions": 32, "rejects": 0, "exams": 3,
-                                  "train": manifest["counts"]["train"], "test": manifest["counts"]["test"]}
+    assert manifest["counts"] == {
+        "records_in": 32,
+        "questions": 32,
+        "rejects": 0,
+        "exams": 3,
+        "train": manifest["counts"]["train"],
+        "test": manifest["counts"]["test"],
+    }
 
 
 def test_year_as_int_is_the_same_paper_and_flagged(workspace):

@@ -13,14 +13,18 @@ KSAT = EXAMS / "ksat_ai_benchmark" / "2025-math-sat.yaml"
 
 
 def test_jeebench_marks_from_scheme_and_totals(workspace):
-    _, questions, rejects, manifest = ingest([JEE], workspace, scheme=EXAMPLES / "jee_scheme.json",
-                                             totals=EXAMPLES / "jee_totals.csv")
+    _, questions, rejects, manifest = ingest(
+        [JEE], workspace, scheme=EXAMPLES / "jee_scheme.json", totals=EXAMPLES / "jee_totals.csv"
+    )
     assert rejects == [] and len(questions) == 30
     by_type = {}
     for q in questions:
         by_type.setdefault(q["qtype"], set()).add((q["score"], q["total"], q["total_source"]))
-    assert by_type == {"single_choice": {(3.0, 180.0, "totals")}, "multi_choice": {(4.0, 180.0, "totals")},
-                       "numeric": {(2.0, 180.0, "totals"), (4.0, 180.0, "totals")}}
+    assert by_type == {
+        "single_choice": {(3.0, 180.0, "totals")},
+        "multi_choice": {(4.0, 180.0, "totals")},
+        "numeric": {(2.0, 180.0, "totals"), (4.0, 180.0, "totals")},
+    }
     gold = sorted(q["answer"] for q in questions if q["qtype"] == "numeric")
     assert "1.00" in gold and "76.25" in gold  # kept as written, never cast
     assert manifest["exams"][0]["points"] == 6 * 3 + 10 * 4 + 10 * 2 + 4 * 4
@@ -38,9 +42,9 @@ def test_unmapped_type_in_scheme_is_a_reject_not_a_default(workspace, tmp_path):
     scheme.write_text(json.dumps({"*": {"MCQ": 3}}))
     _, questions, rejects, _ = ingest([JEE], workspace, scheme=scheme, total=180)
     assert len(questions) == 6 and len(rejects) == 24
-    assert "no marks for type 'Numeric' of exam 'JEE Adv 2021 Paper 1'" in {r["reason"][:51] + "'"
-                                                                              for r in rejects} or any(
-        "no marks for type 'Numeric' of exam 'JEE Adv 2021 Paper 1'" in r["reason"] for r in rejects)
+    assert "no marks for type 'Numeric' of exam 'JEE Adv 2021 Paper 1'" in {
+        r["reason"][:51] + "'" for r in rejects
+    } or any("no marks for type 'Numeric' of exam 'JEE Adv 2021 Paper 1'" in r["reason"] for r in rejects)
 
 
 def test_bad_scheme_file_is_one_clear_error(workspace, tmp_path):

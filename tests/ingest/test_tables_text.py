@@ -14,20 +14,27 @@ def write_jsonl(path, rows):
 
 
 def test_rlev_native_jsonl_and_json_list(workspace, tmp_path):
-    rows = [{"query": "1+1=?", "label": "2", "score": 3, "total": 150},
-            {"query": "Pick one", "label": "B", "score": "7.5", "total": "150"}]
+    rows = [
+        {"query": "1+1=?", "label": "2", "score": 3, "total": 150},
+        {"query": "Pick one", "label": "B", "score": "7.5", "total": "150"},
+    ]
     write_jsonl(tmp_path / "paper.jsonl", rows)
     (tmp_path / "paper2.json").write_text(json.dumps([{"query": "x?", "label": "x", "score": 0, "total": 10}]))
     result, questions, rejects, _ = ingest([tmp_path / "paper.jsonl", tmp_path / "paper2.json"], workspace)
     assert result.formats == {"rlev": 2} and rejects == []
     assert [(q["exam_id"], q["value"], q["qtype"]) for q in questions] == [
-        ("paper", 3 / 150, "numeric"), ("paper", 0.05, "single_choice"), ("paper2", 0.0, "fill_blank")]
+        ("paper", 3 / 150, "numeric"),
+        ("paper", 0.05, "single_choice"),
+        ("paper2", 0.0, "fill_blank"),
+    ]
     assert questions[2]["flags"] == ["zero_points"] and questions[0]["total_source"] == "record"
 
 
 def test_strict_number_parsing_rejects_units_ranges_booleans(workspace, tmp_path):
-    rows = [{"query": f"q{i}", "label": "A", "score": s, "total": 100}
-            for i, s in enumerate(["3分", "2-3", True, "", "４", None, float("nan")])]
+    rows = [
+        {"query": f"q{i}", "label": "A", "score": s, "total": 100}
+        for i, s in enumerate(["3分", "2-3", True, "", "４", None, float("nan")])
+    ]
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
     _, questions, rejects, manifest = ingest([path], workspace)
@@ -42,21 +49,30 @@ def test_strict_number_parsing_rejects_units_ranges_booleans(workspace, tmp_path
 
 def test_csv_with_map_and_file_stem_exam(workspace, tmp_path):
     path = tmp_path / "midterm.csv"
-    path.write_text("problem,gold,pts\n\"What is 2+2?\",4,5\nName the capital,Paris,5 marks\n",
-                    encoding="utf-8-sig")
-    _, questions, rejects, _ = ingest([path], workspace, field_map={"question": "problem", "answer": "gold",
-                                                                   "score": "pts"}, total=20)
+    path.write_text('problem,gold,pts\n"What is 2+2?",4,5\nName the capital,Paris,5 marks\n', encoding="utf-8-sig")
+    _, questions, rejects, _ = ingest(
+        [path], workspace, field_map={"question": "problem", "answer": "gold", "score": "pts"}, total=20
+    )
     assert [(q["exam_id"], q["value"], q["total_source"]) for q in questions] == [("midterm", 0.25, "flag")]
     assert rejects[0]["source"] == "midterm.csv:3" and rejects[0]["reason"] == "'pts': '5 marks' is not a number"
 
 
 def test_parquet_with_exam_column(workspace, tmp_path):
-    table = pa.table({"question": ["a?", "b?", "c?"], "answer": ["1", "2", "3"], "points": [1.0, 2.0, 3.0],
-                      "paper": ["P1", "P1", "P2"]})
+    table = pa.table(
+        {
+            "question": ["a?", "b?", "c?"],
+            "answer": ["1", "2", "3"],
+            "points": [1.0, 2.0, 3.0],
+            "paper": ["P1", "P1", "P2"],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     _, questions, _, _ = ingest([tmp_path / "t.parquet"], workspace, total_from_sum=True)
     assert [(q["exam_id"], q["total"], q["total_source"]) for q in questions] == [
-        ("P1", 3.0, "sum"), ("P1", 3.0, "sum"), ("P2", 3.0, "sum")]
+        ("P1", 3.0, "sum"),
+        ("P1", 3.0, "sum"),
+        ("P2", 3.0, "sum"),
+    ]
 
 
 def test_no_total_is_rejected_never_guessed(workspace, tmp_path):
@@ -67,17 +83,30 @@ def test_no_total_is_rejected_never_guessed(workspace, tmp_path):
 
 
 def test_points_above_total_zero_total_negative(workspace, tmp_path):
-    write_jsonl(tmp_path / "p.jsonl", [{"query": "a", "label": "1", "score": 20, "total": 10},
-                                       {"query": "b", "label": "1", "score": 1, "total": 0},
-                                       {"query": "c", "label": "1", "score": -1, "total": 10}])
+    write_jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"query": "a", "label": "1", "score": 20, "total": 10},
+            {"query": "b", "label": "1", "score": 1, "total": 0},
+            {"query": "c", "label": "1", "score": -1, "total": 10},
+        ],
+    )
     _, _, rejects, _ = ingest([tmp_path / "p.jsonl"], workspace)
-    assert [r["reason"] for r in rejects] == ["points 20 exceed the exam total 10",
-                                              "total 0 of exam 'p' must be > 0", "negative points -1"]
+    assert [r["reason"] for r in rejects] == [
+        "points 20 exceed the exam total 10",
+        "total 0 of exam 'p' must be > 0",
+        "negative points -1",
+    ]
 
 
 def test_duplicates_kept_once(workspace, tmp_path):
-    write_jsonl(tmp_path / "p.jsonl", [{"query": "Same  question", "label": "A", "score": 1, "total": 10},
-                                       {"query": "Same question", "label": "A", "score": 2, "total": 10}])
+    write_jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"query": "Same  question", "label": "A", "score": 1, "total": 10},
+            {"query": "Same question", "label": "A", "score": 2, "total": 10},
+        ],
+    )
     _, questions, rejects, _ = ingest([tmp_path / "p.jsonl"], workspace)
     assert len(questions) == 1 and rejects[0]["duplicate_of"] == questions[0]["id"]
     assert rejects[0]["reason"] == f"duplicate of {questions[0]['id']} (same question and answer)"
@@ -89,7 +118,7 @@ def test_malformed_lines_and_garbage_files(workspace, tmp_path):
     (tmp_path / "empty.json").write_text("")
     (tmp_path / "bad.yaml").write_text("exam_id: x\nquestions: [\n")
     (tmp_path / "odd.json").write_text('{"a": 1}')
-    result, questions, rejects, manifest = ingest([tmp_path], workspace)
+    _result, questions, rejects, manifest = ingest([tmp_path], workspace)
     reasons = {r["source"].split("/")[-1]: r["reason"] for r in rejects}
     assert reasons["p.jsonl:2"].startswith("malformed JSON: Expecting value")
     assert reasons["p.jsonl:4"] == "line is a JSON list, not an object"
@@ -101,25 +130,30 @@ def test_malformed_lines_and_garbage_files(workspace, tmp_path):
 
 
 def test_gb18030_text_paper_with_answer_key(workspace, tmp_path):
-    paper = ("# 期中考试\n满分100分\n一、选择题：本题共2小题，每小题5分，共10分\n1. 1+1=?\nA. 1\nB. 2\n"
-             "2．下列正确的是\nA. 甲\nB. 乙\n二、解答题\n3. 求x（10分）\n\n参考答案\n1. B\n2. A\n3. 4\n")
+    paper = (
+        "# 期中考试\n满分100分\n一、选择题：本题共2小题，每小题5分，共10分\n1. 1+1=?\nA. 1\nB. 2\n"
+        "2．下列正确的是\nA. 甲\nB. 乙\n二、解答题\n3. 求x（10分）\n\n参考答案\n1. B\n2. A\n3. 4\n"
+    )
     (tmp_path / "mid.txt").write_bytes(paper.encode("gb18030"))
     _, questions, rejects, _ = ingest([tmp_path / "mid.txt"], workspace)
     assert rejects == []
     assert [(q["exam_id"], q["score"], q["answer"], q["qtype"], q["value"]) for q in questions] == [
-        ("期中考试", 5.0, "B", "single_choice", 0.05), ("期中考试", 5.0, "A", "single_choice", 0.05),
-        ("期中考试", 10.0, "4", "numeric", 0.1)]
+        ("期中考试", 5.0, "B", "single_choice", 0.05),
+        ("期中考试", 5.0, "A", "single_choice", 0.05),
+        ("期中考试", 10.0, "4", "numeric", 0.1),
+    ]
     assert questions[0]["options"] == ["1", "2"]
 
 
 def test_english_text_paper_with_answer_file(workspace, tmp_path):
-    (tmp_path / "quiz.md").write_text("Total: 20 points\n\n## Part I (2 points each)\n1) Capital of France?\n"
-                                      "2) 3 x 3 = ?\n\n## Part II\n3. Explain gravity. [16 marks]\n4. No points here\n",
-                                      encoding="utf-8")
+    (tmp_path / "quiz.md").write_text(
+        "Total: 20 points\n\n## Part I (2 points each)\n1) Capital of France?\n"
+        "2) 3 x 3 = ?\n\n## Part II\n3. Explain gravity. [16 marks]\n4. No points here\n",
+        encoding="utf-8",
+    )
     (tmp_path / "quiz.answers.txt").write_text("1. Paris\n2. 9\n3. Mass attracts mass.\n4. x\n")
     _, questions, rejects, _ = ingest([tmp_path], workspace)
-    assert [(q["score"], q["answer"]) for q in questions] == [(2.0, "Paris"), (2.0, "9"),
-                                                             (16.0, "Mass attracts mass.")]
+    assert [(q["score"], q["answer"]) for q in questions] == [(2.0, "Paris"), (2.0, "9"), (16.0, "Mass attracts mass.")]
     assert len(rejects) == 1 and rejects[0]["reason"].startswith("no points")
 
 

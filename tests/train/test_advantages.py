@@ -56,11 +56,14 @@ def test_group_scaling_needs_an_explicit_flag():
     TrainConfig(algo="grpo", scale_rewards="group", reward="correctness")
 
 
-@pytest.mark.parametrize("bad,message", [
-    ({"num_generations": 1}, "needs at least 2 samples"),
-    ({"batch_size": 6}, "not a multiple of --num-generations 4"),
-    ({"algo": "ppo"}, "choose reinforce\\+\\+, rloo or grpo"),
-])
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        ({"num_generations": 1}, "needs at least 2 samples"),
+        ({"batch_size": 6}, "not a multiple of --num-generations 4"),
+        ({"algo": "ppo"}, "choose reinforce\\+\\+, rloo or grpo"),
+    ],
+)
 def test_impossible_settings_fail_before_any_work(bad, message):
     with pytest.raises(RlevError, match=message):
         TrainConfig(**bad)
@@ -73,9 +76,23 @@ def two_prompt_table(path):
 
     rows = []
     for qid, value in (("high", 0.05), ("low", 0.02)):
-        rows.append({"id": qid, "exam_id": "e", "qtype": "single_choice", "question": f"Question {qid}?",
-                     "answer": qid, "score": value * 100, "total": 100.0, "total_source": "record",
-                     "value": value, "value_source": "score", "split": "train", "source": "t", "flags": []})
+        rows.append(
+            {
+                "id": qid,
+                "exam_id": "e",
+                "qtype": "single_choice",
+                "question": f"Question {qid}?",
+                "answer": qid,
+                "score": value * 100,
+                "total": 100.0,
+                "total_source": "record",
+                "value": value,
+                "value_source": "score",
+                "split": "train",
+                "source": "t",
+                "flags": [],
+            }
+        )
     write_table(pa.Table.from_pylist(rows, schema=QUESTIONS), path, "questions")
     return path
 
@@ -98,9 +115,19 @@ def one_step_advantages(tmp_path, tiny_model_dir, **options):
     from rlev_cli.train.build import build_trainer
 
     data = two_prompt_table(tmp_path / "q.parquet")
-    config = TrainConfig(data=data, model=str(tiny_model_dir), num_generations=4, batch_size=8, max_steps=1,
-                         max_completion_length=4, kl_coef=0.0, learning_rate=1e-6, save_steps=100,
-                         output=tmp_path / "run", **options)
+    config = TrainConfig(
+        data=data,
+        model=str(tiny_model_dir),
+        num_generations=4,
+        batch_size=8,
+        max_steps=1,
+        max_completion_length=4,
+        kl_coef=0.0,
+        learning_rate=1e-6,
+        save_steps=100,
+        output=tmp_path / "run",
+        **options,
+    )
     trainer, _ = build_trainer(config, data, str(tiny_model_dir), tmp_path / "run")
     trainer.train()
     rows = trainer.rollout_log.rows
@@ -117,19 +144,22 @@ def ratio_of_correct(advantage, shift=0.0):
     return high[0] / low[0]
 
 
-@pytest.mark.parametrize("algo,options,expected", [
-    ("rloo", {}, S_HIGH / S_LOW),
-    ("grpo", {"scale_rewards": "batch"}, S_HIGH / S_LOW),
-    ("grpo", {"scale_rewards": "none"}, S_HIGH / S_LOW),
-    ("grpo", {"scale_rewards": "group", "allow_group_scaling": True}, 1.0),  # the trap: s(x) cancels
-    ("rloo", {"reward": "correctness"}, 1.0),
-])
+@pytest.mark.parametrize(
+    "algo,options,expected",
+    [
+        ("rloo", {}, S_HIGH / S_LOW),
+        ("grpo", {"scale_rewards": "batch"}, S_HIGH / S_LOW),
+        ("grpo", {"scale_rewards": "none"}, S_HIGH / S_LOW),
+        ("grpo", {"scale_rewards": "group", "allow_group_scaling": True}, 1.0),  # the trap: s(x) cancels
+        ("rloo", {"reward": "correctness"}, 1.0),
+    ],
+)
 def test_value_ratio_reaches_the_advantages(tmp_path, tiny_model_dir, fixed_correctness, algo, options, expected):
     advantage = one_step_advantages(tmp_path, tiny_model_dir, algo=algo, **options)
     assert [ok for ok, _, _ in advantage["high"]] == [True, True, False, False]
     assert ratio_of_correct(advantage) == pytest.approx(expected, rel=1e-3)
-    wrong_high = [a for ok, _, a in advantage["high"] if not ok][0]
-    wrong_low = [a for ok, _, a in advantage["low"] if not ok][0]
+    wrong_high = next(a for ok, _, a in advantage["high"] if not ok)
+    wrong_low = next(a for ok, _, a in advantage["low"] if not ok)
     assert wrong_high / wrong_low == pytest.approx(expected, rel=1e-3)
 
 

@@ -23,8 +23,18 @@ FAST = ["--max-completion-length", "8", "--batch-size", "8", "--learning-rate", 
 
 @pytest.fixture
 def ingested(workspace):
-    result = runner.invoke(app, ["ingest", str(EXAMPLES / "exams"), "--scheme", str(EXAMPLES / "jee_scheme.json"),
-                                 "--totals", str(EXAMPLES / "jee_totals.csv"), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(EXAMPLES / "exams"),
+            "--scheme",
+            str(EXAMPLES / "jee_scheme.json"),
+            "--totals",
+            str(EXAMPLES / "jee_totals.csv"),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return workspace / "questions.parquet"
 
@@ -41,8 +51,13 @@ def test_train_writes_a_complete_run_folder(ingested, workspace, algo):
     metrics = pq.read_table(run / "metrics.parquet").to_pylist()
     assert [m["step"] for m in metrics if "reward" in m] == [1, 2]
     rollouts = pq.read_table(run / "rollouts.parquet")
-    assert rollouts.num_rows == 16 and set(rollouts.column_names) >= {"value", "reward", "correct", "length",
-                                                                      "advantage"}
+    assert rollouts.num_rows == 16 and set(rollouts.column_names) >= {
+        "value",
+        "reward",
+        "correct",
+        "length",
+        "advantage",
+    }
     assert json.loads((run / "config.json").read_text())["algo"] == algo
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["steps"] == 2 and manifest["trl_config"]["num_generations"] == 4
@@ -84,11 +99,29 @@ def test_killed_run_resumes_without_redoing_steps(ingested, workspace, tmp_path)
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = max(int(p.name.split("-")[1]) for p in (run / "checkpoints").glob("checkpoint-*")
-               if (p / "trainer_state.json").exists())
+    done = max(
+        int(p.name.split("-")[1])
+        for p in (run / "checkpoints").glob("checkpoint-*")
+        if (p / "trainer_state.json").exists()
+    )
     assert 3 <= done < 30
-    result = runner.invoke(app, ["train", "--algo", "grpo", "--max-steps", "30", "--save-steps", "10",
-                                 "--output", str(run), "--resume", *FAST, "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--algo",
+            "grpo",
+            "--max-steps",
+            "30",
+            "--save-steps",
+            "10",
+            "--output",
+            str(run),
+            "--resume",
+            *FAST,
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 30 and summary["resumed_from"].endswith(f"checkpoint-{done}")
@@ -102,9 +135,26 @@ def test_killed_run_resumes_without_redoing_steps(ingested, workspace, tmp_path)
 @pytest.mark.slow
 def test_two_process_data_parallel_training(ingested, workspace, tmp_path):
     run = tmp_path / "dp"
-    result = subprocess.run(_rlev("train", "--algo", "reinforce++", "--num-processes", "2", "--max-steps", "2",
-                                  "--output", str(run), *FAST, "--batch-size", "4", "--json"),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        _rlev(
+            "train",
+            "--algo",
+            "reinforce++",
+            "--num-processes",
+            "2",
+            "--max-steps",
+            "2",
+            "--output",
+            str(run),
+            *FAST,
+            "--batch-size",
+            "4",
+            "--json",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 2

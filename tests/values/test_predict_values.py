@@ -78,10 +78,20 @@ def test_saved_model_round_trip_gives_identical_predictions(ingested, tmp_path):
 def test_difficulty_levels(workspace, tmp_path):
     from rlev_cli.schema import QUESTIONS, write_table
 
-    rows = [{"id": str(i), "exam_id": "web", "qtype": "free_form", "question": f"q{i}", "answer": "a",
-             "value_source": "none", "split": "train", "source": "x", "difficulty": level}
-            for i, level in enumerate(["Primary School", "junior high school", "SENIOR HIGH SCHOOL", "University",
-                                       "PhD"])]
+    rows = [
+        {
+            "id": str(i),
+            "exam_id": "web",
+            "qtype": "free_form",
+            "question": f"q{i}",
+            "answer": "a",
+            "value_source": "none",
+            "split": "train",
+            "source": "x",
+            "difficulty": level,
+        }
+        for i, level in enumerate(["Primary School", "junior high school", "SENIOR HIGH SCHOOL", "University", "PhD"])
+    ]
     table = pa.Table.from_pylist(rows, schema=QUESTIONS.append(pa.field("difficulty", pa.string())))
     write_table(table, tmp_path / "web.parquet", "questions")
     result = run_predict_values(ValuesConfig(data=tmp_path / "web.parquet", from_difficulty="difficulty"))
@@ -89,16 +99,29 @@ def test_difficulty_levels(workspace, tmp_path):
     assert values == [0.01, 0.02, 0.04, 0.06, 0.08] and result.source == "difficulty"
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda t: t.drop_columns(["qtype"]), "missing column\\(s\\) qtype"),
-    (lambda t: t.set_column(t.schema.get_field_index("value_source"), "value_source",
-                            pa.array(["none"] * t.num_rows)), "no scored rows"),
-    (lambda t: t.set_column(t.schema.get_field_index("value"), "value", pa.array([0.05] * t.num_rows)),
-     "every scored value equals 0.05"),
-    (lambda t: t.set_column(t.schema.get_field_index("value"), "value",
-                            pa.array([float("nan")] + [0.05] * (t.num_rows - 1))), "no finite value \\(NaN\\)"),
-    (lambda t: t.slice(0, 10), "too few to fit"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda t: t.drop_columns(["qtype"]), "missing column\\(s\\) qtype"),
+        (
+            lambda t: t.set_column(
+                t.schema.get_field_index("value_source"), "value_source", pa.array(["none"] * t.num_rows)
+            ),
+            "no scored rows",
+        ),
+        (
+            lambda t: t.set_column(t.schema.get_field_index("value"), "value", pa.array([0.05] * t.num_rows)),
+            "every scored value equals 0.05",
+        ),
+        (
+            lambda t: t.set_column(
+                t.schema.get_field_index("value"), "value", pa.array([float("nan")] + [0.05] * (t.num_rows - 1))
+            ),
+            "no finite value \\(NaN\\)",
+        ),
+        (lambda t: t.slice(0, 10), "too few to fit"),
+    ],
+)
 def test_bad_tables_fail_clearly_and_write_nothing(ingested, tmp_path, change, message):
     table = pq.read_table(ingested)
     table = table.filter(pa.compute.equal(table["value_source"], "score"))
@@ -111,8 +134,10 @@ def test_bad_tables_fail_clearly_and_write_nothing(ingested, tmp_path, change, m
 
 
 def test_never_imports_torch_or_trl(ingested):
-    code = ("import sys; from rlev_cli.cli import main; sys.argv=['rlev','predict-values','--json'];\n"
-            "try: main()\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in ('torch','trl','transformers','vllm') if m in sys.modules))")
+    code = (
+        "import sys; from rlev_cli.cli import main; sys.argv=['rlev','predict-values','--json'];\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in ('torch','trl','transformers','vllm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
