@@ -32,3 +32,28 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from rlev_cli.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny"), seed=0)
+
+
+def ingest_examples(*extra: str) -> None:
+    """`rlev ingest` of the bundled examples (GAOKAO + JEEBench with its scheme and totals) into the workspace."""
+    from typer.testing import CliRunner
+
+    from rlev_cli.cli import app
+
+    args = [
+        "ingest",
+        str(EXAMPLES / "exams"),
+        "--scheme",
+        str(EXAMPLES / "jee_scheme.json"),
+        "--totals",
+        str(EXAMPLES / "jee_totals.csv"),
+        *extra,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def ingested(workspace) -> Path:
+    ingest_examples()
+    return workspace / "questions.parquet"

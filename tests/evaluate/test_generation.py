@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from rlev_cli.cli import app
 from rlev_cli.errors import RlevError
 from rlev_cli.generate import HFBackend, OpenAIBackend
-from tests.conftest import EXAMPLES, OOD
+from tests.conftest import OOD, ingest_examples
 
 runner = CliRunner()
 PROMPT = [{"role": "user", "content": "1+1=?"}]
@@ -122,22 +122,7 @@ def test_evaluate_through_a_served_model(server, tmp_path, workspace):
 
 @pytest.mark.slow
 def test_killed_evaluation_resumes_without_regenerating(tmp_path, workspace):
-    assert (
-        runner.invoke(
-            app,
-            [
-                "ingest",
-                str(EXAMPLES / "exams"),
-                "--scheme",
-                str(EXAMPLES / "jee_scheme.json"),
-                "--totals",
-                str(EXAMPLES / "jee_totals.csv"),
-                "--test-fraction",
-                "0.5",
-            ],
-        ).exit_code
-        == 0
-    )
+    ingest_examples("--test-fraction", "0.5")
     out = tmp_path / "eval"
     args = [
         "evaluate",

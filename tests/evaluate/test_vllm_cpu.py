@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
-from tests.conftest import EXAMPLES, OOD
+from tests.conftest import OOD, ingest_examples
 
 VLLM_PYTHON = sys.executable if importlib.util.find_spec("vllm") else os.environ.get("RLEV_VLLM_PYTHON")
 runner = CliRunner()
@@ -26,20 +26,7 @@ runner = CliRunner()
 @pytest.mark.slow
 @pytest.mark.skipif(not VLLM_PYTHON, reason="no vLLM environment (set RLEV_VLLM_PYTHON; .ci/run builds one)")
 def test_vllm_cpu_backend_matches_transformers(tmp_path, workspace):
-    assert (
-        runner.invoke(
-            app,
-            [
-                "ingest",
-                str(EXAMPLES / "exams"),
-                "--scheme",
-                str(EXAMPLES / "jee_scheme.json"),
-                "--totals",
-                str(EXAMPLES / "jee_totals.csv"),
-            ],
-        ).exit_code
-        == 0
-    )
+    ingest_examples()
     common = [
         "evaluate",
         "--model",

@@ -15,28 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
-from tests.conftest import EXAMPLES
 
 runner = CliRunner()
 FAST = ["--max-completion-length", "8", "--batch-size", "8", "--learning-rate", "1e-4", "--kl-coef", "0"]
-
-
-@pytest.fixture
-def ingested(workspace):
-    result = runner.invoke(
-        app,
-        [
-            "ingest",
-            str(EXAMPLES / "exams"),
-            "--scheme",
-            str(EXAMPLES / "jee_scheme.json"),
-            "--totals",
-            str(EXAMPLES / "jee_totals.csv"),
-            "--json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    return workspace / "questions.parquet"
 
 
 @pytest.mark.parametrize("algo", ["reinforce++", "rloo", "grpo"])
