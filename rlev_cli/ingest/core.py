@@ -143,16 +143,24 @@ def _display(path: Path) -> str:
 
 
 def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
-    """Read one file with the requested (or detected) format; a file that cannot be read at all is
-    one reject naming the file and the reason."""
-    from rlev_cli.ingest import gaokao, jeebench, ksat, table, text
-
+    """Read one file with the requested (or detected) format, and its sha256; a file that cannot be read
+    at all is one reject naming the file and the reason."""
     source = _display(path)
     try:
         raw = path.read_bytes()
     except OSError as err:
         return ReadResult.from_rows("unreadable", [], [reject(source, f"cannot read file: {err.strerror}")], 1), ""
-    digest = hashlib.sha256(raw).hexdigest()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL: hash while parsing
+        hashing = pool.submit(hashlib.sha256, raw)
+        result = _read_as(path, raw, source, config)
+        return result, hashing.result().hexdigest()
+
+
+def _read_as(path: Path, raw: bytes, source: str, config: IngestConfig) -> ReadResult:
+    from rlev_cli.ingest import gaokao, jeebench, ksat, table, text
+
     suffix = path.suffix.lower()
     fmt = config.format
     try:
@@ -161,7 +169,7 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
         if suffix in (".txt", ".md") and fmt in ("auto", "text"):
             answers = text.answer_file_for(path)
             answers_text = detect.decode_text(answers.read_bytes()) if answers else None
-            return text.read_text(detect.decode_text(raw), source, path, answers_text), digest
+            return text.read_text(detect.decode_text(raw), source, path, answers_text)
         if suffix in (".csv", ".parquet", ".jsonl") or fmt in ("rlev", "table"):
             if fmt == "auto":
                 names = detect.first_jsonl_keys(raw) if suffix == ".jsonl" else set()
@@ -173,9 +181,7 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
                     names = set(pq.read_schema(path).names)
                 fmt = "rlev" if table.looks_like_rlev_records(names) else "table"
             if suffix in (".csv", ".parquet", ".jsonl", ".json"):
-                return table.read_flat(
-                    path, source, fmt, config.field_map, None if suffix == ".parquet" else raw
-                ), digest
+                return table.read_flat(path, source, fmt, config.field_map, None if suffix == ".parquet" else raw)
         data = detect.load_structured(path, raw)
         if fmt == "auto":
             fmt = detect.detect_structured(data) or ""
@@ -185,18 +191,18 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
                 )
         if fmt == "gaokao":
             _expect(gaokao.looks_like_gaokao(data), "not GAOKAO-Bench JSON ({'keywords', 'example': [...]})")
-            return gaokao.read_gaokao(data, source, path.stem), digest
+            return gaokao.read_gaokao(data, source, path.stem)
         if fmt == "jeebench":
             _expect(isinstance(data, list), "not JEEBench JSON (a list of records)")
-            return jeebench.read_jeebench(data, source), digest
+            return jeebench.read_jeebench(data, source)
         if fmt == "ksat":
             _expect(ksat.looks_like_ksat(data), "not KSAT YAML (exam_id + questions)")
-            return ksat.read_ksat(data, source), digest
+            return ksat.read_ksat(data, source)
         if fmt in ("rlev", "table"):
-            return table.read_flat(path, source, fmt, config.field_map, raw), digest
+            return table.read_flat(path, source, fmt, config.field_map, raw)
         raise detect.UnreadableFile(f"format {fmt!r} cannot read a {suffix} file")
     except (detect.UnreadableFile, table._FileReject) as err:
-        return ReadResult.from_rows(fmt if fmt != "auto" else "unreadable", [], [reject(source, str(err))], 1), digest
+        return ReadResult.from_rows(fmt if fmt != "auto" else "unreadable", [], [reject(source, str(err))], 1)
 
 
 def _expect(ok: bool, reason: str) -> None:
@@ -511,7 +517,11 @@ def _hex(hashes: np.ndarray) -> pa.Array:
 
 def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], config: IngestConfig) -> pa.Table:
     n = table.num_rows
-    key = pc.binary_join_element_wise(_normalized(table["question"]), _normalized(table["answer"]), "\x1f")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:  # Arrow kernels release the GIL: both columns at once
+        question, answer = pool.map(_normalized, (table["question"], table["answer"]))
+    key = pc.binary_join_element_wise(question, answer, "\x1f")
     key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
     hashes = _hash_keys(key)
     ids = _hex(hashes)
