@@ -117,7 +117,10 @@ def ingest(
         questions_path=str(result.questions_path),
         rejects_path=str(result.rejects_path),
         manifest_path=str(result.manifest_path),
-        tables={"reject_reasons": [{"reason": k, "count": v} for k, v in result.reject_reasons.items()]},
+        tables={
+            "inputs": result.inputs,  # the format chosen for each file (auto-detection says what it chose)
+            "reject_reasons": [{"reason": k, "count": v} for k, v in result.reject_reasons.items()],
+        },
     )
 
 

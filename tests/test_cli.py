@@ -27,7 +27,12 @@ def test_json_mode_prints_one_object_on_stdout(workspace):
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
     assert summary["command"] == "ingest" and summary["questions"] == 102 and summary["records_in"] == 102
-    assert set(summary) >= {"rejects", "exams", "train", "test", "formats", "questions_path", "warnings"}
+    assert set(summary) >= {"rejects", "exams", "train", "test", "formats", "questions_path", "warnings", "inputs"}
+    assert summary["inputs"][0] == {
+        "path": str(EXAMS / "gaokao_bench" / "2010-2022_Chinese_Modern_Lit.json"),
+        "format": "gaokao",
+        "records": 4,
+    }
     assert (workspace / "questions.parquet").exists() and (workspace / "manifest.json").exists()
 
 

@@ -30,6 +30,7 @@ class Target:
     label: str
     model: str | None  # path or hub id; None when scoring given responses
     run_dir: Path | None
+    system_prompt: str = SYSTEM_PROMPT  # in domain: the prompt the run was trained with
 
 
 @dataclass
@@ -70,12 +71,29 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     for run in runs:
         if not (Path(run) / "model" / "config.json").exists():
             raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
-        targets.append(Target(_run_label(Path(run)), str(Path(run) / "model"), Path(run)))
+        targets.append(Target(_run_label(Path(run)), str(Path(run) / "model"), Path(run), _run_prompt(Path(run))))
     labels = [t.label for t in targets]
     for k, target in enumerate(targets):  # several runs of one recipe: keep labels unique
         if labels.count(target.label) > 1:
             target.label = f"{target.label}#{labels[: k + 1].count(target.label)}"
     return targets
+
+
+def _run_prompt(run: Path) -> str:
+    try:
+        return json.loads((run / "config.json").read_text()).get("system_prompt") or SYSTEM_PROMPT
+    except (OSError, json.JSONDecodeError):
+        return SYSTEM_PROMPT
+
+
+def for_target(items: dict[str, list[Item]], target: Target) -> dict[str, list[Item]]:
+    """In-domain prompts with the system prompt the target was trained with."""
+    if target.system_prompt == SYSTEM_PROMPT or "indomain" not in items:
+        return items
+    from dataclasses import replace
+
+    rebuilt = [replace(it, messages=user(it.messages[-1]["content"], target.system_prompt)) for it in items["indomain"]]
+    return {**items, "indomain": rebuilt}
 
 
 def _run_label(run: Path) -> str:
@@ -146,12 +164,13 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     given = read_responses(config.responses, items) if config.responses else None
     predictions, summaries, generated, reused = [], [], 0, 0
     for target in targets:
+        target_items = for_target(items, target)
         if given is not None:
             outputs = given
         else:
-            outputs, new, old = generate_all(target, items, config, out_dir, progress)
+            outputs, new, old = generate_all(target, target_items, config, out_dir, progress)
             generated, reused = generated + new, reused + old
-        for benchmark, bench_items in items.items():
+        for benchmark, bench_items in target_items.items():
             rows = score(target.label, bench_items, outputs, judge)
             predictions.extend(rows)
             summaries.extend(summary_rows(target.label, benchmark, rows, unlabeled[benchmark]))

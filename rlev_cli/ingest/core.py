@@ -48,6 +48,7 @@ class IngestResult:
     formats: dict[str, int]
     reject_reasons: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # path, format chosen, records
 
 
 def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int], Any] | None = None) -> IngestResult:
@@ -132,6 +133,7 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
         dict(formats),
         dict(reasons),
         warnings,
+        [{k: entry[k] for k in ("path", "format", "records")} for entry in inputs],
     )
 
 

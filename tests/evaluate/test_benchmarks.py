@@ -180,3 +180,21 @@ def test_unknown_benchmark_and_missing_run(tmp_path, workspace):
     assert "no model/ folder" in str(result.exception)
     result = runner.invoke(app, ["evaluate"])
     assert "no run in" in str(result.exception)
+
+
+def test_indomain_prompt_follows_the_system_prompt_the_run_trained_with():
+    from rlev_cli.config import SYSTEM_PROMPT
+    from rlev_cli.evaluate.benchmarks import Item, user
+    from rlev_cli.evaluate.core import Target, for_target
+
+    items = {
+        "indomain": [Item("indomain", "q1", user("1+1?", SYSTEM_PROMPT), "2")],
+        "mmlu_pro": [Item("mmlu_pro", "7", user("x"), "A")],
+    }
+    assert for_target(items, Target("base", "m", None)) is items
+    custom = for_target(items, Target("run", "m", None, "Answer briefly."))
+    assert custom["indomain"][0].messages == [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "1+1?"},
+    ]
+    assert custom["mmlu_pro"] is items["mmlu_pro"]
