@@ -236,6 +236,8 @@ def map_columns(
     reasons: list[str | None] = [None] * n
 
     def fail(mask: np.ndarray, reason: str | list[str | None]) -> None:
+        if not mask.any():
+            return
         for i in np.flatnonzero(mask & ~bad):
             reasons[i] = reason if isinstance(reason, str) else reason[i]
         bad[mask] = True
@@ -247,11 +249,13 @@ def map_columns(
     score = np.full(n, np.nan)
     if "score" in fields:
         score, invalid, why = parse_number_column(table[fields["score"]])
-        fail(invalid, [None if r is None else f"'{fields['score']}': {r}" for r in why])
+        if invalid.any():
+            fail(invalid, [None if r is None else f"'{fields['score']}': {r}" for r in why])
     total = np.full(n, np.nan)
     if "total" in fields:
         total, invalid, why = parse_number_column(table[fields["total"]])
-        fail(invalid, [None if r is None else f"'{fields['total']}': {r}" for r in why])
+        if invalid.any():
+            fail(invalid, [None if r is None else f"'{fields['total']}': {r}" for r in why])
     if "exam_id" in fields:
         exam = pc.utf8_trim_whitespace(_text_column(table, fields["exam_id"]))
         fail(_empty(exam), f"'{fields['exam_id']}' (exam id) is missing or empty")
