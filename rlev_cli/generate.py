@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
@@ -245,7 +244,3 @@ def make_backend(name: str, model: str, options: dict[str, Any]):
             options["concurrency"],
         )
     raise RlevError(f"--backend {name!r}: choose hf, vllm or openai")
-
-
-def model_label(model: str | Path) -> str:
-    return Path(str(model)).name or str(model)

@@ -133,7 +133,3 @@ def read_questions(path: Path, require_value: bool = True) -> pa.Table:
     if missing:
         raise RlevError(f"{path}: not a questions table, missing column(s) {', '.join(missing)}")
     return table
-
-
-def empty_table(schema: pa.Schema) -> pa.Table:
-    return schema.empty_table()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,3 @@ def atomic_path(target: Path) -> Iterator[Path]:
 def write_json(target: Path, payload: Any, indent: int | None = 2) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=indent, default=str) + "\n", encoding="utf-8")
-
-
-def write_atomic(target: Path, writer: Callable[[Path], None]) -> None:
-    with atomic_path(target) as tmp:
-        writer(tmp)

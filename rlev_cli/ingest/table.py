@@ -54,17 +54,18 @@ def looks_like_rlev_records(names: set[str]) -> bool:
 
 def read_flat(path: Path, source: str, fmt: str, field_map: dict[str, str], raw: bytes | None) -> ReadResult:
     """Read one flat file (rlev or table format) into candidates and rejects."""
-    table, line_rejects, n_bad, line_numbers = _load(path, source, raw)
-    return map_columns(table, source, fmt, field_map, path.stem, line_rejects, n_bad, line_numbers)
+    table, line_rejects, line_numbers = _load(path, source, raw)
+    return map_columns(table, source, fmt, field_map, path.stem, line_rejects, line_numbers)
 
 
-def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[dict], np.ndarray | None]:
+    """The file as a table, the records refused while parsing, and line numbers when rows skip lines."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(path), [], 0, None
+            return pq.read_table(path), [], None
         except (OSError, pa.ArrowInvalid) as err:
             raise _FileReject(f"not a readable Parquet file ({err})") from err
     assert raw is not None
@@ -72,7 +73,7 @@ def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[di
         return _load_jsonl(raw, source)
     text = _decode(raw)
     if suffix == ".csv":
-        return _load_csv(text), [], 0, None
+        return _load_csv(text), [], None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -84,7 +85,8 @@ def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[di
         data = data[lists[0]]
     if not isinstance(data, list):
         raise _FileReject(f"unknown JSON structure: top level is a {type(data).__name__}")
-    return _rows_to_table(data, source, [f"{source}#[{i}]" for i in range(len(data))])
+    table, rejects = _rows_to_table(data, [f"{source}#[{i}]" for i in range(len(data))])
+    return table, rejects, None
 
 
 class _FileReject(Exception):
@@ -119,14 +121,14 @@ def _load_csv(text: str) -> pa.Table:
         raise _FileReject(f"malformed CSV: {err}") from err
 
 
-def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], np.ndarray | None]:
     import pyarrow.json as pjson
 
     data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     clean = b"\n\n" not in data and not data.startswith(b"\n") and b"\r" not in data and b"\x00" not in data[:8192]
     if clean:
         try:  # fast path: Arrow's multithreaded reader (validates UTF-8); row i is line i + 1
-            return pjson.read_json(io.BytesIO(data)), [], 0, None
+            return pjson.read_json(io.BytesIO(data)), [], None
         except pa.ArrowInvalid:
             pass  # malformed line, bad encoding or a column changing type: the careful path below
     text = _decode(raw)
@@ -146,11 +148,11 @@ def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], int, np.
             continue
         rows.append(record)
         lines.append(number)
-    table, more, _, _ = _rows_to_table(rows, source, [f"{source}:{n}" for n in lines])
-    return table, rejects + more, 0, np.asarray(lines)
+    table, more = _rows_to_table(rows, [f"{source}:{n}" for n in lines])
+    return table, rejects + more, np.asarray(lines)
 
 
-def _rows_to_table(rows: list, source: str, where: list[str]) -> tuple[pa.Table, list[dict], int, np.ndarray | None]:
+def _rows_to_table(rows: list, where: list[str]) -> tuple[pa.Table, list[dict]]:
     """Python records -> a table of string/number/list columns; values kept as Python objects via JSON
     text where types are mixed, so strict parsing can report each bad cell."""
     good, rejects, keep = [], [], []
@@ -174,7 +176,7 @@ def _rows_to_table(rows: list, source: str, where: list[str]) -> tuple[pa.Table,
             columns[name] = pa.array([_as_text(v) for v in values], pa.string())
     table = pa.table(columns) if columns else pa.table({})
     table = table.append_column("__source", pa.array(keep, pa.string())) if names else table
-    return table, rejects, 0, None
+    return table, rejects
 
 
 def _as_text(value: Any) -> Any:
@@ -215,7 +217,6 @@ def map_columns(
     field_map: dict[str, str],
     stem: str,
     rejects: list[dict],
-    n_bad: int,
     line_numbers: np.ndarray | None,
 ) -> ReadResult:
     n = table.num_rows
