@@ -69,7 +69,7 @@ def main() -> None:
             if name.startswith("rlev"):
                 trainer, _ = build_trainer(config, config.data, model, run_dir)
             else:
-                tokenizer = load_tokenizer(model) if Path(model).exists() else None
+                tokenizer = load_tokenizer(model)
                 rows = load_train_rows(config.data, "value")
                 prompts, _, _ = to_prompts(rows, config.system_prompt, "rlev", 10.0, 0, tokenizer, 1024)
                 common = trl_common(config, run_dir, cuda)

@@ -115,15 +115,15 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def load_tokenizer(path: str | Path):
-    """A saved tokenizer, loaded as itself (AutoTokenizer would rebuild a Qwen2Tokenizer; notes/trl.md)."""
+def load_tokenizer(model: str | Path):
+    """The tokenizer of a model folder or hub id, left-padded with a pad token. Our tiny tokenizer is
+    loaded as itself (AutoTokenizer would rebuild it as a Qwen2Tokenizer; notes/trl.md)."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    path = Path(path)
-    if (path / TINY_MARKER).exists():
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(path)
+    if (Path(model) / TINY_MARKER).exists():
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(model)
     else:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(str(model))
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

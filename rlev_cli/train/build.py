@@ -68,7 +68,7 @@ def build_trainer(
     from rlev_cli.train.logs import RolloutLog, RunLogCallback
     from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
 
-    tokenizer = load_tokenizer(model) if Path(model).exists() else _hub_tokenizer(model)
+    tokenizer = load_tokenizer(model)
     rows = load_train_rows(data, config.value_column, config.max_train_samples)
     prompts, uniform_scale, too_long = to_prompts(
         rows, config.system_prompt, config.reward, config.alpha, config.seed, tokenizer, config.max_prompt_length
@@ -141,13 +141,3 @@ def build_trainer(
         },
     }
     return trainer, info
-
-
-def _hub_tokenizer(model: str):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
