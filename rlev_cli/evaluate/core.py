@@ -291,14 +291,17 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
         for start in range(0, len(todo), chunk):
             batch = todo[start : start + chunk]
             generations = backend.generate([item.messages for _, item, _ in batch])
+            finished: dict[Path, list[str]] = {}
             for (benchmark, item, partial), gen in zip(batch, generations, strict=True):
                 row = {"id": item.id, "text": gen.text, "tokens": gen.tokens, "finish_reason": gen.finish_reason}
+                finished.setdefault(partial, []).append(json.dumps(row, ensure_ascii=False) + "\n")
+                outputs[(benchmark, item.id)] = row
+            for partial, lines in finished.items():  # one append and one fsync per file per batch
                 partial.parent.mkdir(parents=True, exist_ok=True)
                 with partial.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    handle.writelines(lines)
                     handle.flush()
                     os.fsync(handle.fileno())
-                outputs[(benchmark, item.id)] = row
             if progress:
                 progress(len(batch))
     return outputs, len(todo), reused

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyarrow as pa
+
 from rlev_cli.ingest.records import ReadResult, candidate, reject
 from rlev_cli.ingest.table import infer_qtypes
 
@@ -125,7 +127,7 @@ def _to_result(
             "text", [], [reject(source, "no numbered questions found (see docs/exam-text-format.md)")], 1
         )
     answers = [q["answer"] or key.get(q["number"]) for q in questions]
-    qtypes = infer_qtypes(__import__("pyarrow").array([a or "" for a in answers])).to_pylist()
+    qtypes = infer_qtypes(pa.array([a or "" for a in answers])).to_pylist()
     for q, answer, qtype in zip(questions, answers, qtypes, strict=True):
         where = f"{source}:{q['line']} (question {q['number']})"
         body = "\n".join(q["lines"]).strip()
