@@ -257,11 +257,16 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
         partial = _partial_path(out_dir, target, benchmark)
         done = {}
         if partial.exists():
-            for line in partial.read_text(encoding="utf-8").splitlines():
+            text = partial.read_text(encoding="utf-8")
+            if not text.endswith("\n"):  # a line cut by the kill: drop it, so appends start on a fresh line
+                text = text[: text.rfind("\n") + 1]
+                with partial.open("r+", encoding="utf-8") as handle:
+                    handle.truncate(len(text.encode("utf-8")))
+            for line in text.splitlines():
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
-                    continue  # a line cut by the kill: regenerate that item
+                    continue  # a damaged line: regenerate that item
                 done[row["id"]] = row
         for item in bench_items:
             if item.id in done:

@@ -18,6 +18,7 @@ from pathlib import Path
 from rlev_cli import __version__
 from rlev_cli.config import TrainConfig, as_dict
 from rlev_cli.errors import RlevError
+from rlev_cli.output import out
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
 
 SHIPPED_ACCELERATE = ("multi_gpu", "zero2", "zero3", "multi_node")
@@ -162,9 +163,22 @@ def run_training(config: TrainConfig, progress=None) -> TrainResult:
     return train_here(config, data, model, run_dir, progress)
 
 
-def checkpoints(run_dir: Path) -> list[Path]:
+def _is_complete(checkpoint: Path) -> bool:
+    # The Trainer writes trainer_state.json last, so a run killed while saving leaves a folder
+    # without it (or with it cut short); resuming from that folder fails on missing weights.
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def checkpoints(run_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The run's checkpoints in step order, split into complete ones and ones cut short by a kill."""
     found = [p for p in (run_dir / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+    found.sort(key=lambda p: int(p.name.split("-")[-1]))
+    complete = [p for p in found if _is_complete(p)]
+    return complete, [p for p in found if p not in complete]
 
 
 def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None) -> TrainResult:
@@ -172,7 +186,10 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
 
     resume_from, resume_step = None, None
     if config.resume:
-        found = checkpoints(run_dir)
+        found, partial = checkpoints(run_dir)
+        for folder in partial:
+            out.warn(f"{folder} was cut short while saving (no readable trainer_state.json); removed")
+            shutil.rmtree(folder, ignore_errors=True)  # every worker of a multi-process run gets here
         if found:
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)

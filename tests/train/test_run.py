@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
+from rlev_cli.train.core import checkpoints
 
 runner = CliRunner()
 FAST = ["--max-completion-length", "8", "--batch-size", "8", "--learning-rate", "1e-4", "--kl-coef", "0"]
@@ -64,6 +65,18 @@ def test_missing_value_column_and_model(ingested):
     assert "--vllm needs vLLM" in str(result.exception)
 
 
+def test_resume_skips_checkpoints_cut_short(tmp_path):
+    for step, state in [(2, '{"global_step": 2}'), (3, '{"global_step": 3}'), (4, '{"global_'), (5, None), (10, "{}")]:
+        folder = tmp_path / "checkpoints" / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        if state is not None:
+            (folder / "trainer_state.json").write_text(state)
+    (tmp_path / "checkpoints" / "checkpoint-last").mkdir()
+    complete, partial = checkpoints(tmp_path)
+    assert [p.name for p in complete] == ["checkpoint-2", "checkpoint-3", "checkpoint-10"]
+    assert [p.name for p in partial] == ["checkpoint-4", "checkpoint-5"]
+
+
 def _rlev(*args: str) -> list[str]:
     return [sys.executable, "-m", "rlev_cli", *args]
 
@@ -86,6 +99,11 @@ def test_killed_run_resumes_without_redoing_steps(ingested, workspace, tmp_path)
         if (p / "trainer_state.json").exists()
     )
     assert 3 <= done < 30
+    # The kill may land while a checkpoint is being written; make sure one such folder is there.
+    cut_short = run / "checkpoints" / f"checkpoint-{done + 1}"
+    cut_short.mkdir(exist_ok=True)
+    (cut_short / "trainer_state.json").unlink(missing_ok=True)
+    (cut_short / "config.json").write_text("{}")
     result = runner.invoke(
         app,
         [
@@ -106,6 +124,7 @@ def test_killed_run_resumes_without_redoing_steps(ingested, workspace, tmp_path)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 30 and summary["resumed_from"].endswith(f"checkpoint-{done}")
+    assert f"checkpoint-{done + 1} was cut short while saving" in result.stderr
     steps = pq.read_table(run / "rollouts.parquet")["step"].to_pylist()
     assert sorted(set(steps)) == list(range(1, 31))
     assert all(steps.count(s) == 8 for s in range(1, 31))  # nothing generated twice
