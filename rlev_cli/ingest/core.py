@@ -494,14 +494,26 @@ def _first_rows(codes: np.ndarray, n_exams: int) -> np.ndarray:
     return first
 
 
-def _normalized(column: pa.ChunkedArray) -> pa.Array:
+def _normalized(column: pa.Array) -> pa.Array:
     """NFKC, runs of whitespace collapsed to one space, trimmed (the regex runs only where needed)."""
-    text = pc.utf8_normalize(column, "NFKC")
-    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    messy = pc.or_(pc.match_substring(text, "  "), pc.match_substring_regex(text, r"[\t\n\r\f\v]"))
+    # ASCII text is its own NFKC form: skip the (costly) normalization when a whole slice is ASCII.
+    text = column if pc.all(pc.string_is_ascii(column)).as_py() else pc.utf8_normalize(column, "NFKC")
+    messy = pc.match_substring_regex(text, r"\s\s|[\t\n\r\f\v]")
     if pc.any(messy).as_py():
         text = pc.if_else(messy, pc.replace_substring_regex(text, r"\s+", " "), text)
     return pc.utf8_trim_whitespace(text)
+
+
+def _normalized_pair(question: pa.ChunkedArray, answer: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """`_normalized` questions and answers. Arrow kernels release the GIL, so the long question column is
+    cut in two and the pieces run on two threads next to the answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    question, answer = question.combine_chunks(), answer.combine_chunks()
+    half = len(question) // 2
+    with ThreadPoolExecutor(2) as pool:
+        first, second, answers = pool.map(_normalized, (question[:half], question[half:], answer))
+    return pa.concat_arrays([first, second]), answers
 
 
 def _hash_keys(keys: pa.Array) -> np.ndarray:
@@ -519,10 +531,7 @@ def _hex(hashes: np.ndarray) -> pa.Array:
 
 def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], config: IngestConfig) -> pa.Table:
     n = table.num_rows
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(2) as pool:  # Arrow kernels release the GIL: both columns at once
-        question, answer = pool.map(_normalized, (table["question"], table["answer"]))
+    question, answer = _normalized_pair(table["question"], table["answer"])
     key = pc.binary_join_element_wise(question, answer, "\x1f")
     key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
     hashes = _hash_keys(key)

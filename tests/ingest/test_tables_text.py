@@ -167,3 +167,16 @@ def test_split_by_exam_deterministic(workspace, tmp_path):
     assert len(test_exams) == 2 and not test_exams & {q["exam_id"] for q in first if q["split"] == "train"}
     _, other, _, _ = ingest([tmp_path / "p.jsonl"], tmp_path / "c", test_fraction=0.2, seed=4)
     assert {q["exam_id"] for q in other if q["split"] == "test"} != test_exams
+
+
+def test_duplicate_keys_normalize_width_and_whitespace_in_both_halves():
+    from rlev_cli.ingest.core import _normalized_pair
+
+    # The first half is all ASCII (NFKC skipped), the second is not.
+    question = pa.chunked_array(
+        [["Plain  ASCII\ttext ", "x\r\n\n y"], ["\u3000全角ＡＢＣ１２３\u3000", "ｆ(ｘ)＝ｘ²", "no change"]]
+    )
+    answer = pa.chunked_array([[" Ａ ", "B", "12", "\u00a05\u00a0", "C"]])
+    questions, answers = _normalized_pair(question, answer)
+    assert questions.to_pylist() == ["Plain ASCII text", "x y", "全角ABC123", "f(x)=x2", "no change"]
+    assert answers.to_pylist() == ["A", "B", "12", "5", "C"]
