@@ -308,6 +308,12 @@ class EvalConfig:
         metadata={"help": "Score these responses (JSONL/Parquet with benchmark, id, response); no generation."},
     )
     ceval_split: str = field(default="val", metadata={"help": "C-Eval split (val; test has answers since 2025-07)."})
+    variants: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Prompt variant BENCH=NAME (repeatable), e.g. mmlu_pro=official-cot-5shot (docs/evaluation.md)."
+        },
+    )
     judge_url: str | None = field(default=None, metadata={"help": "LLM judge URL for free-form in-domain answers."})
     judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
     seed: int = field(default=0, metadata={"help": "Seed (GPQA option permutations, sampling)."})
@@ -335,6 +341,19 @@ class EvalConfig:
         if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_size < 1 or self.concurrency < 1:
             raise RlevError("--temperature >= 0, --max-new-tokens, --batch-size and --concurrency >= 1")
 
+        from rlev_cli.evaluate.benchmarks import VARIANTS
+
+        for spec in self.variants:
+            benchmark, _, name = spec.partition("=")
+            if benchmark not in VARIANTS or name not in VARIANTS[benchmark]:
+                known = "; ".join(f"{b}: {', '.join(v)}" for b, v in VARIANTS.items())
+                raise RlevError(f"--variant {spec!r}: unknown; choose BENCH=NAME from {known}")
+
     @property
     def benchmark_list(self) -> list[str]:
         return self.benchmarks.split(",")
+
+    def variant(self, benchmark: str) -> str | None:
+        """The prompt variant asked for this benchmark (the last --variant wins), or None for the default."""
+        chosen = [spec.partition("=")[2] for spec in self.variants if spec.partition("=")[0] == benchmark]
+        return chosen[-1] if chosen else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,14 @@ HUB = {
     "supergpqa": ("m-a-p/SuperGPQA", None, "train"),
 }
 LETTERS = "ABCDEFGHIJ"
+# Prompt variants per benchmark, the default first; an item records "<benchmark>/<variant>/v1".
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "mmlu_pro": ("official-cot-0shot", "official-cot-5shot", "lm-eval-cot-5shot"),
+    "ceval": ("official-answer-only-0shot", "official-answer-only-5shot", "official-cot-5shot"),
+    "supergpqa": ("official-zero-shot", "official-zero-shot-with-subfield"),
+    "gpqa_diamond": ("simple-evals-0shot-cot", "lm-eval-cot-0shot"),
+}
+SHOTS = 5
 
 
 @dataclass
@@ -45,26 +54,36 @@ def user(text: str, system: str | None = None) -> list[dict[str, str]]:
     return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
 
 
-# -- MMLU-Pro (TIGER-AI-Lab/MMLU-Pro evaluate_from_local.py header, zero-shot CoT) ---------------------
-
-MMLU_PRO_FORMAT = "mmlu_pro/official-cot-0shot/v1"
+# -- MMLU-Pro (TIGER-AI-Lab/MMLU-Pro evaluate_from_local.py; lm-eval mmlu_pro task v3.1) -------------
 
 
-def mmlu_pro_item(row: dict) -> Item:
+def _mmlu_pro_block(row: dict) -> tuple[str, list[str]]:
     options = [str(o).strip() for o in row["options"]]  # strip: 524 test rows leak the answer by whitespace
+    text = f"Question:\n{row['question']}\nOptions:\n" + "".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(options))
+    return text, options
+
+
+def mmlu_pro_item(row: dict, variant: str = VARIANTS["mmlu_pro"][0], shots: list[dict] | None = None) -> Item:
+    """0-shot: the official header and query. 5-shot: the first five validation rows of the category with
+    their chain of thought, as the official script (blank line after the header) or lm-eval (none) builds it."""
     header = (
         f"The following are multiple choice questions (with answers) about {row['category']}. Think step by "
         'step and then finish your answer with "the answer is (X)" where X is the correct letter choice.\n'
     )
-    body = f"Question:\n{row['question']}\nOptions:\n" + "".join(f"{LETTERS[i]}. {o}\n" for i, o in enumerate(options))
+    body, options = _mmlu_pro_block(row)
+    examples = ""
+    for shot in shots or []:  # both builders give "Answer: Let's think step by step. <reasoning>"
+        reasoning = str(shot["cot_content"]).replace("A: Let's think step by step.", "").strip()
+        examples += _mmlu_pro_block(shot)[0] + f"Answer: Let's think step by step. {reasoning}\n\n"
+    gap = "" if variant.startswith("lm-eval") else "\n"
     return Item(
         "mmlu_pro",
         str(row["question_id"]),
-        user(header + "\n" + body + "Answer: Let's think step by step."),
+        user(header + gap + examples + body + "Answer: Let's think step by step."),
         str(row["answer"]).strip(),
         row.get("category"),
         options=options,
-        prompt_format=MMLU_PRO_FORMAT,
+        prompt_format=f"mmlu_pro/{variant}/v1",
     )
 
 
@@ -89,6 +108,16 @@ def extract_mmlu_pro(response: str) -> tuple[str | None, str]:
             return match.group(1), level
     match = _MMLU_L3.search(response)
     return (match.group(0), "L3") if match else (None, "miss")
+
+
+def extract_mmlu_pro_lm_eval(response: str) -> tuple[str | None, str]:
+    """lm-eval `custom-extract`: the first "answer is (X)", no fallback.
+
+    >>> extract_mmlu_pro_lm_eval("Answer: D"), extract_mmlu_pro_lm_eval("so the answer is (C).")
+    ((None, 'miss'), ('C', 'L1'))
+    """
+    match = _MMLU_L1.search(response)
+    return (match.group(1), "L1") if match else (None, "miss")
 
 
 # -- C-Eval (hkust-nlp/ceval, chatgpt.py answer-only zero-shot) --------------------------------------
@@ -147,28 +176,40 @@ CEVAL_SUBJECTS = {
     "tax_accountant": "税务师",
     "physician": "医师资格",
 }
-CEVAL_FORMAT = "ceval/official-answer-only-0shot/v1"
 
 
-def ceval_item(row: dict, subject: str, split: str) -> Item | None:
+def _ceval_block(row: dict) -> str:
+    return str(row["question"]) + "".join(f"\n{k}. {row[k]}" for k in "ABCD") + "\n答案："
+
+
+def ceval_item(
+    row: dict, subject: str, split: str, variant: str = VARIANTS["ceval"][0], shots: list[dict] | None = None
+) -> Item | None:
+    """hkust-nlp/ceval chatgpt.py: 0-shot, one user message; 5-shot, a system message and the dev rows as
+    user/assistant turns (the answer letter, or "让我们一步一步思考，…所以答案是X。" for CoT)."""
     answer = str(row.get("answer") or "").strip()
     if answer not in ("A", "B", "C", "D"):
         return None  # unlabeled (test split before 2025-07, or an empty answer): counted, never scored
-    name = CEVAL_SUBJECTS.get(subject, subject)
-    options = [str(row[k]) for k in "ABCD"]
-    text = (
-        f"以下是中国关于{name}考试的单项选择题，请选出其中的正确答案。\n\n{row['question']}\n"
-        + "".join(f"{k}. {o}\n" for k, o in zip("ABCD", options, strict=True))
-        + "答案："
-    )
+    instruction = f"以下是中国关于{CEVAL_SUBJECTS.get(subject, subject)}考试的单项选择题，请选出其中的正确答案。"
+    messages: list[dict[str, str]] = []
+    if variant != "official-answer-only-0shot":
+        messages.append({"role": "system", "content": f"你是一个中文人工智能助手，{instruction}"})
+    for shot in shots or []:
+        reply = str(shot["answer"]).strip()
+        if variant == "official-cot-5shot":
+            reply = f"让我们一步一步思考，\n{shot['explanation']}\n所以答案是{reply}。"
+        messages += [{"role": "user", "content": _ceval_block(shot)}, {"role": "assistant", "content": reply}]
+    messages.append({"role": "user", "content": _ceval_block(row)})
+    first_user = next(m for m in messages if m["role"] == "user")
+    first_user["content"] = f"{instruction}\n\n" + first_user["content"]
     return Item(
         "ceval",
         f"{subject}/{split}/{row['id']}",
-        user(text),
+        messages,
         answer,
         subject,
-        options=options,
-        prompt_format=CEVAL_FORMAT,
+        options=[str(row[k]) for k in "ABCD"],
+        prompt_format=f"ceval/{variant}/v1",
     )
 
 
@@ -212,9 +253,45 @@ def extract_ceval(response: str) -> tuple[str | None, str]:
     return None, "miss"
 
 
+def _ceval_normalized(text: str) -> str:
+    """evaluator.py normalize_answer: lower case, ASCII punctuation removed, whitespace collapsed."""
+    return " ".join("".join(ch for ch in text.lower() if ch not in string.punctuation).split())
+
+
+def _ceval_letter(text: str) -> str | None:
+    normalized = _ceval_normalized(text)
+    return normalized.upper() if normalized in ("a", "b", "c", "d") else None
+
+
+def extract_ceval_few_shot(response: str) -> tuple[str | None, str]:
+    """chatgpt.py few-shot answer-only: the whole (normalized) response must be the letter.
+
+    >>> extract_ceval_few_shot(" b. "), extract_ceval_few_shot("B，因为")
+    (('B', 'exact_match'), (None, 'miss'))
+    """
+    letter = _ceval_letter(response)
+    return (letter, "exact_match") if letter else (None, "miss")
+
+
+_CEVAL_COT = [re.compile(p) for p in (r"答案是(.+?)。", r"答案为(.+?)。", r"选项(.+?)是正确的。")]
+
+
+def extract_ceval_cot(response: str) -> tuple[str | None, str]:
+    """chatgpt.py CoT: the last hit of the first pattern that has one, which must be the letter.
+
+    >>> extract_ceval_cot("……所以答案是C。"), extract_ceval_cot("答案为 d 。")
+    (('C', 'cot0'), ('D', 'cot1'))
+    """
+    for index, pattern in enumerate(_CEVAL_COT):
+        hits = pattern.findall(response)
+        if hits:
+            letter = _ceval_letter(hits[-1])
+            return (letter, f"cot{index}") if letter else (None, "miss")
+    return None, "miss"
+
+
 # -- SuperGPQA (SuperGPQA/SuperGPQA zero-shot.yaml, eval.py extract_option_labels) ------------------
 
-SUPERGPQA_FORMAT = "supergpqa/official-zero-shot/v1"
 _SG_TAIL = (  # the official pattern's shared tail, verbatim
     r"(?:[\*\$\{(\[\\(]*?(?:(?:\\boxed|\\mathbf|\\mathrm|\\text){)?)*\s*([ABCDEFGHIJ])"
     r"(?:\\?\}?\$?\)?\]?\}?)*(?:[\s:\.\*)]|$)"
@@ -226,13 +303,15 @@ _SG_PATTERNS = [
 ]
 
 
-def supergpqa_item(row: dict) -> Item:
+def supergpqa_item(row: dict, variant: str = VARIANTS["supergpqa"][0]) -> Item:
     options = [str(o) for o in row["options"]]
     letter = str(row["answer_letter"]).strip()
     if LETTERS.index(letter) >= len(options) or options[LETTERS.index(letter)] != row["answer"]:
         raise RlevError(f"SuperGPQA uuid {row['uuid']}: options[{letter}] != answer; the data is corrupt")
     text = (
-        "Answer the following multiple choice question. There is only one correct answer. The last line of "
+        "Answer the following multiple choice question"
+        + (f" about {row['subfield']}" if variant.endswith("with-subfield") else "")
+        + ". There is only one correct answer. The last line of "
         "your response should be in the format 'Answer: $LETTER' (without quotes), where LETTER is one of A, B, "
         "C, D, E, F, G, H, I, or J.\n\n"
         + row["question"]
@@ -246,7 +325,7 @@ def supergpqa_item(row: dict) -> Item:
         letter,
         row.get("field"),
         options=options,
-        prompt_format=SUPERGPQA_FORMAT,
+        prompt_format=f"supergpqa/{variant}/v1",
     )
 
 
@@ -275,7 +354,6 @@ def extract_supergpqa(response: str, options: list[str] | None = None) -> tuple[
 
 # -- GPQA Diamond (openai/simple-evals gpqa_eval.py prompt; per-item deterministic permutation) ---
 
-GPQA_FORMAT = "gpqa/simple-evals-0shot-cot/v1"
 _GPQA_ANSWER = re.compile(r"(?i)Answer[ \t]*:[ \t]*\$?([A-D])\$?")
 
 
@@ -288,7 +366,7 @@ def gpqa_permutation(seed: int, record_id: str) -> list[int]:
     return random.Random(f"{seed}:{record_id}").sample(range(4), 4)
 
 
-def gpqa_item(row: dict, seed: int) -> Item:
+def gpqa_item(row: dict, seed: int, variant: str = VARIANTS["gpqa_diamond"][0]) -> Item:
     base = [
         _gpqa_clean(row[k])
         for k in ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
@@ -296,12 +374,20 @@ def gpqa_item(row: dict, seed: int) -> Item:
     perm = gpqa_permutation(seed, str(row["Record ID"]))
     options = [base[p] for p in perm]
     gold = "ABCD"[perm.index(0)]
-    text = (
-        "Answer the following multiple choice question. The last line of your response should be of the "
-        "following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step "
-        f"before answering.\n\n{_gpqa_clean(row['Question'])}\n\n"
-        + "\n".join(f"{k}) {o}" for k, o in zip("ABCD", options, strict=True))
-    )
+    question = _gpqa_clean(row["Question"])
+    if variant == "lm-eval-cot-0shot":  # gpqa_diamond_cot_zeroshot (no space after "question:")
+        text = (
+            f"What is the correct answer to this question:{question}\nChoices:\n"
+            + "".join(f"({k}) {o}\n" for k, o in zip("ABCD", options, strict=True))
+            + "Let's think step by step: "
+        )
+    else:
+        text = (
+            "Answer the following multiple choice question. The last line of your response should be of the "
+            "following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step "
+            f"before answering.\n\n{question}\n\n"
+            + "\n".join(f"{k}) {o}" for k, o in zip("ABCD", options, strict=True))
+        )
     return Item(
         "gpqa_diamond",
         str(row["Record ID"]),
@@ -310,7 +396,7 @@ def gpqa_item(row: dict, seed: int) -> Item:
         row.get("High-level domain"),
         options=options,
         perm=perm,
-        prompt_format=GPQA_FORMAT,
+        prompt_format=f"gpqa_diamond/{variant}/v1",
     )
 
 
@@ -324,12 +410,36 @@ def extract_gpqa(response: str) -> tuple[str | None, str]:
     return (match.group(1), "answer_line") if match else (None, "miss")
 
 
-EXTRACTORS: dict[str, Callable[..., tuple[str | None, str]]] = {
-    "mmlu_pro": extract_mmlu_pro,
-    "ceval": extract_ceval,
-    "supergpqa": extract_supergpqa,
-    "gpqa_diamond": extract_gpqa,
+_GPQA_PAREN = re.compile(r"\(([A-Z])\)", re.IGNORECASE)
+
+
+def extract_gpqa_lm_eval(response: str) -> tuple[str | None, str]:
+    """lm-eval flexible-extract: the last "(X)" in the response, any case.
+
+    >>> extract_gpqa_lm_eval("(A) is tempting, but (b) holds."), extract_gpqa_lm_eval("B")
+    (('B', 'flexible'), (None, 'miss'))
+    """
+    hits = _GPQA_PAREN.findall(response)
+    return (hits[-1].upper(), "flexible") if hits else (None, "miss")
+
+
+_EXTRACTORS: dict[str, Callable[[str], tuple[str | None, str]]] = {
+    "mmlu_pro/official-cot-0shot": extract_mmlu_pro,
+    "mmlu_pro/official-cot-5shot": extract_mmlu_pro,
+    "mmlu_pro/lm-eval-cot-5shot": extract_mmlu_pro_lm_eval,
+    "ceval/official-answer-only-0shot": extract_ceval,
+    "ceval/official-answer-only-5shot": extract_ceval_few_shot,
+    "ceval/official-cot-5shot": extract_ceval_cot,
+    "gpqa_diamond/simple-evals-0shot-cot": extract_gpqa,
+    "gpqa_diamond/lm-eval-cot-0shot": extract_gpqa_lm_eval,
 }
+
+
+def extract_answer(item: Item, response: str) -> tuple[str | None, str]:
+    """The letter the response gives under the item's prompt variant, and which rule found it."""
+    if item.benchmark == "supergpqa":
+        return extract_supergpqa(response, item.options)
+    return _EXTRACTORS[item.prompt_format.rsplit("/", 1)[0]](response)
 
 
 # -- loading -------------------------------------------------------------------------------------------
@@ -370,37 +480,77 @@ def load_hub(benchmark: str, config: str | None = None, split: str | None = None
         ) from err
 
 
-def load_items(benchmark: str, data_dir: Path | None, seed: int, ceval_split: str = "val") -> tuple[list[Item], int]:
-    """Items of one OOD benchmark and how many rows were unlabeled (skipped, never scored)."""
+def load_items(
+    benchmark: str, data_dir: Path | None, seed: int, ceval_split: str = "val", variant: str | None = None
+) -> tuple[list[Item], int]:
+    """Items of one OOD benchmark and how many rows were unlabeled (skipped, never scored).
+
+    Local rows may carry `_split`: C-Eval `dev`/`val`/`test`, MMLU-Pro `validation` (the few-shot rows)."""
+    variant = variant or VARIANTS[benchmark][0]
     rows = read_local(data_dir, benchmark) if data_dir else None
     if benchmark == "ceval":
-        return _ceval_items(rows, ceval_split)
+        return _ceval_items(rows, ceval_split, variant)
     if rows is None:
         rows = load_hub(benchmark)
     try:
         if benchmark == "mmlu_pro":
-            return [mmlu_pro_item(r) for r in rows], 0
+            return _mmlu_pro_items(rows, variant, data_dir), 0
         if benchmark == "supergpqa":
-            return [supergpqa_item(r) for r in rows], 0
+            return [supergpqa_item(r, variant) for r in rows], 0
         if benchmark == "gpqa_diamond":
-            return [gpqa_item(r, seed) for r in rows], 0
+            return [gpqa_item(r, seed, variant) for r in rows], 0
     except KeyError as err:
         raise RlevError(f"{benchmark}: rows lack the hub column {err}; keep the hub schema") from err
     raise RlevError(f"unknown benchmark {benchmark!r}")
 
 
-def _ceval_items(rows: list[dict] | None, split: str) -> tuple[list[Item], int]:
+def _first_shots(rows: list[dict], key: str) -> dict[str, list[dict]]:
+    """The first SHOTS rows of each group, in file order (the official `first_n` sampler)."""
+    shots: dict[str, list[dict]] = {}
+    for row in rows:
+        group = shots.setdefault(str(row[key]), [])
+        if len(group) < SHOTS:
+            group.append(row)
+    return shots
+
+
+def _mmlu_pro_items(rows: list[dict], variant: str, data_dir: Path | None) -> list[Item]:
+    test = [r for r in rows if r.get("_split", "test") == "test"]
+    if variant == "official-cot-0shot":
+        return [mmlu_pro_item(r) for r in test]
+    if data_dir:
+        validation = [r for r in rows if r.get("_split") == "validation"]
+    else:
+        validation = load_hub("mmlu_pro", None, "validation")
+    shots = _first_shots(validation, "category")
+    missing = sorted({str(r["category"]) for r in test} - set(shots))
+    if missing:
+        raise RlevError(
+            f"mmlu_pro {variant}: no validation rows for {', '.join(missing)}; the few-shot rows are MMLU-Pro's "
+            'validation split (in --data-dir: rows of mmlu_pro.jsonl with "_split": "validation")'
+        )
+    return [mmlu_pro_item(r, variant, shots[str(r["category"])]) for r in test]
+
+
+def _ceval_items(rows: list[dict] | None, split: str, variant: str) -> tuple[list[Item], int]:
+    few_shot = variant != "official-answer-only-0shot"
     if rows is None:
         rows = []
         for subject in CEVAL_SUBJECTS:
             rows.extend({**r, "_config": subject, "_split": split} for r in load_hub("ceval", subject, split))
+            if few_shot:
+                rows.extend({**r, "_config": subject, "_split": "dev"} for r in load_hub("ceval", subject, "dev"))
+    if any("_config" not in row for row in rows):
+        raise RlevError("ceval rows from --data-dir need '_config' (the subject) and '_split'")
+    shots = _first_shots([r for r in rows if r.get("_split") == "dev"], "_config") if few_shot else {}
     items, unlabeled = [], 0
     for row in rows:
         if row.get("_split", split) != split:
             continue  # dev rows are few-shot exemplars, not test items
-        if "_config" not in row:
-            raise RlevError("ceval rows from --data-dir need '_config' (the subject) and '_split'")
-        item = ceval_item(row, row["_config"], split)
+        subject = row["_config"]
+        if few_shot and subject not in shots:
+            raise RlevError(f"ceval {variant}: no dev rows (the few-shot exemplars) for subject {subject!r}")
+        item = ceval_item(row, subject, split, variant, shots.get(subject))
         if item is None:
             unlabeled += 1
         else:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from rlev_cli.config import SYSTEM_PROMPT, EvalConfig
 from rlev_cli.errors import RlevError
-from rlev_cli.evaluate.benchmarks import EXTRACTORS, Item, load_items, user
+from rlev_cli.evaluate.benchmarks import Item, extract_answer, load_items, user
 from rlev_cli.evaluate.metrics import bucket_rows, summarize
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
@@ -138,7 +138,9 @@ def build_items(config: EvalConfig) -> tuple[dict[str, list[Item]], dict[str, in
         if benchmark == "indomain":
             found, skipped = indomain_items(config), 0
         else:
-            found, skipped = load_items(benchmark, config.data_dir, config.seed, config.ceval_split)
+            found, skipped = load_items(
+                benchmark, config.data_dir, config.seed, config.ceval_split, config.variant(benchmark)
+            )
         items[benchmark] = found[: config.limit] if config.limit else found
         unlabeled[benchmark] = skipped
     return items, unlabeled
@@ -232,6 +234,13 @@ def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, 
     return out
 
 
+def _prompt_sha(item: Item) -> str:
+    """Identifies the exact prompt: a resumed run with another variant, seed or system prompt regenerates."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(item.messages, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
 def _partial_path(out_dir: Path, target: Target, benchmark: str) -> Path:
     return out_dir / ".partial" / _safe(target.label) / f"{benchmark}.jsonl"
 
@@ -269,7 +278,7 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
                     continue  # a damaged line: regenerate that item
                 done[row["id"]] = row
         for item in bench_items:
-            if item.id in done:
+            if item.id in done and done[item.id].get("prompt_sha") == _prompt_sha(item):  # same id, same prompt
                 outputs[(benchmark, item.id)] = done[item.id]
                 reused += 1
             else:
@@ -298,7 +307,13 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
             generations = backend.generate([item.messages for _, item, _ in batch])
             finished: dict[Path, list[str]] = {}
             for (benchmark, item, partial), gen in zip(batch, generations, strict=True):
-                row = {"id": item.id, "text": gen.text, "tokens": gen.tokens, "finish_reason": gen.finish_reason}
+                row = {
+                    "id": item.id,
+                    "prompt_sha": _prompt_sha(item),
+                    "text": gen.text,
+                    "tokens": gen.tokens,
+                    "finish_reason": gen.finish_reason,
+                }
                 finished.setdefault(partial, []).append(json.dumps(row, ensure_ascii=False) + "\n")
                 outputs[(benchmark, item.id)] = row
             for partial, lines in finished.items():  # one append and one fsync per file per batch
@@ -326,8 +341,7 @@ def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], j
                 ok, extractor = judge(item.messages[-1]["content"], text, item.gold), "llm_judge"
             correct = None if ok is None else bool(ok)
         else:
-            extract = EXTRACTORS[item.benchmark]
-            letter, extractor = extract(text, item.options) if item.benchmark == "supergpqa" else extract(text)
+            letter, extractor = extract_answer(item, text)
             extracted, correct = letter, letter == item.gold
         rows.append(
             {

@@ -158,7 +158,10 @@ def test_scoring_given_responses_on_fixture_rows(tmp_path, workspace):
     assert summary["gpqa_diamond"]["acc"] == 100.0
     predictions = pq.read_table(tmp_path / "eval" / "predictions.parquet").to_pylist()
     gpqa = next(p for p in predictions if p["benchmark"] == "gpqa_diamond")
-    assert gpqa["perm"] == gpqa_permutation(0, "synthetic-0001") and gpqa["prompt_format"].startswith("gpqa/")
+    assert (
+        gpqa["perm"] == gpqa_permutation(0, "synthetic-0001")
+        and gpqa["prompt_format"] == "gpqa_diamond/simple-evals-0shot-cot/v1"
+    )
     assert json.loads(result.stdout)["unlabeled_skipped"]["ceval"] == 1
 
 
