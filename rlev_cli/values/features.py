@@ -60,7 +60,8 @@ def _n_options(rows: pd.DataFrame) -> pd.Series:
 class CharNgramHasher:
     """Character n-gram counts hashed into `n_features` columns, computed with numpy over the whole
     batch at once (sklearn's HashingVectorizer builds every n-gram in Python: 20x slower on 100k
-    questions). Stateless: `fit` learns nothing. Rows are log(1 + count), L2-normalized."""
+    questions). Stateless: `fit` learns nothing; the raw counts go to a TfidfTransformer, which learns
+    the IDF on training rows only."""
 
     def __init__(self, *, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**18, max_chars: int = 192) -> None:
         self.ngram_range = ngram_range
@@ -108,10 +109,7 @@ class CharNgramHasher:
             shape=(len(texts), self.n_features),
         )
         matrix.sum_duplicates()
-        matrix.data = np.log1p(matrix.data)
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms).dot(matrix), dtype=np.float32)
+        return matrix
 
 
 def make_structure():
@@ -131,11 +129,13 @@ def make_structure():
 class ValueRegressor:
     """Predicts a question's value (or points) from `feature_frame` columns.
 
-    `ridge` uses hashed character n-grams of the question plus the structure features; `boosting`
-    (gradient-boosted trees) uses the structure features only. The hashed text is stateless, so a
-    caller may pass it precomputed (`text=`) to avoid hashing the same rows twice.
+    `ridge` uses TF-IDF of hashed character n-grams of the question (sublinear TF, IDF fitted on the
+    training rows, L2 rows) plus the structure features; `boosting` (gradient-boosted trees) uses the
+    structure features only. The hashed counts are stateless, so a caller may pass them precomputed
+    (`text=`) to avoid hashing the same rows twice.
 
-    Attributes (learned): `structure_` (fitted ColumnTransformer), `model_` (fitted regressor).
+    Attributes (learned): `structure_` (fitted ColumnTransformer), `tfidf_` (fitted TfidfTransformer,
+    ridge only), `model_` (fitted regressor).
     """
 
     def __init__(self, *, model: str = "ridge", seed: int = 0) -> None:
@@ -151,11 +151,17 @@ class ValueRegressor:
         structure = self.structure_.transform(X)
         if self.model != "ridge":
             return structure
-        text = CharNgramHasher(n_features=N_TEXT_FEATURES).transform(X[TEXT]) if text is None else text
-        return sp.hstack([text, sp.csr_matrix(structure, dtype=np.float32)], format="csr")
+        counts = CharNgramHasher(n_features=N_TEXT_FEATURES).transform(X[TEXT]) if text is None else text
+        weighted = self.tfidf_.transform(counts).astype(np.float32)
+        return sp.hstack([weighted, sp.csr_matrix(structure, dtype=np.float32)], format="csr")
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, text=None) -> ValueRegressor:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
         self.structure_ = make_structure().fit(X)
+        if self.model == "ridge":
+            counts = CharNgramHasher(n_features=N_TEXT_FEATURES).transform(X[TEXT]) if text is None else text
+            self.tfidf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
         self.model_ = make_model(self.model, self.seed).fit(self._design(X, text), y)
         return self
 

@@ -141,3 +141,24 @@ def test_never_imports_torch_or_trl(ingested):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
+
+
+def test_idf_is_learned_from_the_training_rows_only():
+    import math
+
+    import pandas as pd
+
+    from rlev_cli.values.features import ValueRegressor, feature_frame
+
+    train = feature_frame(pd.DataFrame({"question": ["甲乙", "甲丙"], "answer": ["A", "B"], "qtype": "single_choice"}))
+    regressor = ValueRegressor(model="ridge").fit(train, np.array([0.02, 0.04]))
+    # smoothed IDF over 2 rows: in both rows 1, in one ln(3/2) + 1, in none (held-out text only) ln(3) + 1
+    assert sorted({round(float(v), 6) for v in regressor.tfidf_.idf_}) == [
+        1.0,
+        round(math.log(1.5) + 1, 6),
+        round(math.log(3) + 1, 6),
+    ]
+    held_out = feature_frame(pd.DataFrame({"question": ["丁戊"], "answer": ["C"], "qtype": "single_choice"}))
+    before = regressor.tfidf_.idf_.copy()
+    regressor.predict(held_out)
+    assert np.array_equal(regressor.tfidf_.idf_, before)
