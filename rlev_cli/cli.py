@@ -72,7 +72,9 @@ def ingest(
     total: Annotated[float | None, typer.Option(help=help_for(IngestConfig, "total"))] = None,
     totals: Annotated[Path | None, typer.Option(help=help_for(IngestConfig, "totals"))] = None,
     scheme: Annotated[Path | None, typer.Option(help=help_for(IngestConfig, "scheme"))] = None,
-    field_map: Annotated[list[str] | None, typer.Option("--map", help=help_for(IngestConfig, "field_map"))] = None,
+    field_map: Annotated[
+        list[str] | None, typer.Option("--map", metavar="KEY=COLUMN", help=help_for(IngestConfig, "field_map"))
+    ] = None,
     total_from_sum: Annotated[bool, typer.Option(help=help_for(IngestConfig, "total_from_sum"))] = False,
     test_fraction: Annotated[float, typer.Option(help=help_for(IngestConfig, "test_fraction"))] = 0.1,
     seed: Annotated[int, typer.Option(help=help_for(IngestConfig, "seed"))] = 0,
@@ -266,7 +268,7 @@ def evaluate(
     runs: Annotated[
         list[Path] | None, typer.Argument(help="Run folders [default: the latest run].", show_default=False)
     ] = None,
-    models: Annotated[list[str] | None, _e("models", "--model", show_default=False)] = None,
+    models: Annotated[list[str] | None, _e("models", "--model", metavar="ID|PATH|tiny", show_default=False)] = None,
     data: Annotated[Path | None, _e("data", show_default=False)] = None,
     split: Annotated[str, _e("split")] = "test",
     benchmarks: Annotated[str, _e("benchmarks")] = "indomain",
@@ -283,7 +285,7 @@ def evaluate(
     gpu_memory_utilization: Annotated[float, _e("gpu_memory_utilization")] = 0.9,
     responses: Annotated[Path | None, _e("responses", show_default=False)] = None,
     ceval_split: Annotated[str, _e("ceval_split")] = "val",
-    variants: Annotated[list[str] | None, _e("variants", "--variant", show_default=False)] = None,
+    variants: Annotated[list[str] | None, _e("variants", "--variant", metavar="BENCH=NAME", show_default=False)] = None,
     judge_url: Annotated[str | None, _e("judge_url", show_default=False)] = None,
     judge_model: Annotated[str | None, _e("judge_model", show_default=False)] = None,
     seed: Annotated[int, _e("seed")] = 0,
