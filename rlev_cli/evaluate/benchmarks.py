@@ -490,11 +490,12 @@ def load_items(
     rows = read_local(data_dir, benchmark) if data_dir else None
     if benchmark == "ceval":
         return _ceval_items(rows, ceval_split, variant)
+    local = rows is not None
     if rows is None:
         rows = load_hub(benchmark)
     try:
         if benchmark == "mmlu_pro":
-            return _mmlu_pro_items(rows, variant, data_dir), 0
+            return _mmlu_pro_items(rows, variant, local), 0
         if benchmark == "supergpqa":
             return [supergpqa_item(r, variant) for r in rows], 0
         if benchmark == "gpqa_diamond":
@@ -514,11 +515,11 @@ def _first_shots(rows: list[dict], key: str) -> dict[str, list[dict]]:
     return shots
 
 
-def _mmlu_pro_items(rows: list[dict], variant: str, data_dir: Path | None) -> list[Item]:
+def _mmlu_pro_items(rows: list[dict], variant: str, local: bool) -> list[Item]:
     test = [r for r in rows if r.get("_split", "test") == "test"]
     if variant == "official-cot-0shot":
         return [mmlu_pro_item(r) for r in test]
-    if data_dir:
+    if local:
         validation = [r for r in rows if r.get("_split") == "validation"]
     else:
         validation = load_hub("mmlu_pro", None, "validation")

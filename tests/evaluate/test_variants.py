@@ -188,7 +188,7 @@ def test_every_variant_has_its_extractor():
         assert extract_answer(item, response)[0] == "C", name
 
 
-def test_few_shot_variants_fetch_the_exemplar_splits_from_the_hub(monkeypatch):
+def test_few_shot_variants_fetch_the_exemplar_splits_from_the_hub(monkeypatch, tmp_path):
     from rlev_cli.evaluate import benchmarks
 
     calls = []
@@ -207,3 +207,6 @@ def test_few_shot_variants_fetch_the_exemplar_splits_from_the_hub(monkeypatch):
     with pytest.raises(RlevError, match="no validation rows for biology"):
         load_items("mmlu_pro", None, 0, "val", "official-cot-5shot")
     assert calls[2:] == [("mmlu_pro", None, None), ("mmlu_pro", None, "validation")]
+    with pytest.raises(RlevError, match="no validation rows for biology"):  # no local file: the hub for both
+        load_items("mmlu_pro", tmp_path, 0, "val", "official-cot-5shot")
+    assert calls[4:] == [("mmlu_pro", None, None), ("mmlu_pro", None, "validation")]
