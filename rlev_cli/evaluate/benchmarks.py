@@ -185,15 +185,13 @@ def _ceval_block(row: dict) -> str:
 def ceval_item(
     row: dict, subject: str, split: str, variant: str = VARIANTS["ceval"][0], shots: list[dict] | None = None
 ) -> Item | None:
-    """hkust-nlp/ceval chatgpt.py: 0-shot, one user message; 5-shot, a system message and the dev rows as
-    user/assistant turns (the answer letter, or "让我们一步一步思考，…所以答案是X。" for CoT)."""
+    """hkust-nlp/ceval chatgpt.py: a system message, the dev rows as user/assistant turns when few-shot (the
+    answer letter, or "让我们一步一步思考，…所以答案是X。" for CoT), the instruction before the first question."""
     answer = str(row.get("answer") or "").strip()
     if answer not in ("A", "B", "C", "D"):
         return None  # unlabeled (test split before 2025-07, or an empty answer): counted, never scored
     instruction = f"以下是中国关于{CEVAL_SUBJECTS.get(subject, subject)}考试的单项选择题，请选出其中的正确答案。"
-    messages: list[dict[str, str]] = []
-    if variant != "official-answer-only-0shot":
-        messages.append({"role": "system", "content": f"你是一个中文人工智能助手，{instruction}"})
+    messages = [{"role": "system", "content": f"你是一个中文人工智能助手，{instruction}"}]
     for shot in shots or []:
         reply = str(shot["answer"]).strip()
         if variant == "official-cot-5shot":

@@ -85,7 +85,16 @@ def test_fixture_rows_load_with_their_official_ids():
     ceval, unlabeled = load_items("ceval", OOD, 0)
     assert len(ceval) == 15 and unlabeled == 0  # val rows only: dev rows are exemplars
     assert ceval[0].id == "computer_network/val/0"
-    assert ceval[0].messages[0]["content"].startswith("以下是中国关于计算机网络考试的单项选择题")
+    assert [m["role"] for m in ceval[0].messages] == ["system", "user"]  # as chatgpt.py, 0-shot too
+    assert (
+        ceval[0].messages[0]["content"]
+        == "你是一个中文人工智能助手，以下是中国关于计算机网络考试的单项选择题，请选出其中的正确答案。"
+    )
+    assert (
+        ceval[0]
+        .messages[1]["content"]
+        .startswith("以下是中国关于计算机网络考试的单项选择题，请选出其中的正确答案。\n\n")
+    )
     supergpqa, _ = load_items("supergpqa", OOD, 0)
     assert len(supergpqa) == 20 and all(len(i.id) == 32 for i in supergpqa)
 
