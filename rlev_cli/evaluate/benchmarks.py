@@ -443,25 +443,30 @@ def extract_answer(item: Item, response: str) -> tuple[str | None, str]:
 # -- loading -------------------------------------------------------------------------------------------
 
 
-def read_local(data_dir: Path, benchmark: str) -> list[dict[str, Any]] | None:
-    """`<benchmark>.jsonl|.parquet|.csv` in the hub schema, or None when absent."""
-    for suffix in (".jsonl", ".parquet", ".csv"):
-        path = Path(data_dir) / f"{benchmark}{suffix}"
-        if not path.exists():
-            continue
-        try:
-            if suffix == ".jsonl":
-                return [json.loads(line) for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-            if suffix == ".parquet":
-                import pyarrow.parquet as pq
+def read_rows(path: Path, what: str) -> list[dict[str, Any]]:
+    """The records of a `.parquet`, `.csv` or JSONL file (UTF-8 with or without BOM); one clear error otherwise."""
+    path = Path(path)
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
 
-                return pq.read_table(path).to_pylist()
+            return pq.read_table(path).to_pylist()
+        if path.suffix == ".csv":
             import csv
 
             with path.open(encoding="utf-8-sig", newline="") as handle:
                 return list(csv.DictReader(handle))
-        except (json.JSONDecodeError, OSError, ValueError) as err:
-            raise RlevError(f"{path}: cannot read benchmark rows ({err})") from err
+        return [json.loads(line) for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+    except (json.JSONDecodeError, OSError, ValueError) as err:  # ValueError covers pyarrow's ArrowInvalid
+        raise RlevError(f"{path}: cannot read {what} ({err})") from err
+
+
+def read_local(data_dir: Path, benchmark: str) -> list[dict[str, Any]] | None:
+    """`<benchmark>.jsonl|.parquet|.csv` in the hub schema, or None when absent."""
+    for suffix in (".jsonl", ".parquet", ".csv"):
+        path = Path(data_dir) / f"{benchmark}{suffix}"
+        if path.exists():
+            return read_rows(path, "benchmark rows")
     return None
 
 

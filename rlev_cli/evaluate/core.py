@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from rlev_cli.config import SYSTEM_PROMPT, EvalConfig
 from rlev_cli.errors import RlevError
-from rlev_cli.evaluate.benchmarks import Item, extract_answer, load_items, user
+from rlev_cli.evaluate.benchmarks import Item, extract_answer, load_items, read_rows, user
 from rlev_cli.evaluate.metrics import bucket_rows, summarize
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
@@ -204,15 +204,7 @@ def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, 
     """Given responses keyed by (benchmark, benchmark's own id); ids that match no item are an error."""
     if not Path(path).exists():
         raise RlevError(f"{path}: no such responses file")
-    try:
-        if str(path).endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            rows = pq.read_table(path).to_pylist()
-        else:
-            rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (json.JSONDecodeError, OSError, pa.ArrowInvalid) as err:
-        raise RlevError(f"{path}: cannot read responses ({err})") from err
+    rows = read_rows(path, "responses")
     known = {(b, it.id) for b, its in items.items() for it in its}
     out, unmatched = {}, []
     for number, row in enumerate(rows, start=1):
