@@ -71,7 +71,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     for run in runs:
         if not (Path(run) / "model" / "config.json").exists():
             raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
-        targets.append(Target(_run_label(Path(run)), str(Path(run) / "model"), Path(run), _run_prompt(Path(run))))
+        targets.append(_run_target(Path(run)))
     labels = [t.label for t in targets]
     for k, target in enumerate(targets):  # several runs of one recipe: keep labels unique
         if labels.count(target.label) > 1:
@@ -79,11 +79,15 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     return targets
 
 
-def _run_prompt(run: Path) -> str:
+def _run_target(run: Path) -> Target:
+    """Label `algo/reward` and the system prompt from the run's resolved config (read once); the folder
+    name and the default prompt when it has none."""
     try:
-        return json.loads((run / "config.json").read_text()).get("system_prompt") or SYSTEM_PROMPT
+        config = json.loads((run / "config.json").read_text())
     except (OSError, json.JSONDecodeError):
-        return SYSTEM_PROMPT
+        config = {}
+    label = f"{config['algo']}/{config['reward']}" if "algo" in config and "reward" in config else run.name
+    return Target(label, str(run / "model"), run, config.get("system_prompt") or SYSTEM_PROMPT)
 
 
 def for_target(items: dict[str, list[Item]], target: Target) -> dict[str, list[Item]]:
@@ -94,15 +98,6 @@ def for_target(items: dict[str, list[Item]], target: Target) -> dict[str, list[I
 
     rebuilt = [replace(it, messages=user(it.messages[-1]["content"], target.system_prompt)) for it in items["indomain"]]
     return {**items, "indomain": rebuilt}
-
-
-def _run_label(run: Path) -> str:
-    """`algo/reward` from the run's resolved config (the folder name when it has none)."""
-    try:
-        config = json.loads((run / "config.json").read_text())
-        return f"{config['algo']}/{config['reward']}"
-    except (OSError, KeyError, json.JSONDecodeError):
-        return run.name
 
 
 def indomain_items(config: EvalConfig) -> list[Item]:
