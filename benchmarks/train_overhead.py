@@ -49,7 +49,7 @@ def main() -> None:
             [EXAMPLES / "exams"],
             IngestConfig(out=ws, scheme=EXAMPLES / "jee_scheme.json", totals=EXAMPLES / "jee_totals.csv"),
         )
-        model = resolve_model(args.model, ws, 0)
+        model = resolve_model(args.model, ws)
         config = TrainConfig(
             data=ws / "questions.parquet",
             model=model,

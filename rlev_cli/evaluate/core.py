@@ -46,7 +46,7 @@ class EvalResult:
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
-    from rlev_cli.tiny import is_tiny, tiny_model_path
+    from rlev_cli.tiny import is_tiny
     from rlev_cli.train.core import latest_run, resolve_model
 
     if config.responses:
@@ -58,7 +58,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
         return [Target(model, model, None) for model in config.models]
     targets = []
     for model in config.models:
-        path = str(tiny_model_path(config.workspace)) if is_tiny(model) else resolve_model(model, config.workspace, 0)
+        path = resolve_model(model, Path(config.workspace))
         targets.append(Target(model if is_tiny(model) else Path(model).name or model, path, None))
     runs = list(config.runs)
     if not runs and not targets:

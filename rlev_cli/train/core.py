@@ -59,7 +59,7 @@ def latest_run(runs: Path) -> Path | None:
     return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
 
 
-def resolve_model(model: str, workspace: Path, seed: int) -> str:
+def resolve_model(model: str, workspace: Path) -> str:
     """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
     (or cached) now, before any heavy work."""
     from rlev_cli.tiny import is_tiny, tiny_model_path
@@ -115,7 +115,7 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         raise RlevError(
             f"--accelerate-config {config.accelerate_config}: not a file nor one of {', '.join(SHIPPED_ACCELERATE)}"
         )
-    model = resolve_model(config.model, Path(config.workspace), config.seed)
+    model = resolve_model(config.model, Path(config.workspace))
     return data, model, resolve_run_dir(config)
 
 
