@@ -7,7 +7,8 @@ import json
 import pytest
 
 from rlev_cli.verify import check, extract_final_answer
-from rlev_cli.verify.judge import JUDGE_PROMPT, last_line
+from rlev_cli.verify.extract import last_line
+from rlev_cli.verify.judge import JUDGE_PROMPT
 from tests.conftest import EXAMS
 
 JEE = {(r["type"], r["gold"]) for r in json.loads((EXAMS / "jeebench" / "dataset.json").read_text())}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
+from rlev_cli.verify.extract import last_line
 
 OOD = ("gpqa_diamond", "mmlu_pro", "ceval", "supergpqa")
 ALL = ("indomain", *OOD)
@@ -335,8 +336,7 @@ def extract_supergpqa(response: str, options: list[str] | None = None) -> tuple[
     >>> extract_supergpqa("I pick option J")[0]
     'I'
     """
-    lines = [line for line in response.splitlines() if line.strip()]
-    for scope, text in (("last_line", lines[-1] if lines else ""), ("text", response)):
+    for scope, text in (("last_line", last_line(response)), ("text", response)):
         for index, pattern in enumerate(_SG_PATTERNS):
             match = pattern.search(text)
             if match:

@@ -32,6 +32,12 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
+def last_line(text: str | None) -> str:
+    """The last non-empty line ("" when there is none)."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def extract_final_answer(response: str) -> str:
     """The final answer of a response (may be empty).
 
@@ -48,6 +54,5 @@ def extract_final_answer(response: str) -> str:
         answer = boxed if boxed is not None else tail.split("\n")[0]
     else:
         boxed = last_boxed(text)
-        lines = [line for line in text.splitlines() if line.strip()]
-        answer = boxed if boxed is not None else (lines[-1] if lines else "")
+        answer = boxed if boxed is not None else last_line(text)
     return answer.strip().rstrip("。.．").strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from rlev_cli.errors import RlevError
+from rlev_cli.verify.extract import last_line
 
 JUDGE_PROMPT = """Given a problem, determine whether the final answer in the provided (incomplete) solution process matches the reference answer.
 The reference answer may be one single option character (e.g., A, B, C, D), a numerical value, an expression, or a list of answers if multiple questions are involved.
@@ -34,11 +35,6 @@ Your output must be strictly **'YES'** or **'NO'**, with no additional words, pu
 
 **Output:**
 """
-
-
-def last_line(text: str) -> str:
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 class LLMJudge:
