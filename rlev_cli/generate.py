@@ -38,16 +38,11 @@ class HFBackend:
         self, model_path: str, batch_size: int = 8, max_new_tokens: int = 1024, temperature: float = 0.0, seed: int = 0
     ) -> None:
         import torch
-        import transformers
         from transformers import AutoModelForCausalLM
 
-        from rlev_cli.tiny import load_tokenizer
+        from rlev_cli.tiny import load_tokenizer, quiet_transformers
 
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-        import warnings
-
-        warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")  # v6 renames, not ours
+        quiet_transformers()
         self.tokenizer = load_tokenizer(model_path)
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)

@@ -128,3 +128,14 @@ def load_tokenizer(model: str | Path):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def quiet_transformers() -> None:
+    """Keep transformers' own logs, progress bars and v6-rename FutureWarnings off our terminal."""
+    import warnings
+
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")  # v6 renames, not ours

@@ -53,17 +53,13 @@ def build_trainer(
     config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None, resume_step: int | None = None
 ):
     import torch
-    import transformers
 
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    import warnings
+    from rlev_cli.tiny import load_tokenizer, quiet_transformers
 
-    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")  # v6 renames, not ours
+    quiet_transformers()
     from trl import GRPOConfig, RLOOConfig
 
     from rlev_cli.rewards import RlevReward
-    from rlev_cli.tiny import load_tokenizer
     from rlev_cli.train.data import load_train_rows, to_prompts
     from rlev_cli.train.logs import RolloutLog, RunLogCallback
     from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
