@@ -7,6 +7,7 @@ under "huggingface"), so any reader can tell which table and schema version a fi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,6 +56,11 @@ REQUIRED_QUESTION_COLUMNS = (
     "value_source",
     "split",
     "source",
+)
+
+# What reading stages need when values may still be missing (before predict-values; evaluate; train).
+UNSCORED_QUESTION_COLUMNS = tuple(
+    c for c in REQUIRED_QUESTION_COLUMNS if c not in ("value", "value_source", "score", "total")
 )
 
 REJECTS = pa.schema(
@@ -115,8 +121,8 @@ def write_table(table: pa.Table, path: Path, name: str, extra: dict | None = Non
         pq.write_table(with_metadata(table, name, extra), tmp, compression="zstd")
 
 
-def read_questions(path: Path, require_value: bool = True) -> pa.Table:
-    """Read a questions table, checking the contract columns are there."""
+def read_questions(path: Path, required: Sequence[str] = REQUIRED_QUESTION_COLUMNS) -> pa.Table:
+    """Read a questions table, checking that the `required` columns are there."""
     path = Path(path)
     if not path.exists():
         raise RlevError(f"{path}: no questions table here; run `rlev ingest EXAMS...` first or pass --data")
@@ -124,11 +130,6 @@ def read_questions(path: Path, require_value: bool = True) -> pa.Table:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as err:
         raise RlevError(f"{path}: not a readable Parquet file ({err})") from err
-    required = (
-        REQUIRED_QUESTION_COLUMNS
-        if require_value
-        else tuple(c for c in REQUIRED_QUESTION_COLUMNS if c not in ("value", "value_source", "score", "total"))
-    )
     missing = [c for c in required if c not in table.column_names]
     if missing:
         raise RlevError(f"{path}: not a questions table, missing column(s) {', '.join(missing)}")

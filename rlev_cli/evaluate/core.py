@@ -103,10 +103,10 @@ def for_target(items: dict[str, list[Item]], target: Target) -> dict[str, list[I
 def indomain_items(config: EvalConfig) -> list[Item]:
     import pyarrow.compute as pc
 
-    from rlev_cli.schema import read_questions
+    from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
 
     path = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
-    table = read_questions(path, require_value=False)
+    table = read_questions(path, UNSCORED_QUESTION_COLUMNS)
     if "split" in table.column_names and config.split != "all":
         table = table.filter(pc.equal(table["split"], config.split))
     if table.num_rows == 0:

@@ -9,13 +9,13 @@ import pyarrow.compute as pc
 
 from rlev_cli.errors import RlevError
 from rlev_cli.rewards import prepare_values
-from rlev_cli.schema import read_questions
+from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
 
 COLUMNS = ("id", "answer", "qtype")
 
 
 def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) -> list[dict[str, Any]]:
-    table = read_questions(path, require_value=False)
+    table = read_questions(path, UNSCORED_QUESTION_COLUMNS)
     if value_column not in table.column_names:
         raise RlevError(
             f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rlev_cli import __version__
 from rlev_cli.config import DIFFICULTY_LEVELS, ValuesConfig, as_dict
@@ -43,16 +42,9 @@ class ValuesResult:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    if not Path(path).exists():
-        raise RlevError(f"{path}: no questions table here; run `rlev ingest` first or pass --data")
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid) as err:
-        raise RlevError(f"{path}: not a readable Parquet file ({err})") from err
-    missing = [c for c in REQUIRED if c not in table.column_names]
-    if missing:
-        raise RlevError(f"{path}: not a questions table, missing column(s) {', '.join(missing)}")
-    frame = table.to_pandas()
+    from rlev_cli.schema import read_questions
+
+    frame = read_questions(path, REQUIRED).to_pandas()
     for column in ("value", "score", "total"):
         if column not in frame:
             frame[column] = np.nan
