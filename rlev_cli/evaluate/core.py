@@ -107,7 +107,7 @@ def indomain_items(config: EvalConfig) -> list[Item]:
 
     path = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
     table = read_questions(path, UNSCORED_QUESTION_COLUMNS)
-    if "split" in table.column_names and config.split != "all":
+    if config.split != "all":  # read_questions guarantees the split column
         table = table.filter(pc.equal(table["split"], config.split))
     if table.num_rows == 0:
         raise RlevError(f"{path}: no rows in split {config.split!r} to evaluate")

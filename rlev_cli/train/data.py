@@ -21,9 +21,7 @@ def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) 
             f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "
             "run `rlev predict-values` or pass --value-column"
         )
-    if "split" in table.column_names:
-        table = table.filter(pc.equal(table["split"], "train"))
-    table = table.filter(pc.is_valid(table[value_column]))
+    table = table.filter(pc.and_(pc.equal(table["split"], "train"), pc.is_valid(table[value_column])))
     if table.num_rows == 0:
         raise RlevError(
             f"{path}: no train rows with a {value_column!r} value; ingest more exams or lower --test-fraction"
