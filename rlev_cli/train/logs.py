@@ -27,7 +27,8 @@ ROLLOUTS = pa.schema(
 
 
 class RolloutLog:
-    """Sampled rollouts (every `every` steps), kept in memory and flushed with each log."""
+    """Sampled rollouts (every `every` steps), kept in memory and written before each checkpoint and at the
+    end (rewriting the growing file at every logged step made long runs quadratic in I/O)."""
 
     def __init__(self, path: Path, every: int = 1, max_chars: int = 4000, keep_until: int | None = None) -> None:
         self.path = Path(path)
@@ -69,7 +70,11 @@ class RolloutLog:
 
     def stats(self, step: int) -> dict[str, float]:
         """Reward, length, accuracy on low/high-value prompts of the last step (progress columns)."""
-        rows = [r for r in self.rows if r["step"] == step]
+        rows = []
+        for row in reversed(self.rows):  # rows are in step order: read back the last step only
+            if row["step"] != step:
+                break
+            rows.append(row)
         if not rows:
             return {}
         graded = [r for r in rows if r["correct"] is not None]
@@ -89,7 +94,7 @@ class RolloutLog:
 
 
 class RunLogCallback(TrainerCallback):
-    """metrics.parquet (one row per logged step), rollouts flushed, progress advanced."""
+    """metrics.parquet (one row per logged step), rollouts written before each checkpoint, progress advanced."""
 
     def __init__(
         self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True, keep_until: int | None = None
@@ -108,6 +113,10 @@ class RunLogCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if self.advance:
             self.advance(1, **self.rollout_log.stats(state.global_step))
+        # The Trainer saves right after this hook: rollouts on disk then always cover the checkpoint that a
+        # --resume starts from (rows after it are dropped on resume anyway).
+        if self.is_main and control.should_save:
+            self.rollout_log.flush()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not self.is_main or not logs:
@@ -120,6 +129,7 @@ class RunLogCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         if self.is_main:
             self._write()
+            self.rollout_log.flush()
 
     def _write(self) -> None:
         keys: list[str] = []
@@ -127,4 +137,3 @@ class RunLogCallback(TrainerCallback):
             keys.extend(k for k in row if k not in keys)
         table = pa.Table.from_pylist([{k: row.get(k) for k in keys} for row in self.metrics])
         write_table(table, self.run_dir / "metrics.parquet", "metrics")
-        self.rollout_log.flush()
