@@ -233,6 +233,9 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
                 "trl_config": info["trl_config"],
             },
         )
+    # Other workers wait for the save: a worker that exits while rank 0 still uses the process group
+    # can abort in the collective library's teardown ("terminate called without an active exception").
+    trainer.accelerator.wait_for_everyone()
     return TrainResult(
         run_dir, model_dir, trainer.state.global_step, info["n_prompts"], info["n_too_long"], {}, resume_from
     )

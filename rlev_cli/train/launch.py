@@ -16,6 +16,10 @@ def main(config_path: str) -> None:
     from rlev_cli.train.core import train_here
 
     train_here(config, Path(resolved["data"]), resolved["model_path"], Path(resolved["output"]))
+    import torch.distributed as dist
+
+    if dist.is_initialized():  # tear down in order, all ranks together, before the interpreter exits
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
