@@ -28,18 +28,20 @@ ROLLOUTS = pa.schema(
 
 class RolloutLog:
     """Sampled rollouts (every `every` steps), kept in memory and written before each checkpoint and at the
-    end (rewriting the growing file at every logged step made long runs quadratic in I/O)."""
+    end (rewriting the growing file at every logged step made long runs quadratic in I/O). Each process
+    logs its own completions; `flush` gathers them so the main process writes every one."""
 
     def __init__(self, path: Path, every: int = 1, max_chars: int = 4000, keep_until: int | None = None) -> None:
         self.path = Path(path)
         self.every = every
         self.max_chars = max_chars
-        self.rows: list[dict[str, Any]] = []
+        self.written: list[dict[str, Any]] = []  # every process's rows up to the last flush (main process)
+        self.recent: list[dict[str, Any]] = []  # this process's rows since the last flush
         self._pending: list[dict[str, Any]] = []
         if keep_until is not None and self.path.exists():  # resumed: keep what the checkpoint covers
             import pyarrow.parquet as pq
 
-            self.rows = [r for r in pq.read_table(self.path).to_pylist() if r["step"] <= keep_until]
+            self.written = [r for r in pq.read_table(self.path).to_pylist() if r["step"] <= keep_until]
 
     def add(self, state, prompts, completions, ids, values, graded, rewards, lengths) -> None:
         step = int(getattr(state, "global_step", 0) or 0) + 1
@@ -60,7 +62,7 @@ class RolloutLog:
                 "length": int(lengths[i]),
             }
             self._pending.append(row)
-            self.rows.append(row)
+            self.recent.append(row)
 
     def set_advantages(self, advantages: list[float]) -> None:
         if len(advantages) == len(self._pending):
@@ -71,7 +73,7 @@ class RolloutLog:
     def stats(self, step: int) -> dict[str, float]:
         """Reward, length, accuracy on low/high-value prompts of the last step (progress columns)."""
         rows = []
-        for row in reversed(self.rows):  # rows are in step order: read back the last step only
+        for row in reversed(self.recent):  # rows are in step order: read back the last step only
             if row["step"] != step:
                 break
             rows.append(row)
@@ -89,8 +91,19 @@ class RolloutLog:
             "acc_high_v": sum(high) / len(high),
         }
 
-    def flush(self) -> None:
-        write_table(pa.Table.from_pylist(self.rows, schema=ROLLOUTS), self.path, "rollouts")
+    def flush(self, is_main: bool = True) -> None:
+        """Gather every process's recent rows and write the file from the main process. In a multi-process
+        run every process must call this at the same point (a collective)."""
+        import torch.distributed as dist
+
+        rows, self.recent = self.recent, []
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            from accelerate.utils import gather_object
+
+            rows = sorted(gather_object(rows), key=lambda row: row["step"])  # stable: rank order within a step
+        if is_main:
+            self.written.extend(rows)
+            write_table(pa.Table.from_pylist(self.written, schema=ROLLOUTS), self.path, "rollouts")
 
 
 class RunLogCallback(TrainerCallback):
@@ -115,8 +128,8 @@ class RunLogCallback(TrainerCallback):
             self.advance(1, **self.rollout_log.stats(state.global_step))
         # The Trainer saves right after this hook: rollouts on disk then always cover the checkpoint that a
         # --resume starts from (rows after it are dropped on resume anyway).
-        if self.is_main and control.should_save:
-            self.rollout_log.flush()
+        if control.should_save:
+            self.rollout_log.flush(self.is_main)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not self.is_main or not logs:
@@ -127,9 +140,9 @@ class RunLogCallback(TrainerCallback):
         self._write()
 
     def on_train_end(self, args, state, control, **kwargs):
+        self.rollout_log.flush(self.is_main)
         if self.is_main:
             self._write()
-            self.rollout_log.flush()
 
     def _write(self) -> None:
         keys: list[str] = []

@@ -130,7 +130,7 @@ def one_step_advantages(tmp_path, tiny_model_dir, **options):
     )
     trainer, _ = build_trainer(config, data, str(tiny_model_dir), tmp_path / "run")
     trainer.train()
-    rows = trainer.rollout_log.rows
+    rows = trainer.rollout_log.written
     advantage = {}
     for row, adv in zip(rows, trainer.last_advantages.tolist(), strict=True):
         first = adv[0] if isinstance(adv, list) else adv

@@ -160,4 +160,9 @@ def test_two_process_data_parallel_training(ingested, workspace, tmp_path):
     assert summary["steps"] == 2
     rollouts = pq.read_table(run / "rollouts.parquet")
     assert (run / "model" / "model.safetensors").exists()
-    assert rollouts.num_rows >= 8  # the main process's share of 2 steps x 4 completions
+    # Both processes' completions are gathered: 2 steps x 4 completions x 2 processes.
+    assert rollouts["step"].to_pylist() == [1] * 8 + [2] * 8
+    ids = rollouts["id"].to_pylist()
+    for start in (0, 4, 8, 12):  # each process samples its own prompt, 4 completions of it
+        assert len(set(ids[start : start + 4])) == 1
+    assert ids[0] != ids[4] and ids[8] != ids[12]
