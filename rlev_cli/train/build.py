@@ -124,9 +124,7 @@ def build_trainer(
 
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
-    callback = RunLogCallback(
-        run_dir, rollout_log, progress, trainer.accelerator.is_main_process, keep_until=resume_step
-    )
+    callback = RunLogCallback(run_dir, rollout_log, progress, keep_until=resume_step)
     trainer.add_callback(callback)
     info = {
         "n_prompts": len(prompts),

@@ -93,14 +93,11 @@ class RolloutLog:
 
     def flush(self, is_main: bool = True) -> None:
         """Gather every process's recent rows and write the file from the main process. In a multi-process
-        run every process must call this at the same point (a collective)."""
-        import torch.distributed as dist
+        run every process must call this at the same point (a collective; a no-op in one process)."""
+        from accelerate.utils import gather_object
 
         rows, self.recent = self.recent, []
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            from accelerate.utils import gather_object
-
-            rows = sorted(gather_object(rows), key=lambda row: row["step"])  # stable: rank order within a step
+        rows = sorted(gather_object(rows), key=lambda row: row["step"])  # stable: rank order within a step
         if is_main:
             self.written.extend(rows)
             write_table(pa.Table.from_pylist(self.written, schema=ROLLOUTS), self.path, "rollouts")
@@ -109,13 +106,10 @@ class RolloutLog:
 class RunLogCallback(TrainerCallback):
     """metrics.parquet (one row per logged step), rollouts written before each checkpoint, progress advanced."""
 
-    def __init__(
-        self, run_dir: Path, rollout_log: RolloutLog, advance=None, is_main: bool = True, keep_until: int | None = None
-    ) -> None:
+    def __init__(self, run_dir: Path, rollout_log: RolloutLog, advance=None, keep_until: int | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.rollout_log = rollout_log
         self.advance = advance
-        self.is_main = is_main
         self.metrics: list[dict[str, Any]] = []
         existing = self.run_dir / "metrics.parquet"
         if keep_until is not None and existing.exists():  # resumed: keep what the checkpoint covers
@@ -129,10 +123,10 @@ class RunLogCallback(TrainerCallback):
         # The Trainer saves right after this hook: rollouts on disk then always cover the checkpoint that a
         # --resume starts from (rows after it are dropped on resume anyway).
         if control.should_save:
-            self.rollout_log.flush(self.is_main)
+            self.rollout_log.flush(state.is_world_process_zero)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not self.is_main or not logs:
+        if not state.is_world_process_zero or not logs:
             return
         row = {"step": state.global_step, "epoch": state.epoch}
         row.update({k: float(v) for k, v in logs.items() if isinstance(v, int | float)})
@@ -140,8 +134,8 @@ class RunLogCallback(TrainerCallback):
         self._write()
 
     def on_train_end(self, args, state, control, **kwargs):
-        self.rollout_log.flush(self.is_main)
-        if self.is_main:
+        self.rollout_log.flush(state.is_world_process_zero)
+        if state.is_world_process_zero:
             self._write()
 
     def _write(self) -> None:
