@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
+from rlev_cli.prompts import SYSTEM_PROMPT
 
 
 def help_for(config: type, name: str) -> str:
@@ -83,11 +84,6 @@ class IngestConfig:
                 raise RlevError(f"--map {key}=…: unknown key; use one of {', '.join(MAP_KEYS)}")
 
 
-SYSTEM_PROMPT = (
-    "You are a chatbot who can solve problems. Please solve the following problem and give your thought "
-    'process. Before giving the final result, you should output "Therefore, the answer is", and then give '
-    "your final answer."
-)
 ALGOS = ("reinforce++", "rloo", "grpo")
 
 
