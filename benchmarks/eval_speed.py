@@ -18,10 +18,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def scoring(n: int) -> None:
-    from rlev_cli.config import IngestConfig
     from rlev_cli.evaluate.benchmarks import load_items
     from rlev_cli.evaluate.core import indomain_items, score
     from rlev_cli.ingest import run_ingest
+    from rlev_cli.ingest.config import IngestConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         run_ingest(
@@ -33,7 +33,7 @@ def scoring(n: int) -> None:
                 test_fraction=0.5,
             ),
         )
-        from rlev_cli.config import EvalConfig
+        from rlev_cli.evaluate.config import EvalConfig
 
         items = indomain_items(EvalConfig(workspace=Path(tmp)))
     for name in ("mmlu_pro", "ceval", "supergpqa"):

@@ -41,8 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     import pyarrow.json as pjson
 
-    from rlev_cli.config import IngestConfig
     from rlev_cli.ingest import run_ingest
+    from rlev_cli.ingest.config import IngestConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "exam.jsonl"

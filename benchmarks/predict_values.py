@@ -22,8 +22,8 @@ def build(out: Path, rows: int, seed: int = 0) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from rlev_cli.config import IngestConfig
     from rlev_cli.ingest import run_ingest
+    from rlev_cli.ingest.config import IngestConfig
 
     run_ingest([FIXTURES], IngestConfig(out=out / "base", unscored=True))
     base = pq.read_table(out / "base" / "questions.parquet").to_pylist()
@@ -50,7 +50,7 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from rlev_cli.config import ValuesConfig
+    from rlev_cli.values.config import ValuesConfig
     from rlev_cli.values.core import read_table, run_predict_values
 
     with tempfile.TemporaryDirectory() as tmp:

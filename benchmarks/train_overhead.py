@@ -36,10 +36,11 @@ def main() -> None:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
-    from rlev_cli.config import IngestConfig, TrainConfig
     from rlev_cli.ingest import run_ingest
+    from rlev_cli.ingest.config import IngestConfig
     from rlev_cli.tiny import load_tokenizer
     from rlev_cli.train.build import build_trainer, trl_common
+    from rlev_cli.train.config import TrainConfig
     from rlev_cli.train.core import resolve_model
     from rlev_cli.train.data import load_train_rows, to_prompts
 

@@ -1,17 +1,29 @@
-"""The `rlev` command line: one small function per command; the work happens in each stage's core."""
+"""The `rlev` command line: one small function per command; the work happens in each stage's core.
+
+Every option is a field of the stage's config dataclass (`rlev_cli/<stage>/config.py`): `_command`
+turns the fields into Typer options (default, help and choices declared once, in the field) and builds
+the config from flags over the `--config` YAML file over the defaults.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from rlev_cli import __version__
-from rlev_cli.config import EvalConfig, IngestConfig, TrainConfig, ValuesConfig, help_for
 from rlev_cli.errors import RlevError
+from rlev_cli.evaluate.config import EvalConfig
+from rlev_cli.ingest.config import IngestConfig
 from rlev_cli.output import out
+from rlev_cli.settings import build_config, command_parameters
+from rlev_cli.train.config import TrainConfig
+from rlev_cli.values.config import ValuesConfig
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -20,19 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="RLEV: train language models where a correct answer earns what its question is worth.",
 )
-
-Workspace = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        envvar="RLEV_WORKSPACE",
-        show_default=False,
-        help="Folder shared by all stages [default: ./rlev-workspace].",
-    ),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")]
 
 
 def _version(value: bool) -> None:
@@ -50,57 +49,84 @@ def root(
     """RLEV: train language models where a correct answer earns what its question is worth."""
 
 
-def _start(as_json: bool, debug: bool) -> None:
-    out.use_json(as_json)
-    if debug:
-        os.environ["RLEV_DEBUG"] = "1"
+_COMMON = [
+    inspect.Parameter(
+        "config_file",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(
+            None,
+            "--config",
+            help="YAML file of these settings (snake_case keys); flags given on the command line win.",
+            show_default=False,
+        ),
+        annotation=Path | None,
+    ),
+    inspect.Parameter(
+        "as_json",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(False, "--json", help="Print one JSON summary object on stdout."),
+        annotation=bool,
+    ),
+    inspect.Parameter(
+        "debug",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(False, "--debug", help="Show the full traceback of an error."),
+        annotation=bool,
+    ),
+]
 
 
-def _workspace(workspace: Path | None) -> Path:
-    from rlev_cli.workspace import resolve_workspace
+def _command(config_class: type, name: str | None = None, examples: Sequence[str] = ()) -> Callable[..., Any]:
+    """Register `fn(config, **arguments)` as a command: its options are `config_class`'s fields, its own
+    parameters (positional arguments) come first; an argument named like a field sets that field."""
 
-    return resolve_workspace(workspace)
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "config"]
+        options = command_parameters(config_class, skip=[p.name for p in own])
+        context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+        parameters = [context, *own, *options, *_COMMON]
+
+        def command(ctx: typer.Context, **values: Any) -> None:
+            out.use_json(values.pop("as_json"))
+            if values.pop("debug"):
+                os.environ["RLEV_DEBUG"] = "1"
+            config_file = values.pop("config_file")
+            arguments = {p.name: values.pop(p.name) for p in own}
+            field_names = {f.name for f in dataclasses.fields(config_class)}
+            fixed = {k: v for k, v in arguments.items() if k in field_names and v}
+            given = {key for key in values if _given(ctx, key)}
+            config = build_config(config_class, values, given, config_file, **fixed)
+            fn(config, **{k: v for k, v in arguments.items() if k not in field_names})
+
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters}
+        epilog = "Examples:\n\n" + "\n\n".join(f"  {line}" for line in examples) if examples else None
+        app.command(name or fn.__name__, help=inspect.getdoc(fn), epilog=epilog)(command)
+        return fn
+
+    return register
 
 
-@app.command()
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user set this option (on the command line or by its environment variable)."""
+    source = ctx.get_parameter_source(name)  # Typer vendors Click: compare by name, not by enum class
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+
+
+@_command(
+    IngestConfig,
+    examples=(
+        "rlev ingest examples/exams --scheme examples/jee_scheme.json --totals examples/jee_totals.csv",
+        "rlev ingest papers.csv --map question=problem --map score=points --total 150",
+    ),
+)
 def ingest(
+    config: IngestConfig,
     paths: Annotated[list[Path], typer.Argument(help="Exam files or folders (walked recursively).")],
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help=help_for(IngestConfig, "out"), show_default=False)
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help=help_for(IngestConfig, "format"))] = "auto",
-    total: Annotated[float | None, typer.Option(help=help_for(IngestConfig, "total"))] = None,
-    totals: Annotated[Path | None, typer.Option(help=help_for(IngestConfig, "totals"))] = None,
-    scheme: Annotated[Path | None, typer.Option(help=help_for(IngestConfig, "scheme"))] = None,
-    field_map: Annotated[
-        list[str] | None, typer.Option("--map", metavar="KEY=COLUMN", help=help_for(IngestConfig, "field_map"))
-    ] = None,
-    total_from_sum: Annotated[bool, typer.Option(help=help_for(IngestConfig, "total_from_sum"))] = False,
-    test_fraction: Annotated[float, typer.Option(help=help_for(IngestConfig, "test_fraction"))] = 0.1,
-    seed: Annotated[int, typer.Option(help=help_for(IngestConfig, "seed"))] = 0,
-    strict: Annotated[bool, typer.Option(help=help_for(IngestConfig, "strict"))] = False,
-    unscored: Annotated[bool, typer.Option(help=help_for(IngestConfig, "unscored"))] = False,
-    workspace: Workspace = None,
-    as_json: AsJson = False,
-    debug: Debug = False,
 ) -> None:
     """Read exam papers into questions.parquet (value = points / exam total) and rejects.parquet."""
-    _start(as_json, debug)
     from rlev_cli.ingest import run_ingest
 
-    config = IngestConfig(
-        out=out_dir or _workspace(workspace),
-        format=fmt,
-        total=total,
-        totals=totals,
-        scheme=scheme,
-        field_map=_parse_map(field_map or []),
-        total_from_sum=total_from_sum,
-        test_fraction=test_fraction,
-        seed=seed,
-        strict=strict,
-        unscored=unscored,
-    )
     with out.progress(None, "reading exams") as advance:
         result = run_ingest(paths, config, progress=advance)
     for warning in result.warnings:
@@ -126,43 +152,19 @@ def ingest(
     )
 
 
-def _v(name: str, *flags: str, **kwargs):
-    return typer.Option(*flags, help=help_for(ValuesConfig, name), **kwargs)
-
-
-@app.command("predict-values")
-def predict_values(
-    data: Annotated[Path | None, _v("data", show_default=False)] = None,
-    out_file: Annotated[Path | None, _v("out", "--out", "-o", show_default=False)] = None,
-    target: Annotated[str, _v("target")] = "auto",
-    replace_all: Annotated[bool, _v("replace_all", "--all")] = False,
-    from_difficulty: Annotated[str | None, _v("from_difficulty", show_default=False)] = None,
-    model_out: Annotated[Path | None, _v("model_out", show_default=False)] = None,
-    model_in: Annotated[Path | None, _v("model_in", show_default=False)] = None,
-    default_total: Annotated[float, _v("default_total")] = 100.0,
-    folds: Annotated[int, _v("folds")] = 5,
-    seed: Annotated[int, _v("seed")] = 0,
-    workspace: Workspace = None,
-    as_json: AsJson = False,
-    debug: Debug = False,
-) -> None:
+@_command(
+    ValuesConfig,
+    name="predict-values",
+    examples=(
+        "rlev predict-values",
+        "rlev predict-values --all --out noisy.parquet",
+        "rlev predict-values --model-in values.skops --data new.parquet",
+    ),
+)
+def predict_values(config: ValuesConfig) -> None:
     """Label questions with predicted values (scikit-learn, grouped CV report) or difficulty weights."""
-    _start(as_json, debug)
     from rlev_cli.values.core import run_predict_values
-    from rlev_cli.workspace import QUESTIONS_FILE
 
-    config = ValuesConfig(
-        data=data or _workspace(workspace) / QUESTIONS_FILE,
-        out=out_file,
-        target=target,
-        replace_all=replace_all,
-        from_difficulty=from_difficulty,
-        model_out=model_out,
-        model_in=model_in,
-        default_total=default_total,
-        folds=folds,
-        seed=seed,
-    )
     with out.progress(None, "fitting values"):
         result = run_predict_values(config)
     rows = []
@@ -182,65 +184,16 @@ def predict_values(
     )
 
 
-def _t(name: str, *flags: str, **kwargs):
-    """A train option whose help (and name) comes from TrainConfig."""
-    return typer.Option(*flags, help=help_for(TrainConfig, name), **kwargs)
-
-
-@app.command()
-def train(
-    ctx: typer.Context,
-    data: Annotated[Path | None, _t("data", show_default=False)] = None,
-    model: Annotated[str, _t("model")] = "tiny",
-    algo: Annotated[str, _t("algo")] = "rloo",
-    reward: Annotated[str, _t("reward")] = "rlev",
-    alpha: Annotated[float, _t("alpha")] = 10.0,
-    value_column: Annotated[str, _t("value_column")] = "value",
-    num_generations: Annotated[int, _t("num_generations")] = 4,
-    kl_coef: Annotated[float, _t("kl_coef")] = 0.01,
-    learning_rate: Annotated[float, _t("learning_rate")] = 5e-7,
-    max_steps: Annotated[int, _t("max_steps")] = -1,
-    epochs: Annotated[float, _t("epochs")] = 1.0,
-    batch_size: Annotated[int, _t("batch_size")] = 8,
-    gradient_accumulation_steps: Annotated[int, _t("gradient_accumulation_steps")] = 1,
-    max_prompt_length: Annotated[int, _t("max_prompt_length")] = 1024,
-    max_completion_length: Annotated[int, _t("max_completion_length")] = 1024,
-    temperature: Annotated[float, _t("temperature")] = 1.0,
-    lora_r: Annotated[int, _t("lora_r")] = 0,
-    save_steps: Annotated[int, _t("save_steps")] = 100,
-    logging_steps: Annotated[int, _t("logging_steps")] = 1,
-    resume: Annotated[bool, _t("resume")] = False,
-    seed: Annotated[int, _t("seed")] = 0,
-    output: Annotated[Path | None, _t("output", show_default=False)] = None,
-    scale_rewards: Annotated[str, _t("scale_rewards")] = "batch",
-    allow_group_scaling: Annotated[bool, _t("allow_group_scaling")] = False,
-    rpp_baseline: Annotated[bool, _t("rpp_baseline")] = False,
-    num_processes: Annotated[int, _t("num_processes")] = 1,
-    accelerate_config: Annotated[str | None, _t("accelerate_config", show_default=False)] = None,
-    vllm: Annotated[str, _t("vllm")] = "none",
-    vllm_server_url: Annotated[str | None, _t("vllm_server_url", show_default=False)] = None,
-    judge_url: Annotated[str | None, _t("judge_url", show_default=False)] = None,
-    judge_model: Annotated[str | None, _t("judge_model", show_default=False)] = None,
-    max_train_samples: Annotated[int | None, _t("max_train_samples", show_default=False)] = None,
-    bf16: Annotated[bool | None, _t("bf16", "--bf16/--no-bf16", show_default=False)] = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="YAML file of these options (snake_case keys); flags given on the command line win.",
-            show_default=False,
-        ),
-    ] = None,
-    workspace: Workspace = None,
-    as_json: AsJson = False,
-    debug: Debug = False,
-) -> None:
+@_command(
+    TrainConfig,
+    examples=(
+        "rlev train --algo rloo",
+        "rlev train --algo reinforce++ --reward correctness --max-steps 100",
+        "rlev train --output runs/r1 --resume",
+    ),
+)
+def train(config: TrainConfig) -> None:
     """Train a policy with RLEV rewards (REINFORCE++, RLOO or GRPO on TRL) on the train split."""
-    _start(as_json, debug)
-    options = {k: v for k, v in ctx.params.items() if k not in ("config_file", "workspace", "as_json", "debug")}
-    if config_file:
-        options = _merge_config_file(ctx, options, config_file)
-    config = TrainConfig(**options, workspace=_workspace(workspace))
     from rlev_cli.train.core import run_training
 
     total = config.max_steps if config.max_steps > 0 else None
@@ -259,69 +212,21 @@ def train(
     )
 
 
-def _e(name: str, *flags: str, **kwargs):
-    return typer.Option(*flags, help=help_for(EvalConfig, name), **kwargs)
-
-
-@app.command()
+@_command(
+    EvalConfig,
+    examples=(
+        "rlev evaluate",
+        "rlev evaluate runs/rlev runs/baseline --benchmarks all --data-dir benchmarks/",
+        "rlev evaluate --model Qwen/Qwen2.5-7B --backend vllm --benchmarks gpqa_diamond,mmlu_pro",
+    ),
+)
 def evaluate(
+    config: EvalConfig,
     runs: Annotated[
         list[Path] | None, typer.Argument(help="Run folders [default: the latest run].", show_default=False)
     ] = None,
-    models: Annotated[list[str] | None, _e("models", "--model", metavar="ID|PATH|tiny", show_default=False)] = None,
-    data: Annotated[Path | None, _e("data", show_default=False)] = None,
-    split: Annotated[str, _e("split")] = "test",
-    benchmarks: Annotated[str, _e("benchmarks")] = "indomain",
-    data_dir: Annotated[Path | None, _e("data_dir", show_default=False)] = None,
-    limit: Annotated[int | None, _e("limit", show_default=False)] = None,
-    backend: Annotated[str, _e("backend")] = "hf",
-    base_url: Annotated[str | None, _e("base_url", show_default=False)] = None,
-    concurrency: Annotated[int, _e("concurrency")] = 16,
-    batch_size: Annotated[int, _e("batch_size")] = 8,
-    max_new_tokens: Annotated[int, _e("max_new_tokens")] = 1024,
-    temperature: Annotated[float, _e("temperature")] = 0.0,
-    tensor_parallel_size: Annotated[int, _e("tensor_parallel_size")] = 1,
-    data_parallel_size: Annotated[int, _e("data_parallel_size")] = 1,
-    gpu_memory_utilization: Annotated[float, _e("gpu_memory_utilization")] = 0.9,
-    responses: Annotated[Path | None, _e("responses", show_default=False)] = None,
-    ceval_split: Annotated[str, _e("ceval_split")] = "val",
-    variants: Annotated[list[str] | None, _e("variants", "--variant", metavar="BENCH=NAME", show_default=False)] = None,
-    judge_url: Annotated[str | None, _e("judge_url", show_default=False)] = None,
-    judge_model: Annotated[str | None, _e("judge_model", show_default=False)] = None,
-    seed: Annotated[int, _e("seed")] = 0,
-    out_dir: Annotated[Path | None, _e("out", "--out", "-o", show_default=False)] = None,
-    workspace: Workspace = None,
-    as_json: AsJson = False,
-    debug: Debug = False,
 ) -> None:
     """Evaluate runs or models: value-aware metrics in domain, GPQA/MMLU-Pro/C-Eval/SuperGPQA out of domain."""
-    _start(as_json, debug)
-    config = EvalConfig(
-        runs=runs or [],
-        models=models or [],
-        data=data,
-        split=split,
-        benchmarks=benchmarks,
-        data_dir=data_dir,
-        limit=limit,
-        backend=backend,
-        base_url=base_url,
-        concurrency=concurrency,
-        batch_size=batch_size,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        tensor_parallel_size=tensor_parallel_size,
-        data_parallel_size=data_parallel_size,
-        gpu_memory_utilization=gpu_memory_utilization,
-        responses=responses,
-        ceval_split=ceval_split,
-        variants=variants or [],
-        judge_url=judge_url,
-        judge_model=judge_model,
-        seed=seed,
-        out=out_dir,
-        workspace=_workspace(workspace),
-    )
     from rlev_cli.evaluate.core import run_evaluation
 
     with out.progress(None, "generating") as advance:
@@ -337,36 +242,6 @@ def evaluate(
         unlabeled_skipped=result.skipped_unlabeled,
         tables={"comparison": result.comparison},
     )
-
-
-def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise RlevError(f"{path}: cannot read the --config YAML ({err})") from err
-    if not isinstance(loaded, dict):
-        raise RlevError(f"{path}: --config must be a mapping of option: value")
-    unknown = sorted(set(loaded) - set(options))
-    if unknown:
-        raise RlevError(f"{path}: unknown option(s) {', '.join(unknown)}")
-    merged = dict(options)
-    for key, value in loaded.items():
-        source = ctx.get_parameter_source(key)  # Typer vendors Click: compare by name, not by enum class
-        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
-            merged[key] = value
-    return merged
-
-
-def _parse_map(items: list[str]) -> dict[str, str]:
-    mapping = {}
-    for item in items:
-        key, sep, column = item.partition("=")
-        if not sep or not key.strip() or not column.strip():
-            raise RlevError(f"--map {item!r}: expected KEY=COLUMN, e.g. --map question=problem")
-        mapping[key.strip()] = column.strip()
-    return mapping
 
 
 def main() -> None:

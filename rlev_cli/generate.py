@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rlev_cli.errors import RlevError
+
+BACKENDS = ("hf", "vllm", "openai")
 
 Messages = list[dict[str, str]]
 
@@ -211,31 +213,40 @@ class OpenAIBackend:
         raise RlevError(f"server {self.base_url} did not answer after {self.retries} tries: {error}")
 
 
-def make_backend(name: str, model: str, options: dict[str, Any]):
-    if name == "hf":
-        return HFBackend(
-            model, options["batch_size"], options["max_new_tokens"], options["temperature"], options["seed"]
-        )
-    if name == "vllm":
+class GenerationOptions(Protocol):
+    """What a backend reads from a command's settings (`EvalConfig` has these fields)."""
+
+    backend: str
+    batch_size: int
+    max_new_tokens: int
+    temperature: float
+    seed: int
+    tensor_parallel_size: int
+    data_parallel_size: int
+    gpu_memory_utilization: float
+    base_url: str | None
+    concurrency: int
+
+
+def make_backend(model: str, options: GenerationOptions, max_model_len: int | None = None) -> Any:
+    """The generation backend `options.backend` names, for `model`."""
+    if options.backend == "hf":
+        return HFBackend(model, options.batch_size, options.max_new_tokens, options.temperature, options.seed)
+    if options.backend == "vllm":
         return VLLMBackend(
             model,
-            options["max_new_tokens"],
-            options["temperature"],
-            options["seed"],
-            options["tensor_parallel_size"],
-            options["data_parallel_size"],
-            options["gpu_memory_utilization"],
-            options.get("max_model_len"),
+            options.max_new_tokens,
+            options.temperature,
+            options.seed,
+            options.tensor_parallel_size,
+            options.data_parallel_size,
+            options.gpu_memory_utilization,
+            max_model_len,
         )
-    if name == "openai":
-        if not options.get("base_url"):
+    if options.backend == "openai":
+        if not options.base_url:
             raise RlevError("--backend openai needs --base-url (e.g. http://localhost:8000/v1)")
         return OpenAIBackend(
-            options["base_url"],
-            model,
-            options["max_new_tokens"],
-            options["temperature"],
-            options["seed"],
-            options["concurrency"],
+            options.base_url, model, options.max_new_tokens, options.temperature, options.seed, options.concurrency
         )
-    raise RlevError(f"--backend {name!r}: choose hf, vllm or openai")
+    raise RlevError(f"--backend {options.backend!r}: choose {', '.join(BACKENDS)}")

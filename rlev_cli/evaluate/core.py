@@ -15,10 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from rlev_cli.config import SYSTEM_PROMPT, EvalConfig
 from rlev_cli.errors import RlevError
 from rlev_cli.evaluate.benchmarks import Item, extract_answer, load_items, read_rows, user
+from rlev_cli.evaluate.config import EvalConfig
 from rlev_cli.evaluate.metrics import bucket_rows, summarize
+from rlev_cli.prompts import SYSTEM_PROMPT
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
 
@@ -273,21 +274,7 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
     if progress:
         progress(reused)
     if todo:
-        backend = make_backend(
-            config.backend,
-            target.model or "",
-            {
-                "batch_size": config.batch_size,
-                "max_new_tokens": config.max_new_tokens,
-                "temperature": config.temperature,
-                "seed": config.seed,
-                "tensor_parallel_size": config.tensor_parallel_size,
-                "data_parallel_size": config.data_parallel_size,
-                "gpu_memory_utilization": config.gpu_memory_utilization,
-                "base_url": config.base_url,
-                "concurrency": config.concurrency,
-            },
-        )
+        backend = make_backend(target.model or "", config)
         chunk = max(CHUNK, config.batch_size)
         for start in range(0, len(todo), chunk):
             batch = todo[start : start + chunk]

@@ -23,12 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rlev_cli import __version__
-from rlev_cli.config import IngestConfig, as_dict
 from rlev_cli.errors import RlevError
 from rlev_cli.ingest import detect
+from rlev_cli.ingest.config import IngestConfig
 from rlev_cli.ingest.numbers import parse_number
 from rlev_cli.ingest.records import CANDIDATES, ReadResult, record_json, reject
 from rlev_cli.schema import QUESTIONS, REJECTS, write_table
+from rlev_cli.settings import as_dict
 from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, write_json
 
 LOW_COVERAGE = 0.5

@@ -6,8 +6,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rlev_cli.config import TrainConfig
 from rlev_cli.output import out
+from rlev_cli.train.config import TrainConfig
 
 
 def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]:

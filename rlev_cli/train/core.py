@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlev_cli import __version__
-from rlev_cli.config import TrainConfig, as_dict
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
+from rlev_cli.settings import as_dict
+from rlev_cli.train.config import TrainConfig
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
 
 SHIPPED_ACCELERATE = ("multi_gpu", "zero2", "zero3", "multi_node")

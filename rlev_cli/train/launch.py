@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from rlev_cli.config import TrainConfig
+from rlev_cli.train.config import TrainConfig
 
 
 def main(config_path: str) -> None:

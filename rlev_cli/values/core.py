@@ -19,8 +19,9 @@ import pandas as pd
 import pyarrow as pa
 
 from rlev_cli import __version__
-from rlev_cli.config import DIFFICULTY_LEVELS, ValuesConfig, as_dict
 from rlev_cli.errors import RlevError
+from rlev_cli.settings import as_dict
+from rlev_cli.values.config import DIFFICULTY_LEVELS, ValuesConfig
 from rlev_cli.values.features import MODELS, N_TEXT_FEATURES, CharNgramHasher, ValueRegressor, feature_frame
 from rlev_cli.workspace import atomic_path, write_json
 

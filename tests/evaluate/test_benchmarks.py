@@ -195,9 +195,9 @@ def test_unknown_benchmark_and_missing_run(tmp_path, workspace):
 
 
 def test_indomain_prompt_follows_the_system_prompt_the_run_trained_with():
-    from rlev_cli.config import SYSTEM_PROMPT
     from rlev_cli.evaluate.benchmarks import Item, user
     from rlev_cli.evaluate.core import Target, for_target
+    from rlev_cli.prompts import SYSTEM_PROMPT
 
     items = {
         "indomain": [Item("indomain", "q1", user("1+1?", SYSTEM_PROMPT), "2")],

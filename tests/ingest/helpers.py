@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from rlev_cli.config import IngestConfig
 from rlev_cli.ingest import run_ingest
+from rlev_cli.ingest.config import IngestConfig
 
 
 def ingest(paths, out: Path, **options):

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from rlev_cli.config import TrainConfig
 from rlev_cli.errors import RlevError
 from rlev_cli.rewards import prepare_values, value_scale
+from rlev_cli.train.config import TrainConfig
 from rlev_cli.train.trainers import reinforce_pp_advantages, reverse_cumsum
 
 S_HIGH, S_LOW = value_scale(0.05), value_scale(0.02)  # 1.5, 1.2

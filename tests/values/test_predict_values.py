@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
-from rlev_cli.config import ValuesConfig
 from rlev_cli.errors import RlevError
+from rlev_cli.values.config import ValuesConfig
 from rlev_cli.values.core import run_predict_values
 from tests.conftest import EXAMS
 
