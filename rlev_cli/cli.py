@@ -8,6 +8,7 @@ the config from flags over the `--config` YAML file over the defaults.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import inspect
 import os
 from collections.abc import Callable, Sequence
@@ -248,8 +249,21 @@ def main() -> None:
     """Console entry point: user errors as one line and exit 1; bugs keep their traceback."""
     try:
         app(standalone_mode=True)
-    except RlevError as err:
-        if os.environ.get("RLEV_DEBUG"):
-            raise
-        out.error(str(err))
+    except (RlevError, OSError) as err:
+        if os.environ.get("RLEV_DEBUG") or (isinstance(err, OSError) and not _names_a_path(err)):
+            raise  # an OSError that names no path is a bug, not a user's bad path
+        out.error(str(err) if isinstance(err, RlevError) else _os_error_line(err))
         raise SystemExit(1) from None
+
+
+def _names_a_path(err: OSError) -> bool:
+    return err.filename is not None or err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def _os_error_line(err: OSError) -> str:
+    """`cannot write /proc/x/questions.parquet: Permission denied`: the path and the OS reason."""
+    path = err.filename if err.filename is not None else "the output folder"
+    reason = err.strerror or type(err).__name__
+    if err.errno == errno.EEXIST and Path(path).is_file():
+        reason = "a file is in the way where a folder is needed"  # mkdir under a regular file
+    return f"cannot write {path}: {reason}"

@@ -51,10 +51,9 @@ class Output:
             sys.stdout.write(json.dumps(_jsonable(payload), ensure_ascii=False) + "\n")
             sys.stdout.flush()
             return
-        from rich.console import Console
         from rich.table import Table
 
-        console = Console(highlight=False)
+        console = _stdout_console()
         table = Table(title=f"rlev {command}", show_header=False, title_justify="left")
         table.add_column("field", style="bold")
         table.add_column("value")
@@ -70,10 +69,9 @@ class Output:
         """A table of records (one column per key of the first row)."""
         if not rows or self.json_mode:
             return
-        from rich.console import Console
         from rich.table import Table
 
-        console = console or Console(highlight=False)
+        console = console or _stdout_console()
         table = Table(title=title, title_justify="left")
         for key in rows[0]:
             table.add_column(str(key), justify="right" if isinstance(rows[0][key], int | float) else "left")
@@ -123,6 +121,15 @@ class Output:
                 bar.update(task, advance=n, extra=extra)
 
             yield advance
+
+
+def _stdout_console() -> Any:
+    """A console for stdout: the terminal's width on a terminal; piped to a file or another program, wide
+    enough that no table is cut or wrapped at 80 columns."""
+    from rich.console import Console
+
+    wide = None if sys.stdout.isatty() else 1_000
+    return Console(highlight=False, width=wide)
 
 
 def _fmt(value: Any) -> str:

@@ -87,3 +87,27 @@ def test_train_config_file_and_flags_override(tmp_path, workspace):
     config.write_text("algo: grpo\nbogus: 1\n")
     message = str(runner.invoke(app, ["train", "--config", str(config)]).exception)
     assert message.startswith(f"{config}: unknown setting(s) bogus; known: accelerate_config, algo, allow_group")
+
+
+def _rlev(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rlev_cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_unwritable_output_paths_are_one_error_line(tmp_path, ingested):
+    """A path under a regular file, /dev/null or /proc: one `Error:` line naming the path, exit 1."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    cases = {
+        ("ingest", str(EXAMS / "ksat_ai_benchmark"), "-o", "/dev/null/ws"): "/dev/null/ws",
+        ("predict-values", "--data", str(ingested), "--out", str(blocker / "v.parquet")): str(blocker),
+        ("train", "--data", str(ingested), "--output", str(blocker / "run"), "--max-steps", "1"): str(blocker),
+        ("evaluate", "--model", "tiny", "--data", str(ingested), "--limit", "1", "--out", "/proc/rlev-eval"): (
+            "/proc/rlev-eval"
+        ),
+    }
+    for args, path in cases.items():
+        result = _rlev(*args, cwd=tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1, (args, result.stderr)
+        assert lines[0].startswith(f"Error: cannot write {path}"), (args, lines)
+        assert "Traceback" not in result.stderr
