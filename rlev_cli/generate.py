@@ -27,7 +27,7 @@ class Generation:
 def render(tokenizer: Any, messages: Messages) -> str:
     """The prompt text a local model sees: its own chat template, generation prompt added."""
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
     return "\n\n".join(m["content"] for m in messages) + "\n"
 
 
@@ -47,7 +47,7 @@ class HFBackend:
         quiet_transformers()
         self.tokenizer = load_tokenizer(model_path)
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+        self.model: Any = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(self.device).eval()
         self.batch_size, self.max_new_tokens, self.temperature, self.seed = (

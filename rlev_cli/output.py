@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,12 +35,14 @@ class Output:
         self.json_mode = enabled
         self.warnings = []
 
-    def _stderr(self):  # created lazily so importing rlev_cli.output stays cheap
+    def _stderr(self) -> Any:  # created lazily so importing rlev_cli.output stays cheap
         from rich.console import Console
 
         return Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def summary(self, command: str, tables: Mapping[str, list[Mapping[str, Any]]] | None = None, **fields: Any) -> None:
+    def summary(
+        self, command: str, tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, **fields: Any
+    ) -> None:
         """Print the final result: a key/value table (+ optional row tables), or one JSON object."""
         if self.json_mode:
             payload = {"command": command, **fields}
@@ -65,7 +67,7 @@ class Output:
         for title, rows in (tables or {}).items():
             self.rows(title, rows, console=console)
 
-    def rows(self, title: str, rows: list[Mapping[str, Any]], console=None) -> None:
+    def rows(self, title: str, rows: Sequence[Mapping[str, Any]], console: Any = None) -> None:
         """A table of records (one column per key of the first row)."""
         if not rows or self.json_mode:
             return
