@@ -9,6 +9,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from rlev_cli.evaluate.benchmarks.base import Benchmark, Extraction, Hub, Item, Source, Variant, user
@@ -92,15 +93,22 @@ def extract_gpqa_lm_eval(response: str, options: Sequence[str] = ()) -> Extracti
         return hits[-1], "flexible"
     if not options:
         return None, "miss"
-    letters = [chr(65 + i) for i in range(len(options))]
-    keys = [_ignore_case_and_punctuation(o.strip()) for o in options]
-    to_letter = dict(zip(keys, letters, strict=True))  # as upstream's dict: of two equal texts the later wins
-    found = re.findall("|".join(re.escape(k) for k in keys), _ignore_case_and_punctuation(response))
+    choice_texts, to_letter, colon_letter = _fallbacks(tuple(options))
+    found = choice_texts.findall(_ignore_case_and_punctuation(response))
     text = found[-1].strip() if found else ""
     if text:  # upstream returns a hit it cannot map as it is (never a letter: it is lower case)
         return to_letter.get(text, text), "choice_text"
-    found = re.findall(r":[\s]*(" + "|".join(letters) + ")", response)
+    found = colon_letter.findall(response)
     return (found[-1], "colon_letter") if found else (None, "miss")
+
+
+@lru_cache(maxsize=4096)  # one item's options, scored for every model and sample
+def _fallbacks(options: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, str], re.Pattern[str]]:
+    letters = [chr(65 + i) for i in range(len(options))]
+    keys = [_ignore_case_and_punctuation(o.strip()) for o in options]
+    to_letter = dict(zip(keys, letters, strict=True))  # as upstream's dict: of two equal texts the later wins
+    choice_texts = re.compile("|".join(re.escape(k) for k in keys))
+    return choice_texts, to_letter, re.compile(r":[\s]*(" + "|".join(letters) + ")")
 
 
 def load(source: Source, variant: str, seed: int, split: str) -> tuple[list[Item], int]:

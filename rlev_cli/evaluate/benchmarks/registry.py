@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from rlev_cli.errors import RlevError
@@ -18,43 +20,44 @@ _NOT_BENCHMARKS = {"base", "registry"}
 _BENCHMARKS: dict[str, Benchmark] | None = None  # None until the package has been scanned
 
 
-def _discover() -> dict[str, Benchmark]:
+def _discover() -> list[Benchmark]:
     package = importlib.import_module(__package__ or "rlev_cli.evaluate.benchmarks")
-    found: dict[str, Benchmark] = {}
+    found = []
     for module in pkgutil.iter_modules(package.__path__):
         if module.name in _NOT_BENCHMARKS or module.name.startswith("_"):
             continue
         benchmark = getattr(importlib.import_module(f"{package.__name__}.{module.name}"), "BENCHMARK", None)
         if isinstance(benchmark, Benchmark):
-            _add(found, benchmark)
+            found.append(benchmark)
     return found
 
 
-def _add(table: dict[str, Benchmark], benchmark: Benchmark) -> None:
-    known = table.get(benchmark.name)
-    if known is not None and known is not benchmark:
-        raise RlevError(f"benchmark {benchmark.name!r} is declared twice")
-    table[benchmark.name] = benchmark
+def _table(found: list[Benchmark]) -> dict[str, Benchmark]:
+    """By name, in `--benchmarks all` order (`order`, then name); a name declared twice is an error."""
+    table: dict[str, Benchmark] = {}
+    for benchmark in sorted(found, key=lambda b: (b.order, b.name)):
+        if table.setdefault(benchmark.name, benchmark) is not benchmark:
+            raise RlevError(f"benchmark {benchmark.name!r} is declared twice")
+    return table
 
 
-def benchmarks() -> dict[str, Benchmark]:
-    """Every benchmark by name, in `--benchmarks all` order (`order`, then name)."""
+def benchmarks() -> Mapping[str, Benchmark]:
+    """Every benchmark by name, in `--benchmarks all` order (the package is scanned once)."""
     global _BENCHMARKS
     if _BENCHMARKS is None:
-        _BENCHMARKS = _discover()
-    return dict(sorted(_BENCHMARKS.items(), key=lambda kv: (kv[1].order, kv[0])))
+        _BENCHMARKS = _table(_discover())
+    return MappingProxyType(_BENCHMARKS)
 
 
 def register(benchmark: Benchmark) -> Benchmark:
     """Add a benchmark declared outside this package (a plugin, a test); returns it unchanged."""
-    benchmarks()
-    assert _BENCHMARKS is not None
-    _add(_BENCHMARKS, benchmark)
+    global _BENCHMARKS
+    _BENCHMARKS = _table([*benchmarks().values(), benchmark])
     return benchmark
 
 
 def get(name: str) -> Benchmark:
-    found = benchmarks().get(name)
+    found = (_BENCHMARKS if _BENCHMARKS is not None else benchmarks()).get(name)
     if found is None:
         raise RlevError(f"unknown benchmark {name!r}")
     return found

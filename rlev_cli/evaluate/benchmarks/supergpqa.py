@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from rlev_cli.errors import RlevError
@@ -26,6 +27,13 @@ _LABEL_PATTERNS = [
 ]
 # extract_option_content: "is:?" (not "is?:?"), and "Answer" needs no colon (a colon even stops it)
 _CONTENT_LEADS = (r"[Tt]he\s+(?:\w+\s+)?(?:answer|option)(?:\w+\s+)?\s+is:?\s*", r"(?i:Answer)\s*", r"^[^\w\r\n]*")
+
+
+@lru_cache(maxsize=4096)  # one item's options, scored for every model and sample
+def _content_patterns(options: tuple[str, ...]) -> list[re.Pattern[str]]:
+    # every option, empty ones included, in order: the alternation's order decides between overlapping texts
+    alternation = "|".join(re.escape(o) for o in options)
+    return [re.compile(lead + _CONTENT_PREFIX + f"({alternation})" + _SUFFIX) for lead in _CONTENT_LEADS]
 
 
 def supergpqa_item(row: dict[str, Any], variant: str = "official-zero-shot") -> Item:
@@ -79,11 +87,8 @@ def extract_supergpqa(response: str, options: Sequence[str] = ()) -> Extraction:
                 return match.group(1), f"{scope}:{index}"
     if not options:
         return None, "miss"
-    # every option, empty ones included, in order: the alternation's order decides between overlapping texts
-    alternation = "|".join(re.escape(o) for o in options)
-    patterns = [re.compile(lead + _CONTENT_PREFIX + f"({alternation})" + _SUFFIX) for lead in _CONTENT_LEADS]
     for scope, text in scopes:
-        for index, pattern in enumerate(patterns):
+        for index, pattern in enumerate(_content_patterns(tuple(options))):
             match = pattern.search(text)
             if match:  # the first hit decides, even an empty option (then a miss, as upstream's `if predict`)
                 if not match.group(1):
