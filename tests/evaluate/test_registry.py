@@ -149,3 +149,10 @@ def test_the_repository_examples_load(tmp_path):
     (tmp_path / "mmlu_pro.jsonl").write_text('{"question_id": 1, "question": "?"}\n')
     with pytest.raises(RlevError, match=r"^mmlu_pro: rows lack the hub column 'options'; keep the hub schema$"):
         load_items("mmlu_pro", tmp_path, 0)
+
+
+def test_the_docs_show_the_tested_example():
+    """docs/evaluation.md "Adding a benchmark" shows arc_challenge.py whole: the page cannot drift from it."""
+    page = (Path(__file__).parents[2] / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    shown = page.split("## Adding a benchmark", 1)[1].split("```python\n", 1)[1].split("\n```", 1)[0]
+    assert shown == Path(__file__).with_name("arc_challenge.py").read_text(encoding="utf-8").rstrip("\n")
