@@ -79,7 +79,7 @@ def ceval_item(
     subject: str,
     split: str,
     variant: str = "official-answer-only-0shot",
-    shots: list[dict] | None = None,
+    shots: list[dict[str, Any]] | None = None,
 ) -> Item | None:
     """chatgpt.py: a system message, the dev rows as user/assistant turns when few-shot (the
     answer letter, or "让我们一步一步思考，…所以答案是X。" for CoT), the instruction before the first question."""

@@ -48,7 +48,9 @@ def _shot(row: dict[str, Any], variant: str) -> str:
     return _block(row)[0] + cot.replace("A: Let's think step by step.", _COT_START) + "\n\n"  # format_cot_example
 
 
-def mmlu_pro_item(row: dict[str, Any], variant: str = "official-cot-0shot", shots: list[dict] | None = None) -> Item:
+def mmlu_pro_item(
+    row: dict[str, Any], variant: str = "official-cot-0shot", shots: list[dict[str, Any]] | None = None
+) -> Item:
     """0-shot: the official header and query. 5-shot: the first five validation rows of the category with
     their chain of thought, joined as the official script or lm-eval joins them."""
     body, options = _block(row)

@@ -73,7 +73,8 @@ def read_rows(path: Path, what: str) -> list[dict[str, Any]]:
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            return pq.read_table(path).to_pylist()
+            rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+            return rows
         if path.suffix == ".csv":
             import csv
 
