@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -69,12 +72,27 @@ def test_ceval_and_gpqa_extractors():
     assert extract_gpqa("Answer: $B$")[0] == "B"
 
 
-def test_gpqa_permutation_is_deterministic_and_recorded():
-    assert gpqa_permutation(0, "synthetic-0001") == gpqa_permutation(0, "synthetic-0001")
-    item = gpqa_item(SYNTHETIC_GPQA, seed=0)
-    assert sorted(item.perm) == [0, 1, 2, 3]
-    assert item.options[ord(item.gold) - 65] == "4"
+def test_gpqa_permutation_is_pinned_stable_across_processes_and_recorded():
+    # pinned values: random.Random("<seed>:<Record ID>").sample(range(4), 4) over [correct, inc1, inc2, inc3]
+    assert gpqa_permutation(0, "synthetic-0001") == [0, 1, 2, 3]
+    assert gpqa_permutation(1, "synthetic-0001") == [0, 3, 1, 2]
+    other_process = subprocess.run(
+        [sys.executable, "-c", PRINT_PERMUTATION],
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other_process.stdout.strip() == "[0, 3, 1, 2]"  # a str seed is hashed with SHA-512, not hash()
+    item = gpqa_item(SYNTHETIC_GPQA, seed=1)
+    assert item.perm == [0, 3, 1, 2] and item.gold == "A"
+    assert item.options == ["4", "22", "3", "5"]
     assert {tuple(gpqa_item(SYNTHETIC_GPQA, seed=s).perm) for s in range(20)} != {tuple(item.perm)}
+
+
+PRINT_PERMUTATION = (
+    "from rlev_cli.evaluate.benchmarks import gpqa_permutation; print(gpqa_permutation(1, 'synthetic-0001'))"
+)
 
 
 def test_fixture_rows_load_with_their_official_ids():
@@ -167,10 +185,12 @@ def test_scoring_given_responses_on_fixture_rows(tmp_path, workspace):
     assert summary["gpqa_diamond"]["acc"] == 100.0
     predictions = pq.read_table(tmp_path / "eval" / "predictions.parquet").to_pylist()
     gpqa = next(p for p in predictions if p["benchmark"] == "gpqa_diamond")
-    assert (
-        gpqa["perm"] == gpqa_permutation(0, "synthetic-0001")
-        and gpqa["prompt_format"] == "gpqa_diamond/simple-evals-0shot-cot/v1"
-    )
+    assert gpqa["perm"] == [0, 1, 2, 3] and gpqa["gold"] == "A"
+    assert gpqa["prompt_format"] == "gpqa_diamond/simple-evals-0shot-cot/v1"
+    formats = {p["benchmark"]: p["prompt_format"] for p in predictions}
+    assert formats["mmlu_pro"] == "mmlu_pro/official-cot-0shot/v2"  # v2: the official header spacing
+    assert formats["ceval"] == "ceval/official-answer-only-0shot/v1"
+    assert formats["supergpqa"] == "supergpqa/official-zero-shot/v1"
     assert json.loads(result.stdout)["unlabeled_skipped"]["ceval"] == 1
 
 
@@ -186,12 +206,15 @@ def test_responses_that_match_no_item_are_an_error(tmp_path, workspace):
 
 def test_unknown_benchmark_and_missing_run(tmp_path, workspace):
     result = runner.invoke(app, ["evaluate", "--benchmarks", "mmlu"])
-    assert "--benchmarks: unknown mmlu" in str(result.exception)
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        "--benchmarks: unknown mmlu; choose from indomain, gpqa_diamond, mmlu_pro, ceval, supergpqa or all"
+    )
     (tmp_path / "run").mkdir()
     result = runner.invoke(app, ["evaluate", str(tmp_path / "run")])
-    assert "no model/ folder" in str(result.exception)
+    assert result.exit_code == 1 and "no model/ folder" in str(result.exception)
     result = runner.invoke(app, ["evaluate"])
-    assert "no run in" in str(result.exception)
+    assert result.exit_code == 1 and "no run in" in str(result.exception)
 
 
 def test_indomain_prompt_follows_the_system_prompt_the_run_trained_with():

@@ -89,9 +89,10 @@ def test_mmlu_pro_five_shot_needs_and_uses_the_validation_rows(tmp_path):
     data = _data_dir(tmp_path, "mmlu_pro", [MMLU_ROWS[0], *shots])  # row 0 is biology
     (item,) = load_items("mmlu_pro", data, 0, "val", "official-cot-5shot")[0]
     prompt = item.messages[-1]["content"]
+    # the official header: cot_prompt_lib/initial_prompt.txt (ending "choice.\n\n\n") + "\n" (generate_cot_prompt)
     assert prompt.startswith(
         "The following are multiple choice questions (with answers) about biology. Think step by step and then "
-        'finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n'
+        'finish your answer with "the answer is (X)" where X is the correct letter choice.\n\n\n\n'
         "Question:\nSYNTHETIC exemplar 0\nOptions:\nA. yes\nB. no\n"
         "Answer: Let's think step by step. Step 0. The answer is (A).\n\n"
     )
@@ -102,7 +103,9 @@ def test_mmlu_pro_five_shot_needs_and_uses_the_validation_rows(tmp_path):
         + "Answer: Let's think step by step."
     )
     (lm_eval,) = load_items("mmlu_pro", data, 0, "val", "lm-eval-cot-5shot")[0]
-    assert lm_eval.messages[-1]["content"] == prompt.replace("correct letter choice.\n\n", "correct letter choice.\n")
+    # lm-eval's description ends in one newline (mmlu_pro_<category>.yaml)
+    assert lm_eval.messages[-1]["content"] == prompt.replace("letter choice.\n\n\n\n", "letter choice.\n")
+    assert item.prompt_format == "mmlu_pro/official-cot-5shot/v2" and lm_eval.prompt_format.endswith("/v1")
 
 
 def test_supergpqa_with_subfield_and_gpqa_lm_eval_prompts():
@@ -131,7 +134,7 @@ def test_supergpqa_with_subfield_and_gpqa_lm_eval_prompts():
         (extract_ceval_cot, "答案是第二个。", (None, "miss")),
         (extract_mmlu_pro_lm_eval, "Answer: B", (None, "miss")),
         (extract_mmlu_pro_lm_eval, "the answer is J. Wait, the answer is (A)", ("J", "L1")),
-        (extract_gpqa_lm_eval, "Not (A); the answer is (c).", ("C", "flexible")),
+        (extract_gpqa_lm_eval, "Not (A); the answer is (c).", ("A", "flexible")),  # "(\([A-Z]\))": capitals only
         (extract_gpqa_lm_eval, "Answer: B", (None, "miss")),
     ],
 )
@@ -157,6 +160,7 @@ def test_variant_option_end_to_end_and_its_errors(tmp_path, workspace):
     (summary,) = pq.read_table(tmp_path / "a" / "summary.parquet").to_pylist()
     assert summary["acc"] == 50.0  # few-shot answer-only wants the bare letter
     result = runner.invoke(app, [*args, "-o", str(tmp_path / "b")])  # the default 0-shot extractor takes both
+    assert result.exit_code == 0, result.output
     (summary,) = pq.read_table(tmp_path / "b" / "summary.parquet").to_pylist()
     assert summary["acc"] == 100.0
     formats = set(pq.read_table(tmp_path / "a" / "predictions.parquet")["prompt_format"].to_pylist())
@@ -164,7 +168,13 @@ def test_variant_option_end_to_end_and_its_errors(tmp_path, workspace):
 
     result = runner.invoke(app, [*args, "--variant", "ceval=5shot"])
     assert result.exit_code == 1
-    assert str(result.exception).startswith("--variant 'ceval=5shot': unknown; choose BENCH=NAME from mmlu_pro: ")
+    assert str(result.exception) == (
+        "--variant 'ceval=5shot': unknown; choose BENCH=NAME from "
+        "gpqa_diamond: simple-evals-0shot-cot, lm-eval-cot-0shot; "
+        "mmlu_pro: official-cot-0shot, official-cot-5shot, lm-eval-cot-5shot; "
+        "ceval: official-answer-only-0shot, official-answer-only-5shot, official-cot-5shot; "
+        "supergpqa: official-zero-shot, official-zero-shot-with-subfield"
+    )
 
 
 def test_every_variant_has_its_extractor():
@@ -189,7 +199,7 @@ def test_every_variant_has_its_extractor():
 
 
 def test_few_shot_variants_fetch_the_exemplar_splits_from_the_hub(monkeypatch, tmp_path):
-    from rlev_cli.evaluate import benchmarks
+    from rlev_cli.evaluate.benchmarks import ceval, registry
 
     calls = []
 
@@ -199,8 +209,8 @@ def test_few_shot_variants_fetch_the_exemplar_splits_from_the_hub(monkeypatch, t
             return [{k: v for k, v in r.items() if not k.startswith("_")} for r in CEVAL_ROWS if r["_split"] == split]
         return MMLU_ROWS[:1] if split is None else []
 
-    monkeypatch.setattr(benchmarks, "load_hub", fake_hub)
-    monkeypatch.setattr(benchmarks, "CEVAL_SUBJECTS", {"computer_network": "计算机网络"})
+    monkeypatch.setattr(registry, "load_hub", fake_hub)
+    monkeypatch.setattr(ceval, "CEVAL_SUBJECTS", {"computer_network": "计算机网络"})
     items, _ = load_items("ceval", None, 0, "val", "official-cot-5shot")
     assert calls == [("ceval", "computer_network", "val"), ("ceval", "computer_network", "dev")]
     assert len(items) == 15 and len(items[0].messages) == 12
