@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlev_cli.errors import RlevError
-from rlev_cli.evaluate.benchmarks import ALL, VARIANTS
+from rlev_cli.evaluate import benchmarks as registry
 from rlev_cli.generate import BACKENDS
 from rlev_cli.settings import setting
 
@@ -24,7 +24,9 @@ class EvalConfig:
     )
     data: Path | None = setting(None, help="Questions table for in-domain items [default: the workspace's].")
     split: str = setting("test", help="Split of the questions table to evaluate.")
-    benchmarks: str = setting("indomain", help=f"Comma list of {', '.join(ALL)}, or 'all'.")
+    benchmarks: str = setting(
+        "indomain", help=f"Comma list of {', '.join(registry.ALL)} (or any registered benchmark), or 'all'."
+    )
     data_dir: Path | None = setting(
         None, help="Local benchmark files <benchmark>.jsonl|.parquet|.csv in the hub schema, instead of the hub."
     )
@@ -64,6 +66,7 @@ class EvalConfig:
     )
 
     def __post_init__(self) -> None:
+        ALL, VARIANTS = registry.ALL, registry.VARIANTS  # read now: a benchmark file may have been added since import
         names = ALL if self.benchmarks == "all" else tuple(b.strip() for b in self.benchmarks.split(",") if b.strip())
         unknown = [b for b in names if b not in ALL]
         if unknown or not names:
