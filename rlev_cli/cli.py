@@ -64,7 +64,10 @@ def _workspace(workspace: Path | None) -> Path:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Exam files or folders (walked recursively).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Exam files or folders (walked recursively), or hf://OWNER/NAME (a Hub dataset)."),
+    ],
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help=help_for(IngestConfig, "out"), show_default=False)
     ] = None,
@@ -79,6 +82,7 @@ def ingest(
     test_fraction: Annotated[float, typer.Option(help=help_for(IngestConfig, "test_fraction"))] = 0.1,
     seed: Annotated[int, typer.Option(help=help_for(IngestConfig, "seed"))] = 0,
     strict: Annotated[bool, typer.Option(help=help_for(IngestConfig, "strict"))] = False,
+    skip_unreadable: Annotated[bool, typer.Option(help=help_for(IngestConfig, "skip_unreadable"))] = False,
     unscored: Annotated[bool, typer.Option(help=help_for(IngestConfig, "unscored"))] = False,
     workspace: Workspace = None,
     as_json: AsJson = False,
@@ -99,6 +103,7 @@ def ingest(
         test_fraction=test_fraction,
         seed=seed,
         strict=strict,
+        skip_unreadable=skip_unreadable,
         unscored=unscored,
     )
     with out.progress(None, "reading exams") as advance:

@@ -62,6 +62,13 @@ class IngestConfig:
     )
     seed: int = field(default=0, metadata={"help": "Seed of the train/test split."})
     strict: bool = field(default=False, metadata={"help": "Fail (write nothing) if any record is rejected."})
+    skip_unreadable: bool = field(
+        default=False,
+        metadata={
+            "help": "Ingest the other files when one cannot be read at all (empty, binary, truncated, no score "
+            "column): it becomes one reject instead of an error."
+        },
+    )
     unscored: bool = field(
         default=False,
         metadata={

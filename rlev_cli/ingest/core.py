@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -25,11 +25,11 @@ import pyarrow.compute as pc
 from rlev_cli import __version__
 from rlev_cli.config import IngestConfig, as_dict
 from rlev_cli.errors import RlevError
-from rlev_cli.ingest import detect
+from rlev_cli.ingest import detect, splits
 from rlev_cli.ingest.numbers import parse_number
-from rlev_cli.ingest.records import CANDIDATES, ReadResult, record_json, reject
-from rlev_cli.schema import QUESTIONS, REJECTS, write_table
-from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, write_json
+from rlev_cli.ingest.records import CANDIDATES, ReadResult, UnusableFile, record_json, reject
+from rlev_cli.schema import QUESTIONS, REJECTS, parquet_writer
+from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, write_json_file, write_set
 
 LOW_COVERAGE = 0.5
 
@@ -51,13 +51,22 @@ class IngestResult:
     inputs: list[dict[str, Any]] = field(default_factory=list)  # path, format chosen, records
 
 
-def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int], Any] | None = None) -> IngestResult:
-    files = detect.find_inputs([Path(p) for p in paths])
+def run_ingest(
+    paths: list[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
+) -> IngestResult:
+    from rlev_cli.ingest import hub
+
+    specs = [str(p) for p in paths if hub.is_hub(p)]
+    local = [Path(p) for p in paths if not hub.is_hub(p)]
+    files = detect.find_inputs(local) if local else []
     totals = load_totals(config.totals) if config.totals else {}
     scheme = load_scheme(config.scheme) if config.scheme else {}
     results, inputs = [], []
-    for path in files:
+    released = {"split column": 0, "file names": 0, "hub splits": 0}
+    for path, name in files:
         result, digest = read_file(path, config)
+        released["split column"] += len(result.candidates["split"]) - result.candidates["split"].null_count
+        result.candidates = _with_name_hints(result.candidates, name, released)
         results.append(result)
         inputs.append(
             {
@@ -70,6 +79,15 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
         )
         if progress:
             progress(1)
+    for spec in specs:
+        for result, entry, _split_name in hub.read_hub(spec, config.field_map, _need_score(config)):
+            given = len(result.candidates["split"]) - result.candidates["split"].null_count
+            released["hub splits"] += given
+            results.append(result)
+            inputs.append(entry)
+            if progress:
+                progress(1)
+    _check_unusable(results, inputs, config)
     candidates = pa.concat_tables([r.candidates.select(CANDIDATES.names).cast(CANDIDATES) for r in results])
     given_ids = _given_ids(results)
     rejects = [rej for r in results for rej in r.rejects]
@@ -78,8 +96,9 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
 
     candidates, given_ids = _apply_scheme(candidates, given_ids, scheme, config, rejects)
     candidates, given_ids, exams = _resolve_totals(candidates, given_ids, totals, config, rejects, warnings)
-    questions = _build_questions(candidates, given_ids, rejects, config)
-    questions = _split(questions, config, warnings)
+    questions, shared = _build_questions(candidates, given_ids, rejects, config)
+    questions, split_info = _split(questions, shared, config, warnings)
+    split_info["released_from"] = {k: v for k, v in released.items() if v}
     exam_rows = _exam_report(questions, exams)
     _check_counts(n_records, questions.num_rows, len(rejects))
 
@@ -91,10 +110,16 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
             f"{first['reason']} (run without --strict to get rejects.parquet)"
         )
     out = Path(config.out)
+    if questions.num_rows == 0:
+        top = reasons.most_common(1)
+        raise RlevError(
+            f"no questions: all {n_records} record(s) were rejected"
+            + (f" (most often: {top[0][0]}, {top[0][1]}x)" if top else "")
+            + f"; nothing was written, {out / QUESTIONS_FILE} (if any) is unchanged"
+        )
     rejects_table = pa.Table.from_pylist(rejects, schema=REJECTS) if rejects else REJECTS.empty_table()
-    write_table(questions, out / QUESTIONS_FILE, "questions")
-    write_table(rejects_table, out / REJECTS_FILE, "rejects")
     n_train = int(pc.sum(pc.equal(questions["split"], "train")).as_py() or 0)
+    n_test = int(pc.sum(pc.equal(questions["split"], "test")).as_py() or 0)
     flags = (
         Counter(f for fl in questions["flags"].to_pylist() if fl for f in fl) if _any_flags(questions) else Counter()
     )
@@ -110,7 +135,16 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
             "rejects": len(rejects),
             "exams": len(exam_rows),
             "train": n_train,
-            "test": questions.num_rows - n_train,
+            "test": n_test,
+            "validation": questions.num_rows - n_train - n_test,
+        },
+        "split": split_info,
+        "shared_questions": {
+            "note": "the same question and answer in several papers is kept in each, with that paper's points "
+            "and total; the papers sharing it are kept in the same split",
+            "questions": shared.n_questions,
+            "rows": shared.n_rows,
+            "examples": shared.examples,
         },
         "reject_reasons": dict(reasons),
         "flags": dict(flags),
@@ -118,7 +152,15 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
         "in_text_points_mismatch": [m for r in results for m in r.notes.get("in_text_points_mismatch", [])],
         "exams": exam_rows,
     }
-    write_json(out / MANIFEST_FILE, manifest, indent=2 if len(exam_rows) <= 2000 else None)  # big: compact, fast
+    indent = 2 if len(exam_rows) <= 2000 else None  # big: compact, fast
+    write_set(
+        out,
+        {
+            QUESTIONS_FILE: parquet_writer(questions, "questions"),
+            REJECTS_FILE: parquet_writer(rejects_table, "rejects"),
+            MANIFEST_FILE: lambda path: write_json_file(path, manifest, indent),
+        },
+    )
     formats = Counter(r.format for r in results)
     return IngestResult(
         out / QUESTIONS_FILE,
@@ -129,12 +171,32 @@ def run_ingest(paths: list[Path], config: IngestConfig, progress: Callable[[int]
         len(rejects),
         len(exam_rows),
         n_train,
-        questions.num_rows - n_train,
+        n_test,
         dict(formats),
         dict(reasons),
         warnings,
         [{k: entry[k] for k in ("path", "format", "records")} for entry in inputs],
     )
+
+
+def _with_name_hints(candidates: pa.Table, name: PurePath, released: dict[str, int]) -> pa.Table:
+    """The split and language a file or folder name states, where the records say nothing."""
+    split = splits.split_from_name(name)
+    if split is not None:
+        released["file names"] += candidates["split"].null_count
+    candidates = splits.fill_column(candidates, "split", split)
+    return splits.fill_column(candidates, "language", splits.language_from_name(name))
+
+
+def _check_unusable(results: list[ReadResult], inputs: list[dict[str, Any]], config: IngestConfig) -> None:
+    """A file that cannot be read at all is an error naming it, unless --skip-unreadable (then one reject)."""
+    bad = [(entry["path"], r.unusable) for r, entry in zip(results, inputs, strict=True) if r.unusable]
+    if bad and not config.skip_unreadable:
+        listed = "; ".join(f"{path}: {reason}" for path, reason in bad)
+        raise RlevError(
+            f"{len(bad)} file(s) cannot be read: {listed} (nothing was written; fix or remove "
+            f"{'it' if len(bad) == 1 else 'them'}, or pass --skip-unreadable to ingest the other files)"
+        )
 
 
 def _display(path: Path) -> str:
@@ -151,7 +213,7 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
     try:
         raw = path.read_bytes()
     except OSError as err:
-        return ReadResult.from_rows("unreadable", [], [reject(source, f"cannot read file: {err.strerror}")], 1), ""
+        return _unusable("unreadable", source, f"cannot read file: {err.strerror}"), ""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL: hash while parsing
@@ -167,7 +229,7 @@ def _read_as(path: Path, raw: bytes, source: str, config: IngestConfig) -> ReadR
     fmt = config.format
     try:
         if not raw[:4096].strip() and not raw.strip():
-            raise detect.UnreadableFile("empty file")
+            raise UnusableFile("empty file")
         if suffix in (".txt", ".md") and fmt in ("auto", "text"):
             answers = text.answer_file_for(path)
             answers_text = detect.decode_text(answers.read_bytes()) if answers else None
@@ -183,12 +245,14 @@ def _read_as(path: Path, raw: bytes, source: str, config: IngestConfig) -> ReadR
                     names = set(pq.read_schema(path).names)
                 fmt = "rlev" if table.looks_like_rlev_records(names) else "table"
             if suffix in (".csv", ".parquet", ".jsonl", ".json"):
-                return table.read_flat(path, source, fmt, config.field_map, None if suffix == ".parquet" else raw)
+                return table.read_flat(
+                    path, source, fmt, config.field_map, None if suffix == ".parquet" else raw, _need_score(config)
+                )
         data = detect.load_structured(path, raw)
         if fmt == "auto":
             fmt = detect.detect_structured(data) or ""
             if not fmt:
-                raise detect.UnreadableFile(
+                raise UnusableFile(
                     "unknown structure: not GAOKAO-Bench, JEEBench, KSAT, RLEV or a list of records; pass --format"
                 )
         if fmt == "gaokao":
@@ -201,15 +265,26 @@ def _read_as(path: Path, raw: bytes, source: str, config: IngestConfig) -> ReadR
             _expect(ksat.looks_like_ksat(data), "not KSAT YAML (exam_id + questions)")
             return ksat.read_ksat(data, source)
         if fmt in ("rlev", "table"):
-            return table.read_flat(path, source, fmt, config.field_map, raw)
-        raise detect.UnreadableFile(f"format {fmt!r} cannot read a {suffix} file")
-    except (detect.UnreadableFile, table._FileReject) as err:
-        return ReadResult.from_rows(fmt if fmt != "auto" else "unreadable", [], [reject(source, str(err))], 1)
+            return table.read_flat(path, source, fmt, config.field_map, raw, _need_score(config))
+        raise UnusableFile(f"format {fmt!r} cannot read a {suffix} file")
+    except UnusableFile as err:
+        return _unusable(fmt if fmt != "auto" else "unreadable", source, str(err))
+
+
+def _unusable(fmt: str, source: str, reason: str) -> ReadResult:
+    result = ReadResult.from_rows(fmt, [], [reject(source, reason)], 1)
+    result.unusable = reason
+    return result
+
+
+def _need_score(config: IngestConfig) -> bool:
+    """A table must carry points unless a --scheme supplies them or --unscored keeps rows without."""
+    return not (config.scheme or config.unscored)
 
 
 def _expect(ok: bool, reason: str) -> None:
     if not ok:
-        raise detect.UnreadableFile(reason)
+        raise UnusableFile(reason)
 
 
 def _given_ids(results: list[ReadResult]) -> pa.Array:
@@ -529,7 +604,19 @@ def _hex(hashes: np.ndarray) -> pa.Array:
     return pa.array(np.frombuffer(hex_text, dtype="S16")).cast(pa.string())
 
 
-def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], config: IngestConfig) -> pa.Table:
+@dataclass
+class SharedQuestions:
+    """Questions printed in several papers: kept in each (its own points and total), papers linked."""
+
+    links: list[tuple[str, str]] = field(default_factory=list)  # exam ids sharing a question
+    n_questions: int = 0  # distinct questions in more than one paper
+    n_rows: int = 0  # rows holding them
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _build_questions(
+    table: pa.Table, given: pa.Array, rejects: list[dict], config: IngestConfig
+) -> tuple[pa.Table, SharedQuestions]:
     n = table.num_rows
     question, answer = _normalized_pair(table["question"], table["answer"])
     key = pc.binary_join_element_wise(question, answer, "\x1f")
@@ -539,30 +626,64 @@ def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], conf
     has_given = n and given.null_count < n
     if has_given:
         ids = pc.if_else(pc.is_null(given), ids, given)
-    # First occurrence of each (question, answer) - and of each given id - is kept; later ones are duplicates.
-    # Duplicates are found on the 64-bit hashes, then confirmed on the keys themselves.
+    shared = SharedQuestions()
+    # The first occurrence of a (question, answer) in a paper - and of each given id - is kept; a later
+    # copy in the same paper, or where either copy has no exam id, is a duplicate. The same question in
+    # another paper is kept there too, with that paper's points (#11 item 7). Duplicates are found on
+    # the 64-bit hashes, then confirmed on the keys themselves.
     import pandas as pd
 
     dup_key = pd.Series(hashes).duplicated().to_numpy()
     dup_id = pd.Series(ids.to_numpy(zero_copy_only=False)).duplicated().to_numpy() if has_given else np.zeros(n, bool)
     if dup_key.any() or dup_id.any():
         key_list = key.to_pylist()
+        exam_list = table["exam_id"].to_pylist()
+        own = pc.fill_null(table["own_exam"], False).to_numpy(zero_copy_only=False)
+        given_list = given.to_pylist() if has_given else [None] * n
         first_by_key: dict[str, int] = {}
+        first_in_exam: dict[tuple[str, str], int] = {}
         id_list = ids.to_pylist()
         first_by_id: dict[str, int] = {}
         drop = np.zeros(n, dtype=bool)
-        reasons, kept_ids = [], []
+        copies: list[tuple[int, bool]] = []  # (kept row, same question?) per dropped row, in row order
+        several: dict[str, list[int]] = {}
         for i in range(n):
             earlier = first_by_key.setdefault(key_list[i], i)
-            same_id = first_by_id.setdefault(id_list[i], i)
+            in_exam = first_in_exam.setdefault((key_list[i], exam_list[i]), i)
+            if earlier != i and (in_exam != i or own[i] or own[earlier]):
+                drop[i] = True
+                copies.append((in_exam if in_exam != i else earlier, True))
+                continue
             if earlier != i:
+                several.setdefault(key_list[i], [earlier]).append(i)
+                if given_list[i] is None:  # a copy in another paper gets its own id (hash of key + exam)
+                    id_list[i] = None
+                    if given_list[earlier] is None:
+                        id_list[earlier] = None
+            same_id = first_by_id.setdefault(id_list[i], i) if id_list[i] is not None else i
+            if same_id != i:
                 drop[i] = True
-                kept_ids.append(id_list[earlier])
-                reasons.append(f"duplicate of {id_list[earlier]} (same question and answer)")
-            elif same_id != i:
-                drop[i] = True
-                kept_ids.append(id_list[same_id])
-                reasons.append(f"duplicate id {id_list[same_id]!r} with a different question")
+                copies.append((same_id, False))
+        if several:
+            rows = [i for members in several.values() for i in members if not drop[i]]
+            paper_keys = pa.array([key_list[i] + "\x1f" + exam_list[i] for i in rows], pa.string())
+            for i, paper_id in zip(rows, _hex(_hash_keys(paper_keys)).to_pylist(), strict=True):
+                if id_list[i] is None:
+                    id_list[i] = paper_id
+            for members in several.values():
+                papers = [exam_list[i] for i in members if not drop[i]]
+                shared.links.extend((papers[0], other) for other in papers[1:])
+                if len(shared.examples) < 20:
+                    shared.examples.append({"question": _short(key_list[members[0]]), "exams": papers})
+            shared.n_questions, shared.n_rows = len(several), len(rows)
+        kept_ids = [id_list[kept] for kept, _ in copies]
+        reasons = [
+            f"duplicate of {kept_id} (same question and answer)"
+            if same_question
+            else f"duplicate id {kept_id!r} with a different question"
+            for kept_id, (_, same_question) in zip(kept_ids, copies, strict=True)
+        ]
+        ids = pa.array(id_list, pa.string())
         before = len(rejects)
         table, ids = _drop(table, ids, drop, reasons, rejects)
         for rej, kept in zip(rejects[before:], kept_ids, strict=True):
@@ -578,18 +699,33 @@ def _build_questions(table: pa.Table, given: pa.Array, rejects: list[dict], conf
     m = table.num_rows
     value = score / total if m else np.zeros(0)
     unscored = np.isnan(score)
+    language = table["language"]
+    if m and language.null_count:
+        language = pc.if_else(pc.is_null(language), splits.detect_language(question_of(table)), language)
     columns = {
         "id": ids,
         "value": pa.array(value, mask=unscored),
         "value_source": _two_values(unscored, "score", "none"),
         "score": pa.array(score, mask=unscored),
         "total": pa.array(total, mask=np.isnan(total)),
-        "split": _two_values(np.zeros(m, dtype=bool), "train", "test"),
+        "language": language,
         "flags": flags,
     }
-    return pa.table(
-        {f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS}, schema=QUESTIONS
+    questions = pa.table(
+        {f.name: columns[f.name] if f.name in columns else table[f.name] for f in QUESTIONS if f.name != "split"}
     )
+    questions = questions.append_column("split", table["split"])
+    return questions.append_column("own_exam", table["own_exam"]), shared
+
+
+def question_of(table: pa.Table) -> pa.Array:
+    column = table["question"]
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _short(key: str) -> str:
+    text = key.split("\x1f")[0]
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _two_values(mask: np.ndarray, no: str, yes: str) -> pa.Array:
@@ -597,25 +733,22 @@ def _two_values(mask: np.ndarray, no: str, yes: str) -> pa.Array:
     return pa.DictionaryArray.from_arrays(pa.array(mask.astype(np.int8)), pa.array([no, yes])).cast(pa.string())
 
 
-def _split(questions: pa.Table, config: IngestConfig, warnings: list[str]) -> pa.Table:
-    """Whole exams to test, in the order of sha256(seed:exam_id), until test holds test_fraction of the
-    questions; at least one exam stays in train."""
+def _split(
+    questions: pa.Table, shared: SharedQuestions, config: IngestConfig, warnings: list[str]
+) -> tuple[pa.Table, dict]:
+    """The split column (kept as released, else drawn by exam: see splits.py) and how it was decided."""
     exams, codes = _per_exam(questions["exam_id"])
-    if not exams or config.test_fraction == 0:
-        return questions
-    if len(exams) == 1:
-        warnings.append("only one exam: the test split is empty (split is by exam)")
-        return questions
-    sizes = np.bincount(codes, minlength=len(exams))
-    order = sorted(range(len(exams)), key=lambda e: hashlib.sha256(f"{config.seed}:{exams[e]}".encode()).hexdigest())
-    target, taken, is_test = config.test_fraction * len(codes), 0, np.zeros(len(exams), dtype=bool)
-    for e in order[:-1]:
-        if taken >= target:
-            break
-        is_test[e] = True
-        taken += sizes[e]
-    split = _two_values(is_test[codes], "train", "test")
-    return questions.set_column(questions.schema.get_field_index("split"), "split", split)
+    code_of = {exam: e for e, exam in enumerate(exams)}
+    links = [(code_of[a], code_of[b]) for a, b in shared.links if a in code_of and b in code_of]
+    split = questions["split"].combine_chunks() if questions.num_rows else pa.array([], pa.string())
+    values, info = splits.assign_splits(split, exams, codes, links, config.test_fraction, config.seed, warnings)
+    own = pc.sum(pc.fill_null(questions["own_exam"], False)).as_py() or 0
+    info["unit"] = "exam" if not own else "record (no exam id in the input: each record is its own exam)"
+    info["records_as_own_exam"] = int(own)
+    if info["drawn"]:
+        info.update(seed=config.seed, test_fraction=config.test_fraction)
+    table = pa.table({f.name: values if f.name == "split" else questions[f.name] for f in QUESTIONS}, schema=QUESTIONS)
+    return table, info
 
 
 def _exam_report(questions: pa.Table, exams: dict[str, dict]) -> list[dict]:
@@ -641,7 +774,12 @@ def _any_flags(questions: pa.Table) -> bool:
 
 
 def _reason_kind(reason: str) -> str:
-    """Group reasons for the summary: ids, quoted values and numbers replaced by '…'."""
+    """Group reasons for the summary: question ids and bare numbers (row-specific) become '…'; quoted
+    column names and values stay, and nothing is cut, so a group keeps its remedy."""
     import re
 
-    return re.sub(r"'[^']*'|\b[0-9a-f]{16}\b|\d+(?:\.\d+)?", "…", reason)[:80]
+    parts = re.split(r"('[^']*')", reason)  # odd parts are quoted: kept as written
+    return "".join(
+        part if i % 2 else re.sub(r"\b[0-9a-f]{16}\b|(?<![\w.-])\d+(?:\.\d+)?(?![\w-])", "…", part)
+        for i, part in enumerate(parts)
+    )

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from rlev_cli.errors import RlevError
+from rlev_cli.ingest.records import UnusableFile
 
 FORMATS = ("auto", "gaokao", "jeebench", "ksat", "rlev", "table", "text")
 EXTENSIONS = {".json", ".jsonl", ".csv", ".parquet", ".yaml", ".yml", ".txt", ".md"}
 
 
-class UnreadableFile(Exception):
-    """The file as a whole cannot be used; becomes one reject."""
-
-
-def find_inputs(paths: list[Path]) -> list[Path]:
-    """Files given, plus the exam files found recursively in folders (sorted, hidden files skipped)."""
+def find_inputs(paths: list[Path]) -> list[tuple[Path, PurePath]]:
+    """Files given, plus the exam files found recursively in folders (sorted, hidden files skipped), each
+    with its name below the path given (what a release's train/test and en/zh names are read from)."""
     from rlev_cli.ingest.text import is_answer_file
 
-    found: list[Path] = []
+    found: list[tuple[Path, PurePath]] = []
     for path in paths:
         if not path.exists():
             raise RlevError(f"{path}: no such file or folder")
@@ -35,9 +33,9 @@ def find_inputs(paths: list[Path]) -> list[Path]:
                     and not is_answer_file(child)
                     and child.name.upper() not in ("README.MD", "SOURCES.MD", "LICENSE.MD")
                 ):
-                    found.append(child)
+                    found.append((child, PurePath(relative)))
         else:
-            found.append(path)
+            found.append((path, PurePath(path.name)))
     if not found:
         raise RlevError(
             f"no exam files found in {', '.join(map(str, paths))} (looked for {', '.join(sorted(EXTENSIONS))})"
@@ -48,7 +46,7 @@ def find_inputs(paths: list[Path]) -> list[Path]:
 def decode_text(raw: bytes) -> str:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK); binary data is refused."""
     if b"\x00" in raw[:8192]:
-        raise UnreadableFile("binary file (NUL bytes), not text")
+        raise UnusableFile("binary file (NUL bytes), not text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -56,11 +54,11 @@ def decode_text(raw: bytes) -> str:
     try:
         text = raw.decode("gb18030")
     except UnicodeDecodeError as err:
-        raise UnreadableFile(f"not UTF-8 or GB18030 text (byte {err.start})") from err
+        raise UnusableFile(f"not UTF-8 or GB18030 text (byte {err.start})") from err
     # GB18030 decodes almost any byte string; demand that most characters are printable text.
     printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
     if printable < 0.95 * len(text):
-        raise UnreadableFile("not UTF-8 or GB18030 text (mostly unprintable characters)")
+        raise UnusableFile("not UTF-8 or GB18030 text (mostly unprintable characters)")
     return text
 
 
@@ -68,7 +66,7 @@ def load_structured(path: Path, raw: bytes) -> Any:
     """Parse a .json / .yaml file; errors name the line."""
     text = decode_text(raw)
     if not text.strip():
-        raise UnreadableFile("empty file")
+        raise UnusableFile("empty file")
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
@@ -77,11 +75,11 @@ def load_structured(path: Path, raw: bytes) -> Any:
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            raise UnreadableFile(f"malformed YAML{where}: {getattr(err, 'problem', err)}") from err
+            raise UnusableFile(f"malformed YAML{where}: {getattr(err, 'problem', err)}") from err
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise UnreadableFile(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from err
+        raise UnusableFile(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from err
 
 
 def detect_structured(data: Any) -> str | None:
@@ -106,7 +104,7 @@ def first_jsonl_keys(raw: bytes) -> set[str]:
         if line.strip():
             try:
                 record = json.loads(decode_text(line))
-            except (json.JSONDecodeError, UnreadableFile):
+            except (json.JSONDecodeError, UnusableFile):
                 return set()
             return set(record) if isinstance(record, dict) else set()
     return set()

@@ -12,6 +12,7 @@ import pyarrow as pa
 CANDIDATES = pa.schema(
     [
         pa.field("question", pa.string()),
+        pa.field("system_prompt", pa.string()),  # the system turn of a chat-template record
         pa.field("answer", pa.string()),
         pa.field("score", pa.float64()),  # null: missing (a --scheme may supply it)
         pa.field("total", pa.float64()),  # null: resolved later (--totals, --total, known, sum)
@@ -29,10 +30,17 @@ CANDIDATES = pa.schema(
         pa.field("source", pa.string()),
         pa.field("flags", pa.list_(pa.string())),
         pa.field("record", pa.string()),  # raw input record as JSON (null: rebuilt on reject)
+        pa.field("split", pa.string()),  # as released (split column); null: from the path, else drawn
+        pa.field("own_exam", pa.bool_()),  # no exam id in the input: the record is its own exam
     ]
 )
 
 MAX_RECORD_CHARS = 4000
+
+
+class UnusableFile(Exception):
+    """The file as a whole cannot be used (empty, binary, truncated, an unknown shape, no score column):
+    an error naming the file, or with --skip-unreadable one reject for the whole file."""
 
 
 def record_json(record: Any) -> str:
@@ -66,6 +74,7 @@ class ReadResult:
     rejects: list[dict[str, Any]]
     n_records: int
     notes: dict[str, list[Any]] = field(default_factory=dict)
+    unusable: str | None = None  # why the whole file could not be read (then one reject, no candidates)
 
     @classmethod
     def from_rows(

@@ -30,13 +30,6 @@ def test_jeebench_marks_from_scheme_and_totals(workspace):
     assert manifest["exams"][0]["points"] == 6 * 3 + 10 * 4 + 10 * 2 + 4 * 4
 
 
-def test_jeebench_without_scheme_rejects_every_row_with_the_reason(workspace):
-    _, questions, rejects, manifest = ingest([JEE], workspace)
-    assert questions == [] and len(rejects) == 30
-    assert rejects[0]["reason"].startswith("no points in the record; pass --scheme FILE")
-    assert manifest["counts"]["records_in"] == 30
-
-
 def test_unmapped_type_in_scheme_is_a_reject_not_a_default(workspace, tmp_path):
     scheme = tmp_path / "scheme.json"
     scheme.write_text(json.dumps({"*": {"MCQ": 3}}))

@@ -1,0 +1,178 @@
+"""The train/test split: kept as released when the input says it, else drawn by exam.
+
+A split comes with the data when a record has a `split` column, or when its file or folder name (below
+the path the user gave) is `train`, `test` or `validation` (`RLEV_train_en.json`, `zh/test.jsonl`). It
+is never re-drawn. Otherwise whole exams go to test, in the order of sha256(seed:exam), until test holds
+`test_fraction` of the questions. Exams that share a question (the same question printed in two papers)
+form one unit, so a question never sits on both sides. Records without an exam id are their own exams,
+so such a file is split by record, never collapsed into one exam.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import PurePath
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SPLITS = ("train", "test", "validation")
+_SPLIT_WORDS = {
+    "train": "train",
+    "training": "train",
+    "test": "test",
+    "testing": "test",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+}
+_LANGUAGE_WORDS = {
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "zh": "zh",
+    "cn": "zh",
+    "chinese": "zh",
+    "ko": "ko",
+    "korean": "ko",
+    "ja": "ja",
+    "japanese": "ja",
+}
+
+
+def _words(name: PurePath) -> list[list[str]]:
+    """Lower-case words of each part of a relative path, the file name (without suffixes) first."""
+    parts = [*name.parts[:-1], name.name.split(".")[0]] if name.parts else []
+    return [[w for w in re.split(r"[^a-z]+", part.lower()) if w] for part in reversed(parts)]
+
+
+def split_from_name(name: PurePath) -> str | None:
+    """`train` / `test` / `validation` when a file or folder name says so (the innermost name wins)."""
+    for words in _words(name):
+        found = {_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS}
+        if len(found) == 1:
+            return found.pop()
+    return None
+
+
+def language_from_name(name: PurePath) -> str | None:
+    """`en`, `zh`, `ko`, `ja` when a file or folder name says so (`RLEV_test_zh.json`, `en/train.json`)."""
+    for words in _words(name):
+        found = {_LANGUAGE_WORDS[w] for w in words if w in _LANGUAGE_WORDS}
+        if len(found) == 1:
+            return found.pop()
+    return None
+
+
+def detect_language(question: pa.Array) -> pa.Array:
+    """By script: Hangul -> ko, kana -> ja, CJK ideographs -> zh, Latin letters -> en, else null."""
+    hangul = pc.match_substring_regex(question, "[\uac00-\ud7a3]")
+    kana = pc.match_substring_regex(question, "[\u3040-\u30ff]")
+    han = pc.match_substring_regex(question, "[\u4e00-\u9fff]")
+    latin = pc.match_substring_regex(question, "[A-Za-z]")
+    return pc.case_when(pc.make_struct(hangul, kana, han, latin), "ko", "ja", "zh", "en")
+
+
+def fill_column(table: pa.Table, name: str, value: str | None) -> pa.Table:
+    """Nulls of a string column set to `value` (a file-level hint)."""
+    if value is None or table.num_rows == 0:
+        return table
+    column = pc.fill_null(table[name], pa.scalar(value, pa.string()))
+    return table.set_column(table.schema.get_field_index(name), name, column)
+
+
+class _Units:
+    """Union-find over exam codes: exams that share a question are split together."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def assign_splits(
+    split: pa.Array,
+    exams: list[str],
+    codes: np.ndarray,
+    links: list[tuple[int, int]],
+    test_fraction: float,
+    seed: int,
+    warnings: list[str],
+) -> tuple[pa.Array, dict]:
+    """The split of every row (`split` holds the released one, null = to draw) and how it was decided.
+
+    `codes` maps rows to `exams`; `links` pairs exam codes that share a question."""
+    n = len(codes)
+    given = split.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+    units = _Units(len(exams))
+    for a, b in links:
+        units.union(a, b)
+    unit = np.array([units.find(e) for e in range(len(exams))], dtype=np.int64)[codes] if n else codes
+    info: dict = {"released": int(given.sum()), "drawn": int(n - given.sum())}
+    values = np.array(split.to_pylist() if given.any() else [None] * n, dtype=object)
+    if given.any():
+        spread = _exams_across_splits(values[given], codes[given], exams)
+        if spread:
+            warnings.append(
+                f"{len(spread)} exam(s) sit in more than one split as released (e.g. {spread[0]!r}); kept as given"
+            )
+    todo = ~given
+    if todo.any():
+        # A unit with released rows takes their split; the rest are drawn whole.
+        unit_split: dict[int, str] = {}
+        for u, s in zip(unit[given], values[given], strict=True):
+            unit_split.setdefault(int(u), s)
+        for i in np.flatnonzero(todo):
+            if int(unit[i]) in unit_split:
+                values[i] = unit_split[int(unit[i])]
+                todo[i] = False
+    if todo.any():
+        values[todo] = _draw(unit[todo], exams, test_fraction, seed, warnings)
+    info["method"] = (
+        "as released"
+        if not info["drawn"]
+        else "drawn by exam"
+        if not info["released"]
+        else "as released, the rest drawn by exam"
+    )
+    return pa.array(values.tolist() if n else [], pa.string()), info
+
+
+def _exams_across_splits(values: np.ndarray, codes: np.ndarray, exams: list[str]) -> list[str]:
+    seen: dict[int, str] = {}
+    spread: set[int] = set()
+    for code, value in zip(codes, values, strict=True):
+        if seen.setdefault(int(code), value) != value:
+            spread.add(int(code))
+    return [exams[c] for c in sorted(spread)]
+
+
+def _draw(unit: np.ndarray, exams: list[str], test_fraction: float, seed: int, warnings: list[str]) -> np.ndarray:
+    """Whole units to test, in the order of sha256(seed:first exam of the unit), until test holds
+    test_fraction of these rows; at least one unit stays in train."""
+    names, inverse, sizes = np.unique(unit, return_inverse=True, return_counts=True)
+    is_test = np.zeros(len(names), dtype=bool)
+    if test_fraction > 0 and len(names) == 1:
+        warnings.append("only one exam: the test split is empty (split is by exam)")
+    elif test_fraction > 0:
+        keys = [hashlib.sha256(f"{seed}:{exams[u]}".encode()).hexdigest() for u in names]
+        order = np.argsort(np.array(keys))
+        target, taken = test_fraction * len(unit), 0
+        for e in order[:-1]:
+            if taken >= target:
+                break
+            is_test[e] = True
+            taken += sizes[e]
+    return np.where(is_test[inverse], "test", "train").astype(object)
