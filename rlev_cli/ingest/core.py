@@ -99,7 +99,7 @@ def run_ingest(
     questions, shared = _build_questions(candidates, given_ids, rejects, config)
     questions, split_info = _split(questions, shared, config, warnings)
     split_info["released_from"] = {k: v for k, v in released.items() if v}
-    exam_rows = _exam_report(questions, exams)
+    exam_rows, n_exams = _exam_report(questions, exams)
     _check_counts(n_records, questions.num_rows, len(rejects))
 
     reasons = Counter(_reason_kind(r["reason"]) for r in rejects)
@@ -133,7 +133,7 @@ def run_ingest(
             "records_in": n_records,
             "questions": questions.num_rows,
             "rejects": len(rejects),
-            "exams": len(exam_rows),
+            "exams": n_exams,
             "train": n_train,
             "test": n_test,
             "validation": questions.num_rows - n_train - n_test,
@@ -169,7 +169,7 @@ def run_ingest(
         n_records,
         questions.num_rows,
         len(rejects),
-        len(exam_rows),
+        n_exams,
         n_train,
         n_test,
         dict(formats),
@@ -523,6 +523,10 @@ def _sections(table: pa.Table) -> np.ndarray | None:
 
 
 def _exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
+    """Per real exam: total, points, coverage (records that are their own exam have no paper to report)."""
+    own = pc.fill_null(table["own_exam"], False)
+    if pc.any(own).as_py():
+        table = table.filter(pc.invert(own))
     exams, codes = _per_exam(table["exam_id"])
     if not exams:
         return {}
@@ -751,16 +755,20 @@ def _split(
     return table, info
 
 
-def _exam_report(questions: pa.Table, exams: dict[str, dict]) -> list[dict]:
+def _exam_report(questions: pa.Table, exams: dict[str, dict]) -> tuple[list[dict], int]:
+    """One manifest entry per real exam (records that are their own exam are only counted), and the
+    number of exams."""
     names, codes = _per_exam(questions["exam_id"])
     if not names:
-        return []
+        return [], 0
     counts = np.bincount(codes, minlength=len(names))
     splits = questions["split"].take(pa.array(_first_rows(codes, len(names)))).to_pylist()
-    return [
-        {**exams.get(name, {"exam_id": name}), "questions": int(counts[e]), "split": splits[e]}
+    rows = [
+        {**exams[name], "questions": int(counts[e]), "split": splits[e]}
         for e, name in enumerate(names)
+        if name in exams
     ]
+    return rows, len(names)
 
 
 def _check_counts(n_records: int, n_questions: int, n_rejects: int) -> None:

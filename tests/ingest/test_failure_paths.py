@@ -201,3 +201,45 @@ def test_reject_reasons_are_whole_and_keep_column_names(workspace, tmp_path):
         "points … exceed the exam total …": 1,
     }
     assert {r["reason"]: r["count"] for r in run.summary()["reject_reasons"]} == manifest["reject_reasons"]
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 256 KiB tmpfs (needs the right to mount, as root in a container has; skipped elsewhere)."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_leaves_the_previous_set(small_filesystem, tmp_path):
+    import random
+
+    workspace = small_filesystem / "ws"
+    assert rlev_ingest(GOOD, "-w", workspace).exit_code == 0
+    before = _snapshot(workspace)
+    rng = random.Random(0)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    big = tmp_path / "big.jsonl"  # ~1 MB of incompressible questions: cannot fit in what is left
+    big.write_text(
+        "".join(
+            json.dumps(
+                {"query": "".join(rng.choice(letters) for _ in range(200)), "label": "A", "score": 1, "total": 10}
+            )
+            + "\n"
+            for _ in range(5000)
+        )
+    )
+    run = rlev_ingest(big, "-w", workspace)
+    assert run.exit_code == 1
+    assert run.error.startswith(f"Error: {workspace}: writing questions.parquet failed (")
+    assert run.error.endswith(
+        "nothing was replaced, the previous questions.parquet, rejects.parquet, manifest.json (if any) are unchanged"
+    )
+    _unchanged(workspace, before)
+    assert sorted(p.name for p in workspace.iterdir()) == ["manifest.json", "questions.parquet", "rejects.parquet"]

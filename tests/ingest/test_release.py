@@ -35,6 +35,7 @@ def _check_release(questions, rejects, manifest):
     assert len({q["exam_id"] for q in questions}) == 22 and manifest["counts"]["exams"] == 22
     assert manifest["split"]["method"] == "as released" and manifest["split"]["drawn"] == 0
     assert manifest["split"]["unit"] == "record (no exam id in the input: each record is its own exam)"
+    assert manifest["exams"] == [] and manifest["warnings"] == []  # no paper to report coverage for
 
 
 def test_release_files_keep_their_splits_languages_and_system_prompts(workspace):
