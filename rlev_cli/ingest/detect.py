@@ -1,4 +1,4 @@
-"""Finding input files, decoding text, and telling which format a file is in."""
+"""Finding input files (and a text paper's answer file), decoding text, parsing JSON/YAML."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from typing import Any
 from rlev_cli.errors import RlevError
 from rlev_cli.ingest.records import UnusableFile
 
-FORMATS = ("auto", "gaokao", "jeebench", "ksat", "rlev", "table", "text")
+ANSWER_SUFFIXES = (".answers.txt", ".answers.md", ".key.txt")
 EXTENSIONS = {".json", ".jsonl", ".csv", ".parquet", ".yaml", ".yml", ".txt", ".md"}
 
 
 def find_inputs(paths: list[Path]) -> list[tuple[Path, PurePath]]:
     """Files given, plus the exam files found recursively in folders (sorted, hidden files skipped), each
     with its name below the path given (what a release's train/test and en/zh names are read from)."""
-    from rlev_cli.ingest.text import is_answer_file
-
     found: list[tuple[Path, PurePath]] = []
     for path in paths:
         if not path.exists():
@@ -41,6 +39,19 @@ def find_inputs(paths: list[Path]) -> list[tuple[Path, PurePath]]:
             f"no exam files found in {', '.join(map(str, paths))} (looked for {', '.join(sorted(EXTENSIONS))})"
         )
     return found
+
+
+def answer_file_for(path: Path) -> Path | None:
+    """The answer file beside a text paper (`<stem>.answers.txt`, `.answers.md`, `.key.txt`), if any."""
+    for suffix in ANSWER_SUFFIXES:
+        candidate_path = path.with_name(path.name.split(".")[0] + suffix)
+        if candidate_path.exists() and candidate_path != path:
+            return candidate_path
+    return None
+
+
+def is_answer_file(path: Path) -> bool:
+    return path.name.endswith(ANSWER_SUFFIXES)
 
 
 def decode_text(raw: bytes) -> str:
@@ -80,23 +91,6 @@ def load_structured(path: Path, raw: bytes) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise UnusableFile(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from err
-
-
-def detect_structured(data: Any) -> str | None:
-    from rlev_cli.ingest.gaokao import looks_like_gaokao
-    from rlev_cli.ingest.jeebench import looks_like_jeebench
-    from rlev_cli.ingest.ksat import looks_like_ksat
-    from rlev_cli.ingest.table import looks_like_rlev_records
-
-    if looks_like_gaokao(data):
-        return "gaokao"
-    if looks_like_jeebench(data):
-        return "jeebench"
-    if looks_like_ksat(data):
-        return "ksat"
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        return "rlev" if looks_like_rlev_records(set(data[0])) else "table"
-    return None
 
 
 def first_jsonl_keys(raw: bytes) -> set[str]:

@@ -13,7 +13,8 @@ from pathlib import PurePath
 from typing import Any
 
 from rlev_cli.errors import RlevError
-from rlev_cli.ingest.records import ReadResult, UnusableFile, reject
+from rlev_cli.ingest.readers import unusable
+from rlev_cli.ingest.records import ReadResult, UnusableFile
 
 PREFIX = "hf://"
 
@@ -53,8 +54,7 @@ def read_hub(spec: str, field_map: dict[str, str], need_score: bool) -> list[tup
             try:
                 result = map_columns(table, where, fmt, dict(field_map), split_name, [], None, need_score)
             except UnusableFile as err:
-                result = ReadResult.from_rows(fmt, [], [reject(where, str(err))], 1)
-                result.unusable = str(err)
+                result = unusable(fmt, where, str(err))
             label = PurePath(config_name or "") / split_name
             result.candidates = fill_column(result.candidates, "split", split_from_name(PurePath(split_name)))
             result.candidates = fill_column(result.candidates, "language", language_from_name(label))

@@ -18,6 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rlev_cli.config import IngestConfig
+from rlev_cli.ingest.records import per_exam
+from rlev_cli.schema import QUESTIONS
+
 SPLITS = ("train", "test", "validation")
 _SPLIT_WORDS = {
     "train": "train",
@@ -176,3 +180,21 @@ def _draw(unit: np.ndarray, exams: list[str], test_fraction: float, seed: int, w
             is_test[e] = True
             taken += sizes[e]
     return np.where(is_test[inverse], "test", "train").astype(object)
+
+
+def split_questions(
+    questions: pa.Table, links_by_id: list[tuple[str, str]], config: IngestConfig, warnings: list[str]
+) -> tuple[pa.Table, dict]:
+    """The split column (kept as released, else drawn by exam: see splits.py) and how it was decided."""
+    exams, codes = per_exam(questions["exam_id"])
+    code_of = {exam: e for e, exam in enumerate(exams)}
+    links = [(code_of[a], code_of[b]) for a, b in links_by_id if a in code_of and b in code_of]
+    split = questions["split"].combine_chunks() if questions.num_rows else pa.array([], pa.string())
+    values, info = assign_splits(split, exams, codes, links, config.test_fraction, config.seed, warnings)
+    own = pc.sum(pc.fill_null(questions["own_exam"], False)).as_py() or 0
+    info["unit"] = "exam" if not own else "record (no exam id in the input: each record is its own exam)"
+    info["records_as_own_exam"] = int(own)
+    if info["drawn"]:
+        info.update(seed=config.seed, test_fraction=config.test_fraction)
+    table = pa.table({f.name: values if f.name == "split" else questions[f.name] for f in QUESTIONS}, schema=QUESTIONS)
+    return table, info

@@ -17,7 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rlev_cli.errors import RlevError
+from rlev_cli.ingest.chat import is_message_list, looks_like_message_text, parse_message_text, split_messages
+from rlev_cli.ingest.detect import decode_text
 from rlev_cli.ingest.numbers import parse_number_column
+from rlev_cli.ingest.qtypes import QTYPE_ALIASES, infer_qtypes
 from rlev_cli.ingest.records import CANDIDATES, ReadResult, UnusableFile, record_json, reject
 from rlev_cli.schema import QTYPES
 
@@ -59,19 +62,6 @@ SPLIT_NAMES = {
     "valid": "validation",
     "val": "validation",
     "dev": "validation",
-}
-_QTYPE_ALIASES = {
-    "mcq": "single_choice",
-    "single": "single_choice",
-    "multiple": "multi_choice",
-    "mcq(multiple)": "multi_choice",
-    "integer": "numeric",
-    "number": "numeric",
-    "fill": "fill_blank",
-    "fill_in_blank": "fill_blank",
-    "open": "free_form",
-    "free": "free_form",
-    "open_ended": "free_form",
 }
 
 
@@ -119,8 +109,6 @@ def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[di
 
 
 def _decode(raw: bytes) -> str:
-    from rlev_cli.ingest.detect import decode_text
-
     return decode_text(raw)
 
 
@@ -386,8 +374,6 @@ def _canonical_split(raw: pa.Array) -> pa.Array:
 def _question_column(table: pa.Table, name: str) -> tuple[pa.Array, pa.Array, list[str | None]]:
     """(question, system_prompt, refusal reasons) of the prompt column: plain text, or chat messages
     (a message list, or its JSON text) whose user turn is the question."""
-    from rlev_cli.ingest.chat import is_message_list, looks_like_message_text, parse_message_text, split_messages
-
     column = table[name].combine_chunks()
     n = len(column)
     if is_message_list(column):
@@ -443,24 +429,7 @@ def _options(table: pa.Table, name: str | None, n: int) -> pa.Array:
 def _qtypes(table: pa.Table, fields: dict[str, str], answer: pa.Array) -> pa.Array:
     if "qtype" in fields:
         raw = pc.utf8_lower(pc.utf8_trim_whitespace(_text_column(table, fields["qtype"])))
-        mapped = [_QTYPE_ALIASES.get(v, v) if v else None for v in raw.to_pylist()]
+        mapped = [QTYPE_ALIASES.get(v, v) if v else None for v in raw.to_pylist()]
         given = pa.array(mapped, pa.string())
         return pc.if_else(pc.is_null(given), infer_qtypes(answer), given)
     return infer_qtypes(answer)
-
-
-def infer_qtypes(answer: pa.Array) -> pa.Array:
-    """Letters -> single/multi choice, a number -> numeric, a short line -> fill_blank, else free_form."""
-    text = pc.utf8_trim_whitespace(pc.fill_null(answer, ""))
-    single = pc.match_substring_regex(text, r"^[A-J]$")
-    multi = pc.match_substring_regex(text, r"^[A-J]{2,10}$")
-    numeric = pc.match_substring_regex(text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-    short = pc.and_(pc.less_equal(pc.utf8_length(text), 40), pc.invert(pc.match_substring(text, "\n")))
-    return pc.case_when(
-        pc.make_struct(single, multi, numeric, short),
-        "single_choice",
-        "multi_choice",
-        "numeric",
-        "fill_blank",
-        "free_form",
-    )

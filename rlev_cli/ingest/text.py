@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from rlev_cli.ingest.qtypes import infer_qtypes
 from rlev_cli.ingest.records import ReadResult, UnusableFile, candidate, reject
-from rlev_cli.ingest.table import infer_qtypes
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(?:points?|pts?|marks?|m)"
@@ -58,18 +58,6 @@ KEY_HEADING = re.compile(
 )
 SECTION_HEADING = re.compile(r"^\s*(?:#+\s*|[一二三四五六七八九十]+\s*[、.．]|part\s+[ivx\d]+\b|section\s+\w+)", re.I)
 TITLE = re.compile(r"^\s*#\s+(.+)$")
-
-
-def answer_file_for(path: Path) -> Path | None:
-    for suffix in (".answers.txt", ".answers.md", ".key.txt"):
-        candidate_path = path.with_name(path.name.split(".")[0] + suffix)
-        if candidate_path.exists() and candidate_path != path:
-            return candidate_path
-    return None
-
-
-def is_answer_file(path: Path) -> bool:
-    return path.name.endswith((".answers.txt", ".answers.md", ".key.txt"))
 
 
 def read_text(text: str, source: str, path: Path, answers_text: str | None) -> ReadResult:

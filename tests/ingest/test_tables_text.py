@@ -173,13 +173,13 @@ def test_split_by_exam_deterministic(workspace, tmp_path):
 
 
 def test_duplicate_keys_normalize_width_and_whitespace_in_both_halves():
-    from rlev_cli.ingest.core import _normalized_pair
+    from rlev_cli.ingest.ids import normalized_pair
 
     # The first half is all ASCII (NFKC skipped), the second is not.
     question = pa.chunked_array(
         [["Plain  ASCII\ttext ", "x\r\n\n y"], ["\u3000全角ＡＢＣ１２３\u3000", "ｆ(ｘ)＝ｘ²", "no change"]]
     )
     answer = pa.chunked_array([[" Ａ ", "B", "12", "\u00a05\u00a0", "C"]])
-    questions, answers = _normalized_pair(question, answer)
+    questions, answers = normalized_pair(question, answer)
     assert questions.to_pylist() == ["Plain ASCII text", "x y", "全角ABC123", "f(x)=x2", "no change"]
     assert answers.to_pylist() == ["A", "B", "12", "5", "C"]
