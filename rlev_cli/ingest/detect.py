@@ -102,3 +102,18 @@ def first_jsonl_keys(raw: bytes) -> set[str]:
                 return set()
             return set(record) if isinstance(record, dict) else set()
     return set()
+
+
+def first_list_record(raw: bytes) -> dict | None:
+    """The first record of a JSON list of objects, read from the start of the file only (so choosing a
+    reader does not parse a whole release file twice); None when the file is not such a list."""
+    head = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    head = head[: 1 << 20].lstrip()
+    if head[:1] != b"[":
+        return None
+    text = head[1:].decode("utf-8", errors="ignore").lstrip()
+    try:
+        record, _ = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None

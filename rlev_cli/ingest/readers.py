@@ -105,6 +105,11 @@ def detect_format(path: Path, raw: bytes) -> tuple[str, Any]:
 
             names = set(pq.read_schema(path).names)
         return ("rlev" if table.looks_like_rlev_records(names) else "table"), None
+    if suffix == ".json":  # a list of records: decided on its first record, parsed once by its reader
+        first = detect.first_list_record(raw)
+        fmt = detect_structured([first]) if first is not None else None
+        if fmt in ("rlev", "table"):
+            return fmt, None
     data = detect.load_structured(path, raw)
     fmt = detect_structured(data)
     if fmt is None:

@@ -117,33 +117,38 @@ def assign_splits(
 ) -> tuple[pa.Array, dict]:
     """The split of every row (`split` holds the released one, null = to draw) and how it was decided.
 
-    `codes` maps rows to `exams`; `links` pairs exam codes that share a question."""
+    `codes` maps rows to `exams`; `links` pairs exam codes that share a question. Column-wise: splits
+    are small integer codes (an index into SPLITS) until the end."""
     n = len(codes)
-    given = split.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
-    units = _Units(len(exams))
-    for a, b in links:
-        units.union(a, b)
-    unit = np.array([units.find(e) for e in range(len(exams))], dtype=np.int64)[codes] if n else codes
+    code = (
+        pc.fill_null(pc.index_in(split, value_set=pa.array(SPLITS)), -1).to_numpy(zero_copy_only=False).astype(np.int8)
+        if n
+        else np.zeros(0, np.int8)
+    )
+    given = code >= 0
+    if links:
+        units = _Units(len(exams))
+        for a, b in links:
+            units.union(a, b)
+        unit = np.array([units.find(e) for e in range(len(exams))], dtype=np.int64)[codes]
+    else:
+        unit = codes.astype(np.int64)
     info: dict = {"released": int(given.sum()), "drawn": int(n - given.sum())}
-    values = np.array(split.to_pylist() if given.any() else [None] * n, dtype=object)
     if given.any():
-        spread = _exams_across_splits(values[given], codes[given], exams)
+        spread = _exams_across_splits(code[given], codes[given], exams)
         if spread:
             warnings.append(
                 f"{len(spread)} exam(s) sit in more than one split as released (e.g. {spread[0]!r}); kept as given"
             )
     todo = ~given
+    if todo.any() and given.any():  # a unit with released rows takes their split; the rest are drawn whole
+        unit_split = np.full(len(exams), -1, dtype=np.int8)
+        unit_split[unit[given]] = code[given]
+        inherited = todo & (unit_split[unit] >= 0)
+        code[inherited] = unit_split[unit[inherited]]
+        todo &= ~inherited
     if todo.any():
-        # A unit with released rows takes their split; the rest are drawn whole.
-        unit_split: dict[int, str] = {}
-        for u, s in zip(unit[given], values[given], strict=True):
-            unit_split.setdefault(int(u), s)
-        for i in np.flatnonzero(todo):
-            if int(unit[i]) in unit_split:
-                values[i] = unit_split[int(unit[i])]
-                todo[i] = False
-    if todo.any():
-        values[todo] = _draw(unit[todo], exams, test_fraction, seed, warnings)
+        code[todo] = _draw(unit[todo], exams, test_fraction, seed, warnings)
     info["method"] = (
         "as released"
         if not info["drawn"]
@@ -151,21 +156,21 @@ def assign_splits(
         if not info["released"]
         else "as released, the rest drawn by exam"
     )
-    return pa.array(values.tolist() if n else [], pa.string()), info
+    column = pa.DictionaryArray.from_arrays(pa.array(code), pa.array(SPLITS)).cast(pa.string())
+    return column, info
 
 
-def _exams_across_splits(values: np.ndarray, codes: np.ndarray, exams: list[str]) -> list[str]:
-    seen: dict[int, str] = {}
-    spread: set[int] = set()
-    for code, value in zip(codes, values, strict=True):
-        if seen.setdefault(int(code), value) != value:
-            spread.add(int(code))
-    return [exams[c] for c in sorted(spread)]
+def _exams_across_splits(split_codes: np.ndarray, codes: np.ndarray, exams: list[str]) -> list[str]:
+    """Exams whose released rows sit in more than one split."""
+    pairs = np.unique(codes.astype(np.int64) * len(SPLITS) + split_codes)
+    exam_of_pair = pairs // len(SPLITS)
+    repeated = exam_of_pair[1:][exam_of_pair[1:] == exam_of_pair[:-1]]
+    return [exams[c] for c in np.unique(repeated)]
 
 
 def _draw(unit: np.ndarray, exams: list[str], test_fraction: float, seed: int, warnings: list[str]) -> np.ndarray:
     """Whole units to test, in the order of sha256(seed:first exam of the unit), until test holds
-    test_fraction of these rows; at least one unit stays in train."""
+    test_fraction of these rows; at least one unit stays in train. Returns split codes (0 train, 1 test)."""
     names, inverse, sizes = np.unique(unit, return_inverse=True, return_counts=True)
     is_test = np.zeros(len(names), dtype=bool)
     if test_fraction > 0 and len(names) == 1:
@@ -173,13 +178,11 @@ def _draw(unit: np.ndarray, exams: list[str], test_fraction: float, seed: int, w
     elif test_fraction > 0:
         keys = [hashlib.sha256(f"{seed}:{exams[u]}".encode()).hexdigest() for u in names]
         order = np.argsort(np.array(keys))
-        target, taken = test_fraction * len(unit), 0
-        for e in order[:-1]:
-            if taken >= target:
-                break
-            is_test[e] = True
-            taken += sizes[e]
-    return np.where(is_test[inverse], "test", "train").astype(object)
+        # Units to test in that order until the target is reached (never the last unit).
+        taken = np.cumsum(sizes[order]) - sizes[order]  # rows already in test before each unit
+        chosen = order[:-1][taken[:-1] < test_fraction * len(unit)]
+        is_test[chosen] = True
+    return is_test[inverse].astype(np.int8)
 
 
 def split_questions(
@@ -187,7 +190,7 @@ def split_questions(
 ) -> tuple[pa.Table, dict]:
     """The split column (kept as released, else drawn by exam: see splits.py) and how it was decided."""
     exams, codes = per_exam(questions["exam_id"])
-    code_of = {exam: e for e, exam in enumerate(exams)}
+    code_of = {exam: e for e, exam in enumerate(exams)} if links_by_id else {}
     links = [(code_of[a], code_of[b]) for a, b in links_by_id if a in code_of and b in code_of]
     split = questions["split"].combine_chunks() if questions.num_rows else pa.array([], pa.string())
     values, info = assign_splits(split, exams, codes, links, config.test_fraction, config.seed, warnings)
