@@ -120,6 +120,7 @@ def ingest(
         exams=result.n_exams,
         train=result.n_train,
         test=result.n_test,
+        validation=result.n_validation,
         formats=result.formats,
         questions_path=str(result.questions_path),
         rejects_path=str(result.rejects_path),

@@ -47,6 +47,7 @@ class IngestResult:
     reject_reasons: dict[str, int]
     warnings: list[str] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)  # path, format chosen, records
+    n_validation: int = 0  # a validation split as released
 
 
 def run_ingest(
@@ -176,6 +177,7 @@ def run_ingest(
         dict(reasons),
         warnings,
         [{k: entry[k] for k in ("path", "format", "records")} for entry in inputs],
+        questions.num_rows - n_train - n_test,
     )
 
 

@@ -28,7 +28,8 @@ def read_hub(spec: str, field_map: dict[str, str], need_score: bool) -> list[tup
     from rlev_cli.ingest.splits import fill_column, language_from_name, split_from_name
     from rlev_cli.ingest.table import looks_like_rlev_records, map_columns
 
-    name = spec[len(PREFIX) :].strip("/") if not spec[len(PREFIX) :].startswith("/") else spec[len(PREFIX) :]
+    rest = spec[len(PREFIX) :]
+    name = rest.rstrip("/") if rest.startswith("/") else rest.strip("/")  # hf:///abs/folder keeps its root
     if not name:
         raise RlevError(f"{spec}: name a dataset, e.g. hf://sarosavo/RLEV")
     try:

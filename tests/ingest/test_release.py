@@ -182,7 +182,7 @@ def test_split_column_is_kept_and_unknown_split_refused(workspace, tmp_path):
         ("all.jsonl:6", "'split': split 'holdout' is not train, test or validation")
     ]
     assert manifest["split"]["released_from"] == {"split column": 5} and manifest["split"]["method"] == "as released"
-    assert manifest["counts"]["validation"] == 2
+    assert manifest["counts"]["validation"] == 2 and run.summary()["validation"] == 2
     assert "1 exam(s) sit in more than one split as released (e.g. 'E1'); kept as given" in run.summary()["warnings"]
 
 
