@@ -62,7 +62,7 @@ def build_zh(path: Path, rows: int, rng: random.Random) -> None:
                 "label": rng.choice(["A", "B", "C", "D", str(a + b), f"\\frac{{{a}}}{{{b}}}"]),
                 "score": rng.choice([4, 5, 6, 10, 12]),
                 "total": rng.choice([150, 300]),
-                "exam_id": f"gaokao-{2000 + i % 25}-卷{i // 50:05d}",
+                "exam_id": f"gaokao-{2000 + (i // 50) % 25}-卷{i // 50:05d}",
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 

@@ -22,8 +22,8 @@ def _normalized(column: pa.Array) -> pa.Array:
     # ASCII text is its own NFKC form: skip the (costly) normalization when a whole slice is ASCII.
     text = column if pc.all(pc.string_is_ascii(column)).as_py() else pc.utf8_normalize(column, "NFKC")
     messy = pc.match_substring_regex(text, r"\s\s|[\t\n\r\f\v]")
-    if pc.any(messy).as_py():
-        text = pc.if_else(messy, pc.replace_substring_regex(text, r"\s+", " "), text)
+    if pc.any(messy).as_py():  # collapse only the messy rows (a regex replace over all rows costs more)
+        text = pc.replace_with_mask(text, messy, pc.replace_substring_regex(text.filter(messy), r"\s+", " "))
     return pc.utf8_trim_whitespace(text)
 
 
