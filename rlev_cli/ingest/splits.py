@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rlev_cli.config import IngestConfig
-from rlev_cli.ingest.records import per_exam
+from rlev_cli.ingest.records import first_rows, per_exam
 from rlev_cli.schema import QUESTIONS
 
 SPLITS = ("train", "test", "validation")
@@ -194,6 +194,14 @@ def split_questions(
     links = [(code_of[a], code_of[b]) for a, b in links_by_id if a in code_of and b in code_of]
     split = questions["split"].combine_chunks() if questions.num_rows else pa.array([], pa.string())
     values, info = assign_splits(split, exams, codes, links, config.test_fraction, config.seed, warnings)
+    if links:  # released splits win even over shared questions; say when that leaks one across splits
+        first_split = values.take(pa.array(first_rows(codes, len(exams)))).to_pylist()
+        crossing = [(exams[a], exams[b]) for a, b in links if first_split[a] != first_split[b]]
+        if crossing:
+            warnings.append(
+                f"{len(crossing)} question(s) are shared by papers in different released splits "
+                f"(e.g. {crossing[0][0]!r} and {crossing[0][1]!r}); kept as released"
+            )
     own = pc.sum(pc.fill_null(questions["own_exam"], False)).as_py() or 0
     info["unit"] = "exam" if not own else "record (no exam id in the input: each record is its own exam)"
     info["records_as_own_exam"] = int(own)

@@ -230,3 +230,23 @@ def test_same_question_in_two_papers_is_kept_in_each_and_split_together(workspac
         assert manifest["shared_questions"]["examples"] == [
             {"question": shared, "exams": ["2021-math-science", "2021-math-arts"]}
         ]
+
+
+def test_shared_question_across_released_splits_is_kept_and_reported(workspace, tmp_path):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "test").mkdir()
+    row = {"query": "Name the largest planet.", "label": "Jupiter", "total": 100}
+    (tmp_path / "train" / "a.jsonl").write_text(json.dumps({**row, "score": 4, "exam_id": "paper-a"}) + "\n")
+    (tmp_path / "test" / "b.jsonl").write_text(json.dumps({**row, "score": 6, "exam_id": "paper-b"}) + "\n")
+    run = rlev_ingest(tmp_path, "-w", workspace)
+    assert run.exit_code == 0, run.stderr
+    questions, _, _ = outputs(workspace)
+    assert sorted((q["exam_id"], q["split"], q["score"]) for q in questions) == [
+        ("paper-a", "train", 4.0),
+        ("paper-b", "test", 6.0),
+    ]
+    assert run.summary()["warnings"] == [
+        "2 exam(s) cover less than 50% of their total (incomplete papers: values stay points / official total)",
+        "1 question(s) are shared by papers in different released splits (e.g. 'paper-b' and 'paper-a'); "
+        "kept as released",
+    ]
