@@ -123,7 +123,10 @@ def _given(ctx: typer.Context, name: str) -> bool:
 )
 def ingest(
     config: IngestConfig,
-    paths: Annotated[list[Path], typer.Argument(help="Exam files or folders (walked recursively).")],
+    paths: Annotated[
+        list[str],  # str, not Path: Path would turn hf://OWNER/NAME into hf:/OWNER/NAME
+        typer.Argument(help="Exam files or folders (walked recursively), or hf://OWNER/NAME (a Hub dataset)."),
+    ],
 ) -> None:
     """Read exam papers into questions.parquet (value = points / exam total) and rejects.parquet."""
     from rlev_cli.ingest import run_ingest
@@ -142,6 +145,7 @@ def ingest(
         exams=result.n_exams,
         train=result.n_train,
         test=result.n_test,
+        validation=result.n_validation,
         formats=result.formats,
         questions_path=str(result.questions_path),
         rejects_path=str(result.rejects_path),

@@ -28,6 +28,7 @@ QUESTIONS = pa.schema(
         pa.field("language", pa.string()),
         pa.field("qtype", pa.string(), nullable=False),  # one of QTYPES
         pa.field("question", pa.string(), nullable=False),  # full prompt text (stem, passage, options)
+        pa.field("system_prompt", pa.string()),  # the system turn a chat-template record came with
         pa.field("options", pa.list_(pa.string())),
         pa.field("answer", pa.string(), nullable=False),  # reference, normalized for the verifier
         pa.field("score", pa.float64()),  # s_ij: full positive points (null: unscored)
@@ -118,7 +119,17 @@ def with_metadata(table: pa.Table, name: str, extra: dict | None = None) -> pa.T
 def write_table(table: pa.Table, path: Path, name: str, extra: dict | None = None) -> None:
     """Write Parquet atomically, tagged with the table name and schema version."""
     with atomic_path(Path(path)) as tmp:
-        pq.write_table(with_metadata(table, name, extra), tmp, compression="zstd")
+        write_parquet(table, tmp, name, extra)
+
+
+def write_parquet(table: pa.Table, path: Path, name: str, extra: dict | None = None) -> None:
+    """Write Parquet to `path` directly, tagged (a writer for `workspace.write_set`)."""
+    pq.write_table(with_metadata(table, name, extra), path, compression="zstd")
+
+
+def parquet_writer(table: pa.Table, name: str, extra: dict | None = None):
+    """A `workspace.write_set` writer for one tagged table."""
+    return lambda path: write_parquet(table, path, name, extra)
 
 
 def read_questions(path: Path, required: Sequence[str] = REQUIRED_QUESTION_COLUMNS) -> pa.Table:

@@ -93,3 +93,10 @@ def test_help_for_reads_the_field():
     assert help_for(ValuesConfig, "folds") == "Cross-validation folds (grouped by exam)."
     with pytest.raises(KeyError):
         help_for(ValuesConfig, "nope")
+
+
+def test_ingest_formats_are_the_reader_table():
+    from rlev_cli.ingest.config import FORMATS
+    from rlev_cli.ingest.readers import READERS
+
+    assert ("auto", *sorted(READERS)) == FORMATS

@@ -10,7 +10,7 @@ from rlev_cli.ingest.table import MAP_KEYS
 from rlev_cli.settings import setting
 from rlev_cli.workspace import resolve_workspace
 
-FORMATS = ("auto", "gaokao", "jeebench", "ksat", "rlev", "table", "text")
+FORMATS = ("auto", "gaokao", "jeebench", "ksat", "rlev", "table", "text")  # "auto" + ingest.readers.READERS
 
 
 @dataclass
@@ -46,6 +46,11 @@ class IngestConfig:
     )
     seed: int = setting(0, help="Seed of the train/test split.")
     strict: bool = setting(False, help="Fail (write nothing) if any record is rejected.")
+    skip_unreadable: bool = setting(
+        False,
+        help="Ingest the other files when one cannot be read at all (empty, binary, truncated, no score "
+        "column): it becomes one reject instead of an error.",
+    )
     unscored: bool = setting(
         False,
         help="Keep questions without points (score, total and value null, value_source 'none') for "

@@ -6,12 +6,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # Canonical columns a reader fills; `run_ingest` turns them into the questions table.
 CANDIDATES = pa.schema(
     [
         pa.field("question", pa.string()),
+        pa.field("system_prompt", pa.string()),  # the system turn of a chat-template record
         pa.field("answer", pa.string()),
         pa.field("score", pa.float64()),  # null: missing (a --scheme may supply it)
         pa.field("total", pa.float64()),  # null: resolved later (--totals, --total, known, sum)
@@ -29,10 +32,17 @@ CANDIDATES = pa.schema(
         pa.field("source", pa.string()),
         pa.field("flags", pa.list_(pa.string())),
         pa.field("record", pa.string()),  # raw input record as JSON (null: rebuilt on reject)
+        pa.field("split", pa.string()),  # as released (split column); null: from the path, else drawn
+        pa.field("own_exam", pa.bool_()),  # no exam id in the input: the record is its own exam
     ]
 )
 
 MAX_RECORD_CHARS = 4000
+
+
+class UnusableFile(Exception):
+    """The file as a whole cannot be used (empty, binary, truncated, an unknown shape, no score column):
+    an error naming the file, or with --skip-unreadable one reject for the whole file."""
 
 
 def record_json(record: Any) -> str:
@@ -66,6 +76,7 @@ class ReadResult:
     rejects: list[dict[str, Any]]
     n_records: int
     notes: dict[str, list[Any]] = field(default_factory=dict)
+    unusable: str | None = None  # why the whole file could not be read (then one reject, no candidates)
 
     @classmethod
     def from_rows(
@@ -73,3 +84,47 @@ class ReadResult:
     ) -> ReadResult:
         table = pa.Table.from_pylist(rows, schema=CANDIDATES) if rows else CANDIDATES.empty_table()
         return cls(fmt, table, rejects, n_records, notes or {})
+
+
+# Column helpers shared by the stages of run_ingest (totals, ids, split).
+
+
+def drop_rows(
+    table: pa.Table,
+    given: pa.Array,
+    mask: np.ndarray,
+    reasons: list[str],
+    rejects: list[dict],
+) -> tuple[pa.Table, pa.Array]:
+    """Move the rows under `mask` to rejects (with their record) and return the rest."""
+    if not mask.any():
+        return table, given
+    index = np.flatnonzero(mask)
+    subset = table.take(pa.array(index)).to_pylist()
+    for row, reason in zip(subset, reasons, strict=True):
+        rejects.append(reject(row["source"], reason, row["record"] or record_json(_summary(row)), row["exam_id"]))
+    keep = pa.array(~mask)
+    return table.filter(keep), given.filter(keep)
+
+
+def _summary(row: dict) -> dict:
+    return {k: row[k] for k in ("exam_id", "question", "answer", "score", "total") if row.get(k) is not None}
+
+
+def per_exam(exam_ids: pa.ChunkedArray | pa.Array) -> tuple[list[str], np.ndarray]:
+    encoded = pc.dictionary_encode(exam_ids)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def first_rows(codes: np.ndarray, n_exams: int) -> np.ndarray:
+    """Index of the first row of each exam."""
+    first = np.full(n_exams, -1)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return first
+
+
+def two_values(mask: np.ndarray, no: str, yes: str) -> pa.Array:
+    """A string column holding `yes` where mask else `no`, built without a Python object per row."""
+    return pa.DictionaryArray.from_arrays(pa.array(mask.astype(np.int8)), pa.array([no, yes])).cast(pa.string())

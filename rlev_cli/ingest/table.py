@@ -16,15 +16,32 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rlev_cli.errors import RlevError
+from rlev_cli.ingest.chat import is_message_list, looks_like_message_text, parse_message_text, split_messages
+from rlev_cli.ingest.detect import decode_text
 from rlev_cli.ingest.numbers import parse_number_column
-from rlev_cli.ingest.records import CANDIDATES, ReadResult, record_json, reject
+from rlev_cli.ingest.qtypes import QTYPE_ALIASES, infer_qtypes
+from rlev_cli.ingest.records import CANDIDATES, ReadResult, UnusableFile, record_json, reject
 from rlev_cli.schema import QTYPES
 
-MAP_KEYS = ("question", "answer", "score", "total", "exam_id", "options", "qtype", "subject", "id")
+MAP_KEYS = (
+    "question",
+    "answer",
+    "score",
+    "total",
+    "exam_id",
+    "options",
+    "qtype",
+    "subject",
+    "id",
+    "split",
+    "language",
+    "system_prompt",
+)
 RLEV_FIELDS = {"question": "query", "answer": "label", "score": "score", "total": "total"}
 # Other common names, used only when exactly one of them is present (see docs/ingest.md).
 AUTO_NAMES = {
-    "question": ("question", "question_text", "prompt", "problem", "query"),
+    "question": ("question", "question_text", "prompt", "problem", "query", "input"),
     "answer": ("answer", "gold", "correct_answer", "solution", "label"),
     "score": ("score", "points", "marks"),
     "total": ("total", "total_score", "total_points", "full_marks"),
@@ -32,19 +49,19 @@ AUTO_NAMES = {
     "options": ("options", "choices"),
     "qtype": ("qtype",),
     "subject": ("subject",),
+    "split": ("split",),
+    "language": ("language", "lang"),
+    "system_prompt": ("system_prompt", "system"),
 }
-_QTYPE_ALIASES = {
-    "mcq": "single_choice",
-    "single": "single_choice",
-    "multiple": "multi_choice",
-    "mcq(multiple)": "multi_choice",
-    "integer": "numeric",
-    "number": "numeric",
-    "fill": "fill_blank",
-    "fill_in_blank": "fill_blank",
-    "open": "free_form",
-    "free": "free_form",
-    "open_ended": "free_form",
+SPLIT_NAMES = {
+    "train": "train",
+    "training": "train",
+    "test": "test",
+    "testing": "test",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
 }
 
 
@@ -52,10 +69,12 @@ def looks_like_rlev_records(names: set[str]) -> bool:
     return {"query", "label"} <= names
 
 
-def read_flat(path: Path, source: str, fmt: str, field_map: dict[str, str], raw: bytes | None) -> ReadResult:
+def read_flat(
+    path: Path, source: str, fmt: str, field_map: dict[str, str], raw: bytes | None, need_score: bool = True
+) -> ReadResult:
     """Read one flat file (rlev or table format) into candidates and rejects."""
     table, line_rejects, line_numbers = _load(path, source, raw)
-    return map_columns(table, source, fmt, field_map, path.stem, line_rejects, line_numbers)
+    return map_columns(table, source, fmt, field_map, path.stem, line_rejects, line_numbers, need_score)
 
 
 def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[dict], np.ndarray | None]:
@@ -67,35 +86,63 @@ def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[di
         try:
             return pq.read_table(path), [], None
         except (OSError, pa.ArrowInvalid) as err:
-            raise _FileReject(f"not a readable Parquet file ({err})") from err
+            raise UnusableFile(f"not a readable Parquet file ({err})") from err
     assert raw is not None
     if suffix == ".jsonl":
         return _load_jsonl(raw, source)
+    if suffix == ".json":
+        fast = _load_json_list(raw, source)
+        if fast is not None:
+            return fast, [], None
     text = _decode(raw)
     if suffix == ".csv":
         return _load_csv(text), [], None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise _FileReject(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from err
+        raise UnusableFile(f"malformed JSON at line {err.lineno} column {err.colno}: {err.msg}") from err
     if isinstance(data, dict):
         lists = [k for k, v in data.items() if isinstance(v, list)]
         if len(lists) != 1:
-            raise _FileReject("unknown JSON structure: expected a list of records or an object with one list")
+            raise UnusableFile("unknown JSON structure: expected a list of records or an object with one list")
         data = data[lists[0]]
     if not isinstance(data, list):
-        raise _FileReject(f"unknown JSON structure: top level is a {type(data).__name__}")
+        raise UnusableFile(f"unknown JSON structure: top level is a {type(data).__name__}")
     table, rejects = _rows_to_table(data, [f"{source}#[{i}]" for i in range(len(data))])
     return table, rejects, None
 
 
-class _FileReject(Exception):
-    """The whole file is unusable: one reject naming the file and the reason."""
+def _load_json_list(raw: bytes, source: str) -> pa.Table | None:
+    """A JSON list of objects (the RLEV release's files) parsed and typed by Arrow's C++ reader, as one
+    wrapped object: no Python object per record. None when it is anything else, or when Arrow refuses
+    it (a column changing type, bad UTF-8, NaN): then the careful path names each bad record."""
+    import pyarrow.json as pjson
+
+    data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    if data.lstrip()[:1] != b"[" or b"\x00" in data[:8192]:
+        return None
+    wrapped = b'{"rows":' + data + b"}"
+    try:
+        parsed = pjson.read_json(
+            io.BytesIO(wrapped),
+            read_options=pjson.ReadOptions(block_size=len(wrapped) + 1),
+            parse_options=pjson.ParseOptions(newlines_in_values=True),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    column = parsed.column("rows")
+    if parsed.num_rows != 1 or not pa.types.is_list(column.type) or not pa.types.is_struct(column.type.value_type):
+        return None
+    records = column.chunk(0).flatten()
+    table = pa.Table.from_struct_array(records)
+    if table.num_rows == 0 or table.num_columns == 0:
+        return None
+    index = pa.array(np.arange(table.num_rows)).cast(pa.string())
+    where = pc.binary_join_element_wise(pa.scalar(source + "#["), index, pa.scalar("]"), "")
+    return table.append_column("__source", where)
 
 
 def _decode(raw: bytes) -> str:
-    from rlev_cli.ingest.detect import decode_text
-
     return decode_text(raw)
 
 
@@ -109,7 +156,7 @@ def _load_csv(text: str) -> pa.Table:
         else []
     )
     if not header:
-        raise _FileReject("empty CSV (no header row)")
+        raise UnusableFile("empty CSV (no header row)")
     try:
         return pcsv.read_csv(
             io.BytesIO(data),
@@ -118,7 +165,7 @@ def _load_csv(text: str) -> pa.Table:
             ),
         )
     except pa.ArrowInvalid as err:
-        raise _FileReject(f"malformed CSV: {err}") from err
+        raise UnusableFile(f"malformed CSV: {err}") from err
 
 
 def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], np.ndarray | None]:
@@ -187,12 +234,16 @@ def _as_text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else str(value)
 
 
-def resolve_field_map(names: list[str], fmt: str, field_map: dict[str, str], source: str) -> dict[str, str]:
-    """Explicit --map first; then RLEV names (rlev format) or unambiguous common names (table)."""
+def resolve_field_map(
+    names: list[str], fmt: str, field_map: dict[str, str], source: str, need_score: bool = True
+) -> dict[str, str]:
+    """Explicit --map first; then RLEV names (rlev format) or unambiguous common names (table).
+
+    A --map onto a column the file lacks is a user error like an unknown --map key (never skipped)."""
     resolved = dict(field_map)
     for key, column in field_map.items():
         if column not in names:
-            raise _FileReject(f"--map {key}={column}: no column {column!r} (columns: {', '.join(names)})")
+            raise RlevError(f"--map {key}={column}: {source} has no column {column!r} (columns: {', '.join(names)})")
     for key, candidates in AUTO_NAMES.items():
         if key in resolved:
             continue
@@ -203,10 +254,15 @@ def resolve_field_map(names: list[str], fmt: str, field_map: dict[str, str], sou
         if len(present) == 1:
             resolved[key] = present[0]
         elif len(present) > 1 and key in ("question", "answer", "score", "total"):
-            raise _FileReject(f"ambiguous {key} column: {', '.join(present)}; choose with --map {key}=COLUMN")
+            raise UnusableFile(f"ambiguous {key} column: {', '.join(present)}; choose with --map {key}=COLUMN")
     for key in ("question", "answer"):
         if key not in resolved:
-            raise _FileReject(f"no {key} column found (columns: {', '.join(names)}); pass --map {key}=COLUMN")
+            raise UnusableFile(f"no {key} column found (columns: {', '.join(names)}); pass --map {key}=COLUMN")
+    if need_score and "score" not in resolved:
+        raise UnusableFile(
+            f"no score column found (columns: {', '.join(names)}); pass --map score=COLUMN "
+            "(or --scheme FILE with marks by type, or --unscored to keep questions without points)"
+        )
     return resolved
 
 
@@ -218,13 +274,14 @@ def map_columns(
     stem: str,
     rejects: list[dict],
     line_numbers: np.ndarray | None,
+    need_score: bool = True,
 ) -> ReadResult:
     n = table.num_rows
     n_records = n + len(rejects)
     if n == 0:
         return ReadResult(fmt, CANDIDATES.empty_table(), rejects, n_records)
     names = [c for c in table.column_names if c != "__source"]
-    fields = resolve_field_map(names, fmt, field_map, source)
+    fields = resolve_field_map(names, fmt, field_map, source, need_score)
     if "__source" in table.column_names:
         where = table["__source"].combine_chunks()
     else:
@@ -243,7 +300,12 @@ def map_columns(
             reasons[i] = reason if isinstance(reason, str) else reason[i]
         bad[mask] = True
 
-    question = _text_column(table, fields["question"])
+    question, system_prompt, chat_reasons = _question_column(table, fields["question"])
+    if any(chat_reasons):
+        fail(np.array([r is not None for r in chat_reasons]), chat_reasons)
+    if "system_prompt" in fields:
+        given_system = _text_column(table, fields["system_prompt"])
+        system_prompt = pc.if_else(pc.is_null(system_prompt), given_system, system_prompt)
     answer = _text_column(table, fields["answer"])
     fail(_empty(question), f"'{fields['question']}' is missing or empty")
     fail(_empty(answer), f"'{fields['answer']}' is missing or empty")
@@ -261,8 +323,30 @@ def map_columns(
         exam = pc.utf8_trim_whitespace(_text_column(table, fields["exam_id"]))
         fail(_empty(exam), f"'{fields['exam_id']}' (exam id) is missing or empty")
         exam = pc.fill_null(exam, stem)
-    else:
+        own_exam = np.zeros(n, dtype=bool)
+    elif "total" in fields:
+        # Records with their own totals but no exam id come from many papers (the RLEV release): each is
+        # its own exam, so the file never collapses into one exam (and a split never into one side).
+        exam = where
+        own_exam = np.ones(n, dtype=bool)
+    else:  # no total in the records: the file is the paper that --total / --totals / --total-from-sum name
         exam = pa.array(np.full(n, stem, dtype=object), pa.string())
+        own_exam = np.zeros(n, dtype=bool)
+    split = pa.nulls(n, pa.string())
+    if "split" in fields:
+        raw_split = pc.utf8_lower(pc.utf8_trim_whitespace(_text_column(table, fields["split"])))
+        split = _canonical_split(raw_split)
+        given = pc.and_(pc.is_valid(raw_split), pc.not_equal(raw_split, "")).to_numpy(zero_copy_only=False)
+        unknown_split = given & ~pc.is_valid(split).to_numpy(zero_copy_only=False)
+        if unknown_split.any():
+            values = raw_split.to_pylist()
+            fail(
+                unknown_split,
+                [
+                    f"'{fields['split']}': split {values[i]!r} is not train, test or validation" if u else None
+                    for i, u in enumerate(unknown_split)
+                ],
+            )
     qtype = _qtypes(table, fields, answer)
     unknown = pc.invert(pc.is_in(pc.fill_null(qtype, ""), pa.array(QTYPES))).to_numpy(zero_copy_only=False)
     if unknown.any():
@@ -287,6 +371,10 @@ def map_columns(
         "type_label": qtype,
         "source": where,
         "subject": _text_column(table, fields["subject"]) if "subject" in fields else pa.nulls(n, pa.string()),
+        "language": _text_column(table, fields["language"]) if "language" in fields else pa.nulls(n, pa.string()),
+        "system_prompt": system_prompt,
+        "split": split,
+        "own_exam": pa.array(own_exam),
         "options": _options(table, fields.get("options"), n),
         "n_slots": pa.array(np.ones(n, dtype=np.int32)),
     }
@@ -308,6 +396,37 @@ def map_columns(
             rejects.append(reject(where_list[k], reasons[i], record_json(record)))
         candidates = candidates.filter(pa.array(~bad))
     return ReadResult(fmt, candidates, rejects, n_records)
+
+
+def _canonical_split(raw: pa.Array) -> pa.Array:
+    """train/test/validation from the usual spellings; null for anything else (refused by the caller)."""
+    keys = pa.array(list(SPLIT_NAMES))
+    index = pc.index_in(raw, value_set=keys)
+    return pc.take(pa.array(list(SPLIT_NAMES.values())), index)
+
+
+def _question_column(table: pa.Table, name: str) -> tuple[pa.Array, pa.Array, list[str | None]]:
+    """(question, system_prompt, refusal reasons) of the prompt column: plain text, or chat messages
+    (a message list, or its JSON text) whose user turn is the question."""
+    column = table[name].combine_chunks()
+    n = len(column)
+    if is_message_list(column):
+        return split_messages(column, name)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = column.cast(pa.string())
+        mask = looks_like_message_text(column)
+        if mask.any():
+            parsed = parse_message_text(column, mask)
+            mask &= parsed.is_valid().to_numpy(zero_copy_only=False)
+            question, system, reasons = split_messages(parsed, name)
+            chosen = pa.array(mask)
+            return (
+                pc.if_else(chosen, question, column),
+                pc.if_else(chosen, system, pa.scalar(None, pa.string())),
+                [r if m else None for r, m in zip(reasons, mask, strict=True)],
+            )
+        return column, pa.nulls(n, pa.string()), [None] * n
+    return _text_column(table, name), pa.nulls(n, pa.string()), [None] * n
 
 
 def _text_column(table: pa.Table, name: str) -> pa.Array:
@@ -344,24 +463,7 @@ def _options(table: pa.Table, name: str | None, n: int) -> pa.Array:
 def _qtypes(table: pa.Table, fields: dict[str, str], answer: pa.Array) -> pa.Array:
     if "qtype" in fields:
         raw = pc.utf8_lower(pc.utf8_trim_whitespace(_text_column(table, fields["qtype"])))
-        mapped = [_QTYPE_ALIASES.get(v, v) if v else None for v in raw.to_pylist()]
+        mapped = [QTYPE_ALIASES.get(v, v) if v else None for v in raw.to_pylist()]
         given = pa.array(mapped, pa.string())
         return pc.if_else(pc.is_null(given), infer_qtypes(answer), given)
     return infer_qtypes(answer)
-
-
-def infer_qtypes(answer: pa.Array) -> pa.Array:
-    """Letters -> single/multi choice, a number -> numeric, a short line -> fill_blank, else free_form."""
-    text = pc.utf8_trim_whitespace(pc.fill_null(answer, ""))
-    single = pc.match_substring_regex(text, r"^[A-J]$")
-    multi = pc.match_substring_regex(text, r"^[A-J]{2,10}$")
-    numeric = pc.match_substring_regex(text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-    short = pc.and_(pc.less_equal(pc.utf8_length(text), 40), pc.invert(pc.match_substring(text, "\n")))
-    return pc.case_when(
-        pc.make_struct(single, multi, numeric, short),
-        "single_choice",
-        "multi_choice",
-        "numeric",
-        "fill_blank",
-        "free_form",
-    )

@@ -15,41 +15,49 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from rlev_cli.ingest.records import ReadResult, candidate, reject
-from rlev_cli.ingest.table import infer_qtypes
+from rlev_cli.ingest.qtypes import infer_qtypes
+from rlev_cli.ingest.records import ReadResult, UnusableFile, candidate, reject
 
 _NUM = r"(\d+(?:\.\d+)?)"
+_UNIT = r"(?:points?|pts?|marks?|m)"
 ITEM_POINTS = [
     re.compile(rf"[（(]\s*{_NUM}\s*分\s*[）)]"),
-    re.compile(rf"[（(\[]\s*{_NUM}\s*(?:points?|pts?|marks?)\s*[）)\]]", re.I),
+    re.compile(rf"[（(\[【]\s*{_NUM}\s*{_UNIT}\.?\s*[）)\]】]", re.I),  # (4 points) [4 marks] (2 pts) [3m]
+    re.compile(rf"[（(\[]\s*(?:total\s*[:：]?\s*)?{_NUM}\s*(?:points?|marks?)\s*[）)\]]", re.I),  # [Total 4 marks]
 ]
 SECTION_RULES = [
     re.compile(rf"每(?:小)?题\s*{_NUM}\s*分"),
-    re.compile(rf"\b{_NUM}\s*(?:points?|marks?)\s+each\b", re.I),
-    re.compile(rf"\beach\s+(?:question\s+)?(?:is\s+worth|carries|scores?)\s+{_NUM}\s*(?:points?|marks?)", re.I),
+    re.compile(rf"\b{_NUM}\s*(?:points?|marks?)\s+(?:each|per\s+question)\b", re.I),  # 4 marks each
+    re.compile(
+        rf"\beach\s+(?:question\s+|item\s+)?(?:is\s+worth|carries|scores?|worth|=)?\s*{_NUM}\s*(?:points?|marks?)", re.I
+    ),
 ]
 PAPER_TOTAL = [
     re.compile(rf"满分\s*[:：]?\s*{_NUM}\s*分"),
-    re.compile(rf"\b(?:total|full\s+marks|maximum\s+marks?)\s*[:：]?\s*{_NUM}\s*(?:points?|marks?)?\b", re.I),
+    re.compile(
+        rf"\b(?:total(?:\s+(?:marks?|points?))?|full\s+marks|maximum\s+marks?)\s*[:：]?\s*{_NUM}\s*(?:points?|marks?)?\b",
+        re.I,
+    ),
 ]
-QUESTION = re.compile(r"^\s*(?:#+\s*)?(?:question\s+|第\s*)?(\d{1,3})\s*(?:题)?\s*[.．、):：]\s*(.*)$", re.I)
+# A numbered question: "1." "2．" "3、" "4)" "5:" "Q1." "Q 2)" "Question 3:" "Question 4" "第5题" (a period
+# before a digit is a decimal, not a number: "1.5 kg ..."). "(1)" / "（1）" number questions only in a
+# paper whose first question is numbered that way; elsewhere they are sub-parts of a question.
+QUESTION = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*)?(?:(?:q(?:uestion)?\.?\s*|第\s*)(?P<w>\d{1,3})\s*题?\s*(?:\*\*)?\s*(?:[.．、):：](?!\d))?"
+    r"|(?P<n>\d{1,3})\s*(?:\*\*)?\s*(?:[.．](?!\d)|[、):：]))\s*(?:\*\*)?\s*(?P<rest>.*)$",
+    re.I,
+)
+PAREN_QUESTION = re.compile(r"^\s*[（(]\s*(?P<n>\d{1,3})\s*[)）]\s*(?P<rest>.*)$")
+# Several short answers on one key line: "1. B  2. C  3) AD" / "Q1 B, Q2 C".
+KEY_PAIR = re.compile(r"(?:[qQ]\.?\s*)?[（(]?(\d{1,3})\s*[)）.．、:：\-–]?\s+([A-J]{1,10})(?=$|[\s,;，；])")
 OPTION = re.compile(r"^\s*\(?([A-J])\s*[.．、)]\s*(.+)$")
-INLINE_ANSWER = re.compile(r"^\s*(?:【?答案】?|answer)\s*[:：]\s*(.+)$", re.I)
-KEY_HEADING = re.compile(r"^\s*(?:#+\s*)?(?:参考答案|答案|answer\s*key|answers)\s*[:：]?\s*$", re.I)
+INLINE_ANSWER = re.compile(r"^\s*(?:【?答案】?|(?:correct\s+)?answer|ans\.?)\s*[:：]\s*(.+)$", re.I)
+KEY_HEADING = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*)?(?:参考答案|答案|answer\s*key|answers|mark\s+scheme|marking\s+scheme)\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?\s*$",
+    re.I,
+)
 SECTION_HEADING = re.compile(r"^\s*(?:#+\s*|[一二三四五六七八九十]+\s*[、.．]|part\s+[ivx\d]+\b|section\s+\w+)", re.I)
 TITLE = re.compile(r"^\s*#\s+(.+)$")
-
-
-def answer_file_for(path: Path) -> Path | None:
-    for suffix in (".answers.txt", ".answers.md", ".key.txt"):
-        candidate_path = path.with_name(path.name.split(".")[0] + suffix)
-        if candidate_path.exists() and candidate_path != path:
-            return candidate_path
-    return None
-
-
-def is_answer_file(path: Path) -> bool:
-    return path.name.endswith((".answers.txt", ".answers.md", ".key.txt"))
 
 
 def read_text(text: str, source: str, path: Path, answers_text: str | None) -> ReadResult:
@@ -60,6 +68,7 @@ def read_text(text: str, source: str, path: Path, answers_text: str | None) -> R
     questions: list[dict] = []
     key: dict[int, str] = {}
     in_key = False
+    paren_style: bool | None = None  # whether "(1)" numbers questions (decided by the first question)
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -67,24 +76,24 @@ def read_text(text: str, source: str, path: Path, answers_text: str | None) -> R
             in_key = True
             continue
         if in_key:
-            match = QUESTION.match(line)
-            if match and match.group(2).strip():
-                key[int(match.group(1))] = match.group(2).strip()
+            _key_line(line, key)
             continue
         title = TITLE.match(line)
         if title and not questions:
             exam_id = title.group(1).strip()
-        for pattern in PAPER_TOTAL:
-            found = pattern.search(line)
+        for pattern in PAPER_TOTAL if not questions or SECTION_HEADING.match(line) else ():
+            found = pattern.search(line)  # "[Total 8 marks]" inside a question is that question's points
             if found and total is None:
                 total = float(found.group(1))
-        match = QUESTION.match(line)
-        if match and match.group(2).strip():
+        number, rest = _question_start(line, paren_style)
+        if number is not None:
+            if paren_style is None:
+                paren_style = bool(PAREN_QUESTION.match(line))
             questions.append(
                 {
-                    "number": int(match.group(1)),
+                    "number": number,
                     "line": line_no,
-                    "lines": [match.group(2)],
+                    "lines": [rest] if rest else [],
                     "options": [],
                     "answer": None,
                     "rule": rule_points,
@@ -111,11 +120,40 @@ def read_text(text: str, source: str, path: Path, answers_text: str | None) -> R
             current["options"].append(option.group(2).strip())
         current["lines"].append(line.strip())
     if answers_text:
+        file_key: dict[int, str] = {}
         for line in answers_text.splitlines():
-            match = QUESTION.match(line)
-            if match and match.group(2).strip():
-                key.setdefault(int(match.group(1)), match.group(2).strip())
+            _key_line(line, file_key)
+        for number, answer in file_key.items():
+            key.setdefault(number, answer)
     return _to_result(questions, key, exam_id, total, source)
+
+
+def _question_start(line: str, paren_style: bool | None) -> tuple[int | None, str]:
+    """(number, rest of the line) when `line` starts a question, else (None, "")."""
+    match = QUESTION.match(line)
+    if match:
+        rest = match.group("rest").strip()
+        if match.group("w"):  # "Question 4" / "Q4" may stand alone, the text on the next lines
+            return int(match.group("w")), rest
+        if rest:
+            return int(match.group("n")), rest
+    if paren_style is not False:
+        match = PAREN_QUESTION.match(line)
+        if match and match.group("rest").strip():
+            return int(match.group("n")), match.group("rest").strip()
+    return None, ""
+
+
+def _key_line(line: str, key: dict[int, str]) -> None:
+    """Answers on one answer-key line: several short ones ("1. B 2. C") or one ("3. x = 4")."""
+    pairs = KEY_PAIR.findall(line)
+    if len(pairs) >= 2:
+        for number, answer in pairs:
+            key.setdefault(int(number), answer.strip())
+        return
+    number, rest = _question_start(line, None)
+    if number is not None and rest:
+        key.setdefault(int(number), rest)
 
 
 def _to_result(
@@ -123,9 +161,7 @@ def _to_result(
 ) -> ReadResult:
     rows, rejects = [], []
     if not questions:
-        return ReadResult.from_rows(
-            "text", [], [reject(source, "no numbered questions found (see docs/exam-text-format.md)")], 1
-        )
+        raise UnusableFile("no numbered questions found (see docs/exam-text-format.md)")
     answers = [q["answer"] or key.get(q["number"]) for q in questions]
     qtypes = infer_qtypes(pa.array([a or "" for a in answers])).to_pylist()
     for q, answer, qtype in zip(questions, answers, qtypes, strict=True):

@@ -1,17 +1,27 @@
+"""`rlev ingest` through the command line (as a user runs it), options given as IngestConfig names."""
+
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from types import SimpleNamespace
 
-import pyarrow.parquet as pq
-
-from rlev_cli.ingest import run_ingest
-from rlev_cli.ingest.config import IngestConfig
+from tests.ingest.cli import outputs, rlev_ingest
 
 
 def ingest(paths, out: Path, **options):
-    result = run_ingest([Path(p) for p in paths], IngestConfig(out=out, **options))
-    questions = pq.read_table(out / "questions.parquet").to_pylist()
-    rejects = pq.read_table(out / "rejects.parquet").to_pylist()
-    manifest = json.loads((out / "manifest.json").read_text())
-    return result, questions, rejects, manifest
+    """Run `rlev ingest PATHS -o OUT --json` with `options` as flags; return (summary, questions, rejects,
+    manifest). A run that fails raises AssertionError with its error line."""
+    args: list[str | Path] = [*paths, "-o", out]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if name == "field_map":
+            for key, column in value.items():
+                args += ["--map", f"{key}={column}"]
+        elif value is True:
+            args.append(flag)
+        elif value is not False and value is not None:
+            args += [flag, str(value)]
+    run = rlev_ingest(*args)
+    assert run.exit_code == 0, run.stderr
+    questions, rejects, manifest = outputs(out)
+    return SimpleNamespace(**run.summary()), questions, rejects, manifest

@@ -66,6 +66,7 @@ def test_one_paper_one_exam_id_whatever_the_spelling(workspace):
         "exams": 3,
         "train": manifest["counts"]["train"],
         "test": manifest["counts"]["test"],
+        "validation": 0,
     }
 
 

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from rlev_cli.errors import RlevError
 from tests.conftest import EXAMPLES, EXAMS
+from tests.ingest.cli import rlev_ingest
 from tests.ingest.helpers import ingest
 
 JEE = EXAMS / "jeebench" / "dataset.json"
@@ -30,13 +28,6 @@ def test_jeebench_marks_from_scheme_and_totals(workspace):
     assert manifest["exams"][0]["points"] == 6 * 3 + 10 * 4 + 10 * 2 + 4 * 4
 
 
-def test_jeebench_without_scheme_rejects_every_row_with_the_reason(workspace):
-    _, questions, rejects, manifest = ingest([JEE], workspace)
-    assert questions == [] and len(rejects) == 30
-    assert rejects[0]["reason"].startswith("no points in the record; pass --scheme FILE")
-    assert manifest["counts"]["records_in"] == 30
-
-
 def test_unmapped_type_in_scheme_is_a_reject_not_a_default(workspace, tmp_path):
     scheme = tmp_path / "scheme.json"
     scheme.write_text(json.dumps({"*": {"MCQ": 3}}))
@@ -50,8 +41,11 @@ def test_unmapped_type_in_scheme_is_a_reject_not_a_default(workspace, tmp_path):
 def test_bad_scheme_file_is_one_clear_error(workspace, tmp_path):
     scheme = tmp_path / "scheme.json"
     scheme.write_text('{"*": {"MCQ": "three"}}')
-    with pytest.raises(RlevError, match=r"scheme.json: '\*' / 'MCQ': 'three' is not a valid number"):
-        ingest([JEE], workspace, scheme=scheme)
+    run = rlev_ingest(JEE, "--scheme", scheme, "-w", workspace)
+    assert run.exit_code == 1
+    assert run.error == (
+        f"Error: {scheme}: '*' / 'MCQ': 'three' is not a valid number of points ('three' is not a number)"
+    )
 
 
 def test_ksat_electives_common_part_once(workspace):

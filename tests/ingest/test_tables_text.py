@@ -22,10 +22,11 @@ def test_rlev_native_jsonl_and_json_list(workspace, tmp_path):
     (tmp_path / "paper2.json").write_text(json.dumps([{"query": "x?", "label": "x", "score": 0, "total": 10}]))
     result, questions, rejects, _ = ingest([tmp_path / "paper.jsonl", tmp_path / "paper2.json"], workspace)
     assert result.formats == {"rlev": 2} and rejects == []
+    # No exam id but a total per record: each record is its own exam (#9), never one exam per file.
     assert [(q["exam_id"], q["value"], q["qtype"]) for q in questions] == [
-        ("paper", 3 / 150, "numeric"),
-        ("paper", 0.05, "single_choice"),
-        ("paper2", 0.0, "fill_blank"),
+        ("paper.jsonl:1", 3 / 150, "numeric"),
+        ("paper.jsonl:2", 0.05, "single_choice"),
+        ("paper2.json#[0]", 0.0, "fill_blank"),
     ]
     assert questions[2]["flags"] == ["zero_points"] and questions[0]["total_source"] == "record"
 
@@ -77,8 +78,9 @@ def test_parquet_with_exam_column(workspace, tmp_path):
 
 def test_no_total_is_rejected_never_guessed(workspace, tmp_path):
     write_jsonl(tmp_path / "p.jsonl", [{"question": "q", "answer": "a", "score": 2}])
-    _, questions, rejects, _ = ingest([tmp_path / "p.jsonl"], workspace)
-    assert questions == []
+    (tmp_path / "ok.jsonl").write_text('{"question": "r", "answer": "b", "score": 2, "total": 10}\n')
+    _, questions, rejects, _ = ingest([tmp_path / "p.jsonl", tmp_path / "ok.jsonl"], workspace)
+    assert len(questions) == 1
     assert rejects[0]["reason"].startswith("exam 'p' has no total: pass --totals FILE or --total N")
 
 
@@ -89,12 +91,13 @@ def test_points_above_total_zero_total_negative(workspace, tmp_path):
             {"query": "a", "label": "1", "score": 20, "total": 10},
             {"query": "b", "label": "1", "score": 1, "total": 0},
             {"query": "c", "label": "1", "score": -1, "total": 10},
+            {"query": "d", "label": "1", "score": 1, "total": 10},
         ],
     )
     _, _, rejects, _ = ingest([tmp_path / "p.jsonl"], workspace)
     assert [r["reason"] for r in rejects] == [
         "points 20 exceed the exam total 10",
-        "total 0 of exam 'p' must be > 0",
+        "total 0 of exam 'p.jsonl:2' must be > 0",
         "negative points -1",
     ]
 
@@ -118,7 +121,7 @@ def test_malformed_lines_and_garbage_files(workspace, tmp_path):
     (tmp_path / "empty.json").write_text("")
     (tmp_path / "bad.yaml").write_text("exam_id: x\nquestions: [\n")
     (tmp_path / "odd.json").write_text('{"a": 1}')
-    _result, questions, rejects, manifest = ingest([tmp_path], workspace)
+    _result, questions, rejects, manifest = ingest([tmp_path], workspace, skip_unreadable=True)
     reasons = {r["source"].split("/")[-1]: r["reason"] for r in rejects}
     assert reasons["p.jsonl:2"].startswith("malformed JSON: Expecting value")
     assert reasons["p.jsonl:4"] == "line is a JSON list, not an object"
@@ -170,13 +173,13 @@ def test_split_by_exam_deterministic(workspace, tmp_path):
 
 
 def test_duplicate_keys_normalize_width_and_whitespace_in_both_halves():
-    from rlev_cli.ingest.core import _normalized_pair
+    from rlev_cli.ingest.ids import normalized_pair
 
     # The first half is all ASCII (NFKC skipped), the second is not.
     question = pa.chunked_array(
         [["Plain  ASCII\ttext ", "x\r\n\n y"], ["\u3000全角ＡＢＣ１２３\u3000", "ｆ(ｘ)＝ｘ²", "no change"]]
     )
     answer = pa.chunked_array([[" Ａ ", "B", "12", "\u00a05\u00a0", "C"]])
-    questions, answers = _normalized_pair(question, answer)
+    questions, answers = normalized_pair(question, answer)
     assert questions.to_pylist() == ["Plain ASCII text", "x y", "全角ABC123", "f(x)=x2", "no change"]
     assert answers.to_pylist() == ["A", "B", "12", "5", "C"]
