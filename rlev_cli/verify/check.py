@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 
 from rlev_cli.verify.extract import answer_region
 
@@ -25,7 +26,8 @@ NUMERIC_ABS_TOL = Decimal("0.01")  # JEEBench's own scorer accepts |gold - respo
 MAX_MATH_CHARS = 1000  # a longer "final answer" is not an answer; it is refused before sympy sees it
 MAX_EXPONENT = 10_000
 
-_CACHE: dict[tuple[str, str, str, float], Verdict] = {}
+_CACHE: dict[tuple[str, str, str, float], Verdict] = {}  # whole responses
+_JOB_CACHE: dict[str, Verdict] = {}  # math jobs: (final answer, reference forms) -> graded verdict
 _CACHE_SIZE = 1 << 16
 
 # ---- option letters --------------------------------------------------------------------------------
@@ -112,6 +114,61 @@ def plain_number(text: str) -> Decimal | None:
         return None
 
 
+_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_SIMPLE_VALUE = re.compile(
+    rf"^(?P<sign>[-+]?)\s*(?:"
+    rf"\\[dt]?frac\s*\{{\s*(?P<fnum>{_NUM})\s*\}}\s*\{{\s*(?P<fden>{_NUM})\s*\}}"
+    rf"|(?P<num>{_NUM})\s*/\s*(?P<den>{_NUM})"
+    rf"|(?:(?P<mant>{_NUM})\s*(?:\\times|\\cdot|×|·)\s*)?(?P<base>{_NUM})\s*\^\s*"
+    rf"(?:\{{\s*(?P<exp1>[-+]?\d{{1,3}})\s*\}}|(?P<exp2>\d))"
+    rf")$"
+)
+
+
+def simple_value(text: str) -> Fraction | None:
+    """The exact value of a number written as a plain fraction or in powers of ten ('-\\frac{15}{2}',
+    '3/10', '7.5 \\times 10^{-3}'), else None (anything else is math-verify's). Exact: nothing is dropped.
+
+    >>> simple_value("-\\\\frac{15}{2}"), simple_value("7.5 \\\\times 10^{-3}"), simple_value("\\\\frac{1}{2}^{2}")
+    (Fraction(-15, 2), Fraction(3, 400), None)
+    """
+    text = _unwrap(text)
+    plain = plain_number(text)
+    if plain is not None:
+        return Fraction(plain)
+    match = _SIMPLE_VALUE.match(text)
+    if not match:
+        return None
+    sign = -1 if match["sign"] == "-" else 1
+    if match["fnum"] is not None or match["num"] is not None:
+        den = Fraction(Decimal(match["fden"] or match["den"]))
+        if den == 0:
+            return None
+        return sign * Fraction(Decimal(match["fnum"] or match["num"])) / den
+    base, exponent = Fraction(Decimal(match["base"])), int(match["exp1"] or match["exp2"])
+    if (base == 0 and exponent < 0) or len(match["base"]) * abs(exponent) > 4 * MAX_EXPONENT:
+        return None
+    mantissa = Fraction(Decimal(match["mant"])) if match["mant"] else Fraction(1)
+    return sign * mantissa * base**exponent  # -4^{2} is -16: the sign applies after the power
+
+
+_SQUARE_ROOT = re.compile(rf"^(?P<sign>[-+]?)\s*\\sqrt\s*\{{\s*(?P<radicand>{_NUM})\s*\}}$")
+
+
+def numeric_value(text: str) -> Fraction | Decimal | None:
+    """`simple_value`, or a square root of a number to 40 digits (for a tolerance comparison only)."""
+    exact = simple_value(text)
+    if exact is not None:
+        return exact
+    match = _SQUARE_ROOT.match(_unwrap(text))
+    if not match:
+        return None
+    with localcontext() as context:
+        context.prec = 40
+        root = Decimal(match["radicand"]).sqrt()
+    return -root if match["sign"] == "-" else root
+
+
 def numeric_tolerance(gold: Decimal) -> Decimal:
     """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer."""
     exponent = gold.as_tuple().exponent
@@ -192,8 +249,10 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
         answer = answer_region(response)
         if not answer:
             return False, ""
-        got = plain_number(trailing_number(leading_answer(answer)))
+        got = numeric_value(trailing_number(leading_answer(answer.translate(_MINUS))))
         tolerance = numeric_tolerance(gold)
+        if isinstance(got, Fraction):
+            return abs(got - Fraction(gold)) <= Fraction(tolerance), ""
         if got is not None:
             return abs(got - gold) <= tolerance, ""
         return _math_job(["numeric", answer, str(gold), str(tolerance)], answer)
@@ -218,6 +277,10 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
     math_forms = [f for f in forms if not _is_text_reference(f)]
     if not math_forms:
         return False, ""
+    said_value = simple_value(leading_answer(answer.translate(_MINUS)))
+    gold_values = [simple_value(f) for f in math_forms]
+    if said_value is not None and all(v is not None for v in gold_values):  # exact, no parser needed
+        return said_value in gold_values, ""
     return _math_job(["math", answer, math_forms], answer)
 
 
@@ -283,8 +346,17 @@ def rule_verdicts(
     if pending:
         from rlev_cli.verify.worker import math_worker
 
-        results = math_worker().run([job for _, _, job in pending], timeout_s)
-        for (i, key, _), result in zip(pending, results, strict=True):
+        # the same final answer to the same reference is one job (a group of completions often agrees)
+        unique = {repr(job): job for _, _, job in pending if repr(job) not in _JOB_CACHE}
+        results = math_worker().run(list(unique.values()), timeout_s)
+        for job_key, result in zip(unique, results, strict=True):
+            if result[0] is not None or result[1].startswith("unparsable"):
+                if len(_JOB_CACHE) >= _CACHE_SIZE:
+                    _JOB_CACHE.clear()
+                _JOB_CACHE[job_key] = result
+        fresh = dict(zip(unique, results, strict=True))
+        for i, key, job in pending:
+            result = fresh.get(repr(job)) or _JOB_CACHE[repr(job)]
             verdicts[i] = result
             if result[0] is not None or result[1].startswith("unparsable"):
                 _remember(key, result)

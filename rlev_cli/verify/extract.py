@@ -26,6 +26,7 @@ _TEXT_MARKERS = re.compile(
     r"|정답은|정답\s*[:：])\s*",
     re.IGNORECASE,
 )
+_MARKER_WORD = re.compile(r"answer|答案|选|選|정답", re.IGNORECASE)  # in every text marker
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _SENTENCE_END = re.compile(r"。|．\s|[.;!?](?=\s|$)|；")
 
@@ -71,6 +72,9 @@ def _first_sentence(tail: str) -> str:
             if end != -1:
                 return tail[: end + len(closer)]
     line = tail.split("\n", 1)[0]
+    if "$" not in line and "\\(" not in line:
+        end = _SENTENCE_END.search(line)
+        return line[: end.start()] if end else line
     in_math, i = False, 0
     while i < len(line):
         if line.startswith("\\(", i) or line.startswith("\\)", i):
@@ -95,7 +99,8 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
     """The final-answer region (see the module docstring); `whole_tail` keeps every line after the marker
     (several answer slots listed one per line)."""
     text = response or ""
-    markers = list(_TEXT_MARKERS.finditer(text))
+    first = _MARKER_WORD.search(text)  # a cheap scan first: the full pattern is slow on long reasoning
+    markers = list(_TEXT_MARKERS.finditer(text, max(0, first.start() - 24))) if first else []
     marker = markers[-1] if markers else None
     boxes = list(_BOXED.finditer(text))
     box = boxes[-1] if boxes else None
