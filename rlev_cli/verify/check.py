@@ -286,7 +286,7 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
 
 _LEADING = re.compile(
     r"^(\$[^$]+\$|[-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"(?=\s*[,，;；]?\s*(?:which|since|because|as|so|that|where|when|from|given|i\.e\.|因为|由于|其中|即)\b"
+    r"(?=\s*[,，;；]?\s*(?:which|since|because|as|so|that|where|when|from|given|not|i\.e\.|因为|由于|其中|即)\b"
     r"|\s+\((?:[a-zA-Z]|约))"
 )
 
@@ -294,10 +294,15 @@ _LEADING = re.compile(
 _SENTENCE_THEN_NUMBER = re.compile(r"^[^\d$\\=]*\s([-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
 
 
+_NEGATION = re.compile(r"\b(?:not|no|cannot|never|wrong)\b|n't|不是|不可能|不能|不为|错误")
+
+
 def trailing_number(answer: str) -> str:
     """'After simplifying, we get 2.5' -> '2.5': words without any number, then one number ending it."""
     match = _SENTENCE_THEN_NUMBER.match(answer.strip())
-    return match.group(1) if match else answer
+    if not match or _NEGATION.search(answer):  # "it cannot be 5" does not answer 5
+        return answer
+    return match.group(1)
 
 
 def leading_answer(answer: str) -> str:
@@ -311,7 +316,10 @@ def _math_job(job: Job, answer: str) -> Verdict | Job:
     why = refusal(answer)
     if why:
         return None, why
-    job[1] = leading_answer(unicodedata.normalize("NFKC", answer).translate(_MINUS).replace("、", ","))
+    said = unicodedata.normalize("NFKC", answer).translate(_MINUS).replace("、", ",")
+    job[1] = leading_answer(said)
+    if _NEGATION.search(job[1]):  # "it cannot be 5": math-verify would read 5
+        return None, "ambiguous: a negation in the final answer"
     return job
 
 

@@ -160,7 +160,6 @@ class MathWorker:
             if self._pid != os.getpid():  # a forked child must not share its parent's pipes
                 self._proc, self._pid, self._buffer = None, os.getpid(), b""
             results: list[Verdict | None] = [None] * len(jobs)
-            done = [False] * len(jobs)
             position = 0
             while position < len(jobs):
                 if self._proc is None or self._proc.poll() is not None:
@@ -176,12 +175,10 @@ class MathWorker:
                     line = json.dumps({"id": index, "job": jobs[index], "budget": timeout_s}) + "\n"
                     chunk.append(line.encode())
                     size += len(chunk[-1])
-                position = self._send(chunk, position, timeout_s, results, done)
+                position = self._send(chunk, position, timeout_s, results)
             return [r if r is not None else (None, "math check unavailable") for r in results]
 
-    def _send(
-        self, chunk: list[bytes], first: int, timeout_s: float, results: list[Verdict | None], done: list[bool]
-    ) -> int:
+    def _send(self, chunk: list[bytes], first: int, timeout_s: float, results: list[Verdict | None]) -> int:
         """Send a chunk and collect its verdicts; returns the index to continue from."""
         assert self._proc is not None and self._proc.stdin is not None
         try:
@@ -197,11 +194,9 @@ class MathWorker:
                 self._kill()
                 self.restarts += 1
                 results[index] = (None, f"timeout after {timeout_s:g} s (math worker restarted)")
-                done[index] = True
                 return index + 1
             reply = json.loads(line)
             results[reply["id"]] = (reply["ok"], reply["reason"])
-            done[reply["id"]] = True
         return first + len(chunk)
 
 

@@ -288,6 +288,7 @@ for source, gold in [
         f"Therefore, the answer is $\\sqrt{{{g * g}}}$",
         f"Therefore, the answer is {g}.0",
         f"정답은 {g}",
+        f"Therefore, the answer is {g}, not {g + 1}.",
     )
     add(
         "numeric: square root, power, scientific notation, sign",
@@ -302,6 +303,7 @@ for source, gold in [
         f"Therefore, the answer is -{g}",
         f"Therefore, the answer is −{g}",
         f"Therefore, the answer is {g + 1}",
+        f"Therefore, the answer is {g + 1}, not {g}.",
     )
 add(
     "numeric: scientific notation",

@@ -25,7 +25,11 @@ CASES = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").split
 
 @pytest.fixture(scope="module")
 def verdicts():
-    return rule_verdicts([c["response"] for c in CASES], [c["reference"] for c in CASES], [c["qtype"] for c in CASES])
+    # 5 s, not the default 1 s: on a loaded CI machine an equation comparison can take over a second, and
+    # these tests are about verdicts; the time bound has its own tests below
+    return rule_verdicts(
+        [c["response"] for c in CASES], [c["reference"] for c in CASES], [c["qtype"] for c in CASES], timeout_s=5.0
+    )
 
 
 def test_the_labelled_set_is_the_one_the_builder_writes():
@@ -62,9 +66,10 @@ def test_zero_false_positives_and_agreement(verdicts):
 
 @pytest.mark.parametrize("family", sorted({c["family"] for c in CASES}))
 def test_each_family(family, verdicts):
+    """No family has a wrong verdict (ungraded by a timeout is counted in the agreement test above)."""
     rows = [(c, v) for c, v in zip(CASES, verdicts, strict=True) if c["family"] == family]
-    wrong = [f"{c['response']!r} vs {c['reference']!r} -> {v}" for c, v in rows if v[0] != c["verdict"]]
-    assert len(wrong) <= max(1, len(rows) // 20), "\n".join(wrong)
+    wrong = [(c, v) for c, v in rows if v[0] != c["verdict"] and not (v[0] is None and v[1].startswith("timeout"))]
+    assert not wrong, "\n".join(f"{c['response']!r} vs {c['reference']!r} -> {v}" for c, v in wrong)
 
 
 # ---- the families of issue #8, one focused check each -------------------------------------------------
@@ -93,6 +98,9 @@ def test_numbers_keep_sign_exponent_and_root():
     assert check("Therefore, the answer is $4^{2}$", "4", "numeric") == 0.0
     assert check("Therefore, the answer is $\\sqrt{4}$", "4", "numeric") == 0.0
     assert check("Therefore, the answer is 7.5, which is 15 times $\\frac{1}{2}$", "0.5", "numeric") == 0.0
+    assert check("After simplifying, we get 2.5", "2.5", "numeric") == 1.0
+    assert check("So it cannot be 2.5", "2.5", "numeric") is None  # ungraded: "ambiguous: a negation ..."
+    assert check("Therefore, the answer is 4, not 2", "4", "numeric") == 1.0
 
 
 def test_structured_answers_keep_brackets_and_separators():
