@@ -4,9 +4,9 @@ The final answer is the region after the LAST answer marker of the response:
 
 - a text marker: "the answer is" (the policy prompt's "Therefore, the answer is"), "the final answer is",
   "the answers are", "Answer:" / "Final answer:", "答案是/答案为/答案：/答案选", "故选/所以选/因此选/应选/选"
-  ("选" only when an option letter follows), or the Korean "정답은". The region is the rest of that line,
-  up to the first sentence end ("。", or ". " / "; " outside math); a display block (`$$…$$`, `\\[…\\]`)
-  that starts right after the marker is taken whole;
+  ("选" alone only at a clause start and followed by an option letter: not 选项A, not 若选A), or the
+  Korean "정답은". The region is the rest of that line, up to the first sentence end ("。", or ". " /
+  "; " outside math); a display block (`$$…$$`, `\\[…\\]`) right after the marker is taken whole;
 - or `\\boxed{…}`, whose balanced content is the region.
 
 Whichever of the two comes last in the response wins; a `\\boxed{}` inside a marker's region is the
@@ -22,7 +22,7 @@ _TEXT_MARKERS = re.compile(
     r"(?:the\s+(?:final\s+)?answers?\s+(?:is|are|would\s+be|should\s+be)\s*[:：]?|(?:final\s+)?answers?\s*[:：]"
     r"|答案\s*(?:依次|分别|分別)?\s*(?:是|为|為|应为|應為|应是|選|选)\s*[:：]?|答案\s*[:：]"
     r"|(?:故|所以|因此|因而|则|應|应|即)\s*(?:选|選)(?:择|擇)?\s*[:：]?"
-    r"|(?<![项擇择可])(?:选|選)\s*[:：]?(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
+    r"|(?<![^\s，。,.:：;；!！])(?:选|選)\s*[:：]?(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
     r"|정답은|정답\s*[:：])\s*",
     re.IGNORECASE,
 )

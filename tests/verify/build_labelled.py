@@ -70,6 +70,7 @@ for source, k in SINGLE:
         f"Therefore, the answer is {k}. I checked the other options too.",
         f"Answer: I believe it is {k}.",
         f"Therefore, the answer is $\\text{{({k})}}$",
+        f"综上，故选{k}。若选{o}，则与已知条件矛盾。",
     )
     add(
         "single: several letters / wrong letter",
@@ -85,6 +86,7 @@ for source, k in SINGLE:
         f"Therefore, the answer is {k} and {o}",
         "I cannot decide between the options without more information.",
         f"Answer: I think it is {o}.",
+        f"综上，故选{o}。若选{k}，则与已知条件矛盾。",
     )
 
 # ---- multiple choice ------------------------------------------------------------------------------
