@@ -2,8 +2,9 @@
 
 Rule code decides only what math-verify does not cover: option letters and short text. Everything
 mathematical (numbers written any way, expressions, intervals, sets, tuples, equations) is math-verify's,
-run in a worker process under a time bound (rlev_cli/verify/worker.py). Plain numbers, option letters and
-answers written exactly as the reference take an in-process fast path. Nothing is normalised away: a
+run in a worker process under a time bound (rlev_cli/verify/worker.py). Option letters, text, and numbers
+whose exact value needs no parser (plain, `\\frac{a}{b}`, `a \\times 10^{k}`, `a^{k}`; a square root for the
+numeric tolerance) are decided in-process, exactly, without IPC. Nothing is normalised away: a
 sign, an exponent, a bracket or a separator always counts. A verdict is True / False, or None (ungraded)
 with the reason: an unparsable reference, a free-form reference (the LLM judge's job), a refused or
 timed-out check.
@@ -264,7 +265,7 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
             return None, "free-form reference: needs the judge"
         return _rule_or_job(response, boxed, "fill_blank")
     if qtype != "fill_blank":
-        return None, f"unknown qtype {qtype!r}"
+        return None, f"unknown qtype {qtype!r} (known: {', '.join(QTYPES)})"
     forms = reference_forms(reference)
     if not forms:
         return None, "unparsable reference: empty"
