@@ -94,6 +94,12 @@ class MathWorker:
         self._buffer = b""
         self.restarts = 0
         atexit.register(self.close)
+        if hasattr(os, "register_at_fork"):  # a forked child starts its own worker, with a fresh lock
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._proc, self._pid, self._buffer = None, os.getpid(), b""
 
     def _start(self) -> None:
         env = dict(os.environ)
@@ -157,7 +163,7 @@ class MathWorker:
     def run(self, jobs: list[list[Any]], timeout_s: float) -> list[Verdict]:
         """Verdicts for `jobs`, each bounded by `timeout_s` in the worker and 2x that + 0.25 s here."""
         with self._lock:
-            if self._pid != os.getpid():  # a forked child must not share its parent's pipes
+            if self._pid != os.getpid():  # forked without register_at_fork: never use the parent's pipes
                 self._proc, self._pid, self._buffer = None, os.getpid(), b""
             results: list[Verdict | None] = [None] * len(jobs)
             position = 0

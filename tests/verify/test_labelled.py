@@ -216,3 +216,18 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.split(") ", 1)[1][0] != "Z"  # a zombie has exited
+
+
+def test_a_forked_child_gets_its_own_worker_and_the_parent_keeps_its_own():
+    from rlev_cli.verify.worker import math_worker
+
+    math_worker().run([["math", "\\frac{1}{2}", ["0.5"]]], 1.0)  # the parent's worker is running
+    parent_worker = math_worker()._proc.pid
+    child = os.fork()
+    if child == 0:  # a DataLoader or process-group fork: must not talk on the parent's pipes
+        got = math_worker().run([["math", "y=5x+2", ["$5 x-y+2=0$"]]], 5.0)
+        os._exit(0 if got == [(True, "")] and math_worker()._proc.pid != parent_worker else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert math_worker()._proc.pid == parent_worker
+    assert math_worker().run([["math", "[1,2)", ["$(1,2)$"]]], 5.0) == [(False, "")]
