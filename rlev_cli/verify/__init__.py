@@ -1,11 +1,11 @@
-"""Final-answer extraction and checking by question type (shared by `train` and `evaluate`).
+"""Final-answer extraction and rule checking by question type (shared by `train` and `evaluate`).
 
-Convention (documented in docs/verifier.md): the final answer is the text after the LAST
-"the answer is" / "答案是" / "答案为" / "정답은" / "Answer:" in the response, else the content of the last
-\\boxed{...}, else the last non-empty line. It is then checked by question type.
+The final answer is the region after the LAST answer marker ("Therefore, the answer is", `\\boxed{}`,
+"Answer:", "The final answer is", "答案是/答案为", "故选/选", "정답은"), else the last non-empty line;
+docs/verifier.md gives the convention and the table of what counts as the same answer.
 """
 
-from rlev_cli.verify.check import check, check_all
-from rlev_cli.verify.extract import extract_final_answer
+from rlev_cli.verify.check import check, rule_verdicts
+from rlev_cli.verify.extract import extract_final_answer, last_boxed, last_line
 
-__all__ = ["check", "check_all", "extract_final_answer"]
+__all__ = ["check", "extract_final_answer", "last_boxed", "last_line", "rule_verdicts"]

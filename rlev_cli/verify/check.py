@@ -1,110 +1,385 @@
-"""Checking an extracted answer against the reference, by question type. 1.0 / 0.0, or None when the
-item cannot be graded by rule (free-form answers without a judge)."""
+"""Checking a response against its reference, by question type (docs/verifier.md has the table).
+
+Rule code decides only what math-verify does not cover: option letters and short text. Everything
+mathematical (numbers written any way, expressions, intervals, sets, tuples, equations) is math-verify's,
+run in a worker process under a time bound (rlev_cli/verify/worker.py). Option letters, text, and numbers
+whose exact value needs no parser (plain, `\\frac{a}{b}`, `a \\times 10^{k}`, `a^{k}`; a square root for the
+numeric tolerance) are decided in-process, exactly, without IPC. Nothing is normalised away: a
+sign, an exponent, a bracket or a separator always counts. A verdict is True / False, or None (ungraded)
+with the reason: an unparsable reference, a free-form reference (the LLM judge's job), a refused or
+timed-out check.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 
-from rlev_cli.verify.extract import extract_final_answer, last_boxed
+from rlev_cli.verify.extract import answer_region
 
-NUMERIC_ABS_TOL = 0.01  # JEEBench's own scorer accepts |gold - response| <= 0.01
-NUMERIC_REL_TOL = 1e-4
-_LETTER_RUN = re.compile(r"(?<![A-Za-z])([A-J](?:\s*[,，、和与and&]*\s*[A-J])*)(?![A-Za-z])")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:,\d{3})*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+Verdict = tuple[bool | None, str]
 
+QTYPES = ("single_choice", "multi_choice", "numeric", "fill_blank", "free_form")
+NUMERIC_ABS_TOL = Decimal("0.01")  # JEEBench's own scorer accepts |gold - response| <= 0.01
+MAX_MATH_CHARS = 1000  # a longer "final answer" is not an answer; it is refused before sympy sees it
+MAX_EXPONENT = 10_000
 
-def _letters(text: str) -> list[str]:
-    """Option letters in an answer: 'B', '(B)', 'A and C', 'A, C', 'AC'."""
-    text = unicodedata.normalize("NFKC", text).replace("$", "").replace("\\text{", "").replace("}", "")
-    runs = _LETTER_RUN.findall(text)
-    if not runs:
-        return []
-    return re.findall(r"[A-J]", runs[0])
+_CACHE: dict[tuple[str, str, str, float], Verdict] = {}  # whole responses
+_JOB_CACHE: dict[str, Verdict] = {}  # math jobs: (final answer, reference forms) -> graded verdict
+_CACHE_SIZE = 1 << 16
 
+# ---- option letters --------------------------------------------------------------------------------
 
-def check_choice(answer: str, reference: str, multi: bool) -> float:
-    if "," in reference:  # several slots sharing one stem: letters in order
-        wanted = reference.split(",")
-        found = re.findall(r"(?<![A-Za-z])[A-J](?![A-Za-z])", unicodedata.normalize("NFKC", answer))
-        return float(found[: len(wanted)] == wanted and len(found) >= len(wanted))
-    letters = _letters(answer)
-    if multi:
-        return float(sorted(set(letters)) == sorted(set(reference)))
-    return float(len(letters) >= 1 and letters[0] == reference.strip().upper())
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+_LETTER_RUN = re.compile(r"(?<![A-Za-z0-9])([A-J]+)(?![A-Za-z])")
+# words that may follow an option letter; any other lowercase word after "I" / "A" makes it the pronoun
+# or the article ("I think", "A careful check"), not an option
+_LETTER_FOLLOWERS = {"and", "or", "nor", "is", "are", "only", "alone", "both", "together", "with", "as"}
+_KEY_SINGLE = re.compile(r"^[A-J]$")
+_KEY_MULTI = re.compile(r"^[A-J]{2,10}$")
+_KEY_SLOTS = re.compile(r"^[A-J]+(?:,[A-J]+)+$")
 
 
-def to_number(text: str) -> float | None:
-    """The first number in a text ('1,000' -> 1000.0, '3/4' -> 0.75, '\\frac{3}{4}' -> 0.75)."""
+def option_letters(text: str) -> list[str]:
+    """Option letters in an answer, in order: '(B)' -> B; 'A, C and D' / 'ACD' / 'A、C' -> A, C, D.
+
+    >>> option_letters("I think it is (B)")
+    ['B']
+    >>> option_letters("故选：AC")
+    ['A', 'C']
+    """
     text = unicodedata.normalize("NFKC", text)
-    frac = re.search(r"\\[dt]?frac\{([^{}]+)\}\{([^{}]+)\}", text) or re.search(r"(-?\d+)\s*/\s*(\d+)", text)
-    if frac:
-        try:
-            return float(frac.group(1)) / float(frac.group(2))
-        except (ValueError, ZeroDivisionError):
-            pass
-    match = _NUMBER.search(text)
-    if not match:
+    text = _LATEX_COMMAND.sub(" ", text).replace("{", " ").replace("}", " ").replace("$", " ")
+    letters: list[str] = []
+    for match in _LETTER_RUN.finditer(text):
+        run = match.group(1)
+        if run in ("I", "A"):
+            after = text[match.end() :]
+            word = re.match(r"\s+([a-z]+)", after)
+            if after[:1] in ("'", "’") or (word and word.group(1) not in _LETTER_FOLLOWERS):
+                continue
+        letters.extend(run)
+    return letters
+
+
+def _choice(response: str, key: str) -> Verdict:
+    key = unicodedata.normalize("NFKC", key).strip().upper().replace(" ", "")
+    if _KEY_SLOTS.match(key):  # several slots sharing one stem (GAOKAO "D,C,B"): every slot, in order
+        wanted = key.split(",")
+        if any(len(w) != 1 for w in wanted):
+            return None, f"unparsable reference: slots {key!r} must be one letter each"
+        found = option_letters(answer_region(response))
+        if len(found) < len(wanted):
+            found = option_letters(answer_region(response, whole_tail=True))
+        return found == wanted, ""
+    if not (_KEY_SINGLE.match(key) or _KEY_MULTI.match(key)):
+        return None, f"unparsable reference: {key!r} is not a set of option letters"
+    found = option_letters(answer_region(response))
+    if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
+        return set(found) == {key}, ""
+    return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
+
+
+# ---- numbers ----------------------------------------------------------------------------------------
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_MINUS = str.maketrans({"−": "-", "–": "-", "－": "-", "＋": "+"})  # Unicode minus signs are minus signs
+
+
+def _unwrap(answer: str) -> str:
+    """'$-7.5$' / '\\(7.5\\)' / '\\boxed{7.5}' -> the bare text (only wrappers go; nothing inside)."""
+    text = unicodedata.normalize("NFKC", answer).translate(_MINUS).strip()
+    changed = True
+    while changed:
+        changed = False
+        for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("\\boxed{", "}")):
+            if text.startswith(opener) and text.endswith(closer) and len(text) >= len(opener) + len(closer):
+                text, changed = text[len(opener) : len(text) - len(closer)].strip(), True
+    return text
+
+
+def plain_number(text: str) -> Decimal | None:
+    """A number written plainly ('-7.5', '1.5e-3', '1,000', '76.25'), else None."""
+    text = _unwrap(text)
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not _PLAIN_NUMBER.match(text):
         return None
     try:
-        return float(match.group(0).replace(",", ""))
-    except ValueError:
+        return Decimal(text)
+    except InvalidOperation:
         return None
 
 
-def check_numeric(answer: str, reference: str) -> float | None:
-    gold = to_number(reference)
-    if gold is None:
-        return check_text(answer, reference)
-    got = to_number(answer)
-    if got is None:
-        return 0.0
-    return float(abs(got - gold) <= max(NUMERIC_ABS_TOL, NUMERIC_REL_TOL * abs(gold)) + 1e-9)
+_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_SIMPLE_VALUE = re.compile(
+    rf"^(?P<sign>[-+]?)\s*(?:"
+    rf"\\[dt]?frac\s*\{{\s*(?P<fnum>{_NUM})\s*\}}\s*\{{\s*(?P<fden>{_NUM})\s*\}}"
+    rf"|(?P<num>{_NUM})\s*/\s*(?P<den>{_NUM})"
+    rf"|(?:(?P<mant>{_NUM})\s*(?:\\times|\\cdot|×|·)\s*)?(?P<base>{_NUM})\s*\^\s*"
+    rf"(?:\{{\s*(?P<exp1>[-+]?\d{{1,3}})\s*\}}|(?P<exp2>\d))"
+    rf")$"
+)
 
 
-def normalize_text(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"\\(?:text|mathrm)\{([^{}]*)\}", r"\1", text)
-    return re.sub(r"[\s$。.,，、:：;；!！?？\"'“”‘’()（）\[\]{}]", "", text)
+def simple_value(text: str) -> Fraction | None:
+    """The exact value of a number written as a plain fraction or in powers of ten ('-\\frac{15}{2}',
+    '3/10', '7.5 \\times 10^{-3}'), else None (anything else is math-verify's). Exact: nothing is dropped.
+
+    >>> simple_value("-\\\\frac{15}{2}"), simple_value("7.5 \\\\times 10^{-3}"), simple_value("\\\\frac{1}{2}^{2}")
+    (Fraction(-15, 2), Fraction(3, 400), None)
+    """
+    text = _unwrap(text)
+    plain = plain_number(text)
+    if plain is not None:
+        return Fraction(plain)
+    match = _SIMPLE_VALUE.match(text)
+    if not match:
+        return None
+    sign = -1 if match["sign"] == "-" else 1
+    if match["fnum"] is not None or match["num"] is not None:
+        den = Fraction(Decimal(match["fden"] or match["den"]))
+        if den == 0:
+            return None
+        return sign * Fraction(Decimal(match["fnum"] or match["num"])) / den
+    base, exponent = Fraction(Decimal(match["base"])), int(match["exp1"] or match["exp2"])
+    if (base == 0 and exponent < 0) or len(match["base"]) * abs(exponent) > 4 * MAX_EXPONENT:
+        return None
+    mantissa = Fraction(Decimal(match["mant"])) if match["mant"] else Fraction(1)
+    return sign * mantissa * base**exponent  # -4^{2} is -16: the sign applies after the power
 
 
-def check_text(answer: str, reference: str) -> float:
-    return float(normalize_text(answer) == normalize_text(reference) and normalize_text(reference) != "")
+_SQUARE_ROOT = re.compile(rf"^(?P<sign>[-+]?)\s*\\sqrt\s*\{{\s*(?P<radicand>{_NUM})\s*\}}$")
 
 
-def _quiet_math_verify() -> None:
-    import logging
+def numeric_value(text: str) -> Fraction | Decimal | None:
+    """`simple_value`, or a square root of a number to 40 digits (for a tolerance comparison only)."""
+    exact = simple_value(text)
+    if exact is not None:
+        return exact
+    match = _SQUARE_ROOT.match(_unwrap(text))
+    if not match:
+        return None
+    with localcontext() as context:
+        context.prec = 40
+        root = Decimal(match["radicand"]).sqrt()
+    return -root if match["sign"] == "-" else root
 
-    logging.getLogger("math_verify").setLevel(logging.ERROR)  # it warns on every call without timeouts
+
+def numeric_tolerance(gold: Decimal) -> Decimal:
+    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer."""
+    exponent = gold.as_tuple().exponent
+    unit = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else NUMERIC_ABS_TOL
+    return min(NUMERIC_ABS_TOL, unit)
 
 
-def check_math(answer: str, reference: str) -> float:
-    """math-verify equivalence, falling back to normalized text; `\\#\\#` separates accepted forms."""
-    forms = [f.strip() for f in re.split(r"\\#\s*\\#", reference) if f.strip()] or [reference]
-    for form in forms:
-        if check_text(answer, form):
-            return 1.0
-        try:
-            from math_verify import parse, verify
+# ---- text and math ----------------------------------------------------------------------------------
 
-            _quiet_math_verify()
-            gold = parse(_as_math(form), parsing_timeout=None)
-            pred = parse(_as_math(answer), parsing_timeout=None)
-            if gold and pred and verify(gold, pred, timeout_seconds=None):
-                return 1.0
-        except Exception:  # math-verify raises on exotic LaTeX; such an answer is simply not matched
+_SEPARATORS = str.maketrans({"、": ",", "，": ",", "；": ";", "：": ":", "（": "(", "）": ")"})
+_TEXT_WRAPPER = re.compile(r"\\(?:text|mathrm|textbf|mathbf|operatorname)\s*\{([^{}]*)\}")
+_CJK = re.compile(r"[\u3400-\u9fff\uac00-\ud7af]")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{4,}")
+_MATH_WORDS = {"sqrt", "frac", "dfrac", "tfrac", "infty", "left", "right", "cdot", "times", "text", "mathrm"}
+_ALTERNATIVES = re.compile(r"\\#\s*\\#")
+_POWER_TOWER = re.compile(r"\^\s*\{[^{}]*\^|\^\s*\(?[\w.]+\)?\s*\^|\*\*[^*]*\*\*")
+_EXPONENT = re.compile(r"(?:\^|\*\*)\s*\{?\s*\(?\s*[+-]?\s*(\d+)")
+_FACTORIAL = re.compile(r"(\d{4,})\s*!")
+
+
+def canonical_text(text: str) -> str:
+    """Text compared as a grader reads it: NFKC, case, spaces, `$`, `\\text{}` and full-width separators
+    unified; separators, brackets and signs all kept ('1,2' stays unlike '12', '(1,2]' unlike '[1,2]')."""
+    text = unicodedata.normalize("NFKC", text).translate(_MINUS).translate(_SEPARATORS)
+    text = _TEXT_WRAPPER.sub(r"\1", text).replace("\\left", "").replace("\\right", "")
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("$", "")
+    text = re.sub(r"\s+|\\[,;:! ]|~", "", text).casefold()
+    text = re.sub(r"([_^])\{(\w)\}", r"\1\2", text)  # x^{2} is x^2, N_{1} is N_1
+    return text.rstrip(".。").rstrip()
+
+
+def _is_text_reference(form: str) -> bool:
+    """Words or CJK (三棱锥、圆锥; Paris): compared as text, never fed to the math parser."""
+    if _CJK.search(form):
+        return True
+    words = [w for w in _WORD.findall(form.replace("\\", " \\")) if w.lower() not in _MATH_WORDS]
+    return "$" not in form and bool(words)
+
+
+def reference_forms(reference: str) -> list[str]:
+    """The accepted forms of a fill-in reference; GAOKAO's `\\#\\#` separates equivalent ones."""
+    text = reference.strip()
+    if text.endswith(".") and text[:-1].rstrip().endswith("$"):  # '$-\frac{10}{3}$.': a sentence period
+        text = text[:-1].rstrip()
+    if text.startswith("$") and text.endswith("$") and _ALTERNATIVES.search(text):
+        text = text.strip("$")
+        return [f"${f.strip()}$" for f in _ALTERNATIVES.split(text) if f.strip()]
+    return [f.strip() for f in _ALTERNATIVES.split(text) if f.strip()]
+
+
+def refusal(answer: str) -> str | None:
+    """Why an answer is refused before sympy sees it (a power tower, a huge exponent or factorial)."""
+    if len(answer) > MAX_MATH_CHARS:
+        return f"refused: a final answer of {len(answer)} characters"
+    if _POWER_TOWER.search(answer):
+        return "refused: a power tower"
+    if any(int(e) > MAX_EXPONENT for e in _EXPONENT.findall(answer)):
+        return f"refused: an exponent above {MAX_EXPONENT}"
+    if _FACTORIAL.search(answer):
+        return "refused: a factorial of a number above 999"
+    return None
+
+
+# ---- dispatch ---------------------------------------------------------------------------------------
+
+Job = list  # ["math", answer, forms] or ["numeric", answer, gold, tolerance]
+
+
+def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
+    """A verdict decided in-process, or a math job for the worker."""
+    reference = reference or ""
+    if qtype in ("single_choice", "multi_choice"):
+        return _choice(response, reference)
+    if qtype == "numeric":
+        gold = plain_number(reference)
+        if gold is None:
+            return _rule_or_job(response, reference, "fill_blank")
+        answer = answer_region(response)
+        if not answer:
+            return False, ""
+        got = numeric_value(trailing_number(leading_answer(answer.translate(_MINUS))))
+        tolerance = numeric_tolerance(gold)
+        if isinstance(got, Fraction):
+            return abs(got - Fraction(gold)) <= Fraction(tolerance), ""
+        if got is not None:
+            return abs(got - gold) <= tolerance, ""
+        return _math_job(["numeric", answer, str(gold), str(tolerance)], answer)
+    if qtype == "free_form":
+        from rlev_cli.verify.extract import last_boxed
+
+        boxed = last_boxed(reference)
+        if boxed is None:  # a worked solution or an essay: the LLM judge's job
+            return None, "free-form reference: needs the judge"
+        return _rule_or_job(response, boxed, "fill_blank")
+    if qtype != "fill_blank":
+        return None, f"unknown qtype {qtype!r} (known: {', '.join(QTYPES)})"
+    forms = reference_forms(reference)
+    if not forms:
+        return None, "unparsable reference: empty"
+    answer = answer_region(response)
+    if not answer:
+        return False, ""
+    said = canonical_text(answer)
+    if any(said == canonical_text(f) for f in forms):
+        return True, ""
+    math_forms = [f for f in forms if not _is_text_reference(f)]
+    if not math_forms:
+        return False, ""
+    said_value = simple_value(leading_answer(answer.translate(_MINUS)))
+    gold_values = [simple_value(f) for f in math_forms]
+    if said_value is not None and all(v is not None for v in gold_values):  # exact, no parser needed
+        return said_value in gold_values, ""
+    return _math_job(["math", answer, math_forms], answer)
+
+
+_LEADING = re.compile(
+    r"^(\$[^$]+\$|[-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"(?=\s*[,，;；]?\s*(?:which|since|because|as|so|that|where|when|from|given|not|i\.e\.|因为|由于|其中|即)\b"
+    r"|\s+\((?:[a-zA-Z]|约))"
+)
+
+
+_SENTENCE_THEN_NUMBER = re.compile(r"^[^\d$\\=]*\s([-+−]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*$")
+
+
+_NEGATION = re.compile(r"\b(?:not|no|cannot|never|wrong)\b|n't|不是|不可能|不能|不为|错误")
+
+
+def trailing_number(answer: str) -> str:
+    """'After simplifying, we get 2.5' -> '2.5': words without any number, then one number ending it."""
+    match = _SENTENCE_THEN_NUMBER.match(answer.strip())
+    if not match or _NEGATION.search(answer):  # "it cannot be 5" does not answer 5
+        return answer
+    return match.group(1)
+
+
+def leading_answer(answer: str) -> str:
+    """'7.5, which is 15 times $\\frac{1}{2}$' -> '7.5': an answer followed by its explanation is the
+    answer; the explanation's numbers are not (math-verify would pick the `$…$` in it)."""
+    match = _LEADING.match(answer.strip())
+    return match.group(1) if match else answer
+
+
+def _math_job(job: Job, answer: str) -> Verdict | Job:
+    why = refusal(answer)
+    if why:
+        return None, why
+    said = unicodedata.normalize("NFKC", answer).translate(_MINUS).replace("、", ",")
+    job[1] = leading_answer(said)
+    if _NEGATION.search(job[1]):  # "it cannot be 5": math-verify would read 5
+        return None, "ambiguous: a negation in the final answer"
+    return job
+
+
+def rule_verdicts(
+    responses: Sequence[str], references: Sequence[str], qtypes: Sequence[str], *, timeout_s: float = 1.0
+) -> list[Verdict]:
+    """Grade a batch: (True/False, "") or (None, reason) per response; math jobs are bounded by
+    `timeout_s` each and go to the worker in one batch.
+
+    >>> rule_verdicts(["Therefore, the answer is (B)."], ["B"], ["single_choice"])
+    [(True, '')]
+    >>> rule_verdicts(["答案是 $\\\\frac{3}{10}$"], ["$\\\\frac{3}{10} \\\\# \\\\# 0.3$"], ["fill_blank"])
+    [(True, '')]
+    """
+    if timeout_s <= 0:
+        raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+    verdicts: list[Verdict | None] = []
+    pending: list[tuple[int, tuple[str, str, str, float], Job]] = []
+    for i, (response, reference, qtype) in enumerate(zip(responses, references, qtypes, strict=True)):
+        key = (response or "", reference or "", qtype, timeout_s)
+        cached = _CACHE.get(key)
+        if cached is not None:
+            verdicts.append(cached)
             continue
-    return 0.0
+        outcome = _rule_or_job(response or "", reference or "", qtype)
+        if isinstance(outcome, list):
+            verdicts.append(None)
+            pending.append((i, key, outcome))
+        else:
+            verdicts.append(outcome)
+            _remember(key, outcome)
+    if pending:
+        from rlev_cli.verify.worker import math_worker
+
+        # the same final answer to the same reference is one job (a group of completions often agrees)
+        unique = {repr(job): job for _, _, job in pending if repr(job) not in _JOB_CACHE}
+        results = math_worker().run(list(unique.values()), timeout_s)
+        for job_key, result in zip(unique, results, strict=True):
+            if result[0] is not None or result[1].startswith("unparsable"):
+                if len(_JOB_CACHE) >= _CACHE_SIZE:
+                    _JOB_CACHE.clear()
+                _JOB_CACHE[job_key] = result
+        fresh = dict(zip(unique, results, strict=True))
+        for i, key, job in pending:
+            result = fresh.get(repr(job)) or _JOB_CACHE[repr(job)]
+            verdicts[i] = result
+            if result[0] is not None or result[1].startswith("unparsable"):
+                _remember(key, result)
+    return [v if v is not None else (None, "not graded") for v in verdicts]
 
 
-def _as_math(text: str) -> str:
-    text = text.strip()
-    return text if "$" in text or "\\boxed" in text else f"${text}$"
+def _remember(key: tuple[str, str, str, float], verdict: Verdict) -> None:
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = verdict
 
 
-def check(response: str, reference: str, qtype: str) -> float | None:
-    """Grade one response: extract its final answer, then compare by `qtype`.
+def check(response: str, reference: str, qtype: str, *, timeout_s: float = 1.0) -> float | None:
+    """Grade one response: 1.0 / 0.0, or None when it cannot be graded by rule (see `rule_verdicts`).
 
     >>> check("... Therefore, the answer is (B).", "B", "single_choice")
     1.0
@@ -112,23 +387,8 @@ def check(response: str, reference: str, qtype: str) -> float | None:
     1.0
     >>> check("Therefore, the answer is 76.249", "76.25", "numeric")
     1.0
-    >>> check("Therefore, the answer is $0.3$", "$\\\\frac{3}{10} \\\\# \\\\# 0.3$", "fill_blank")
-    1.0
+    >>> check("故选：AB", "A", "single_choice")
+    0.0
     """
-    answer = extract_final_answer(response)
-    if qtype == "free_form":
-        boxed = last_boxed(reference)
-        if boxed is None:
-            return None  # a worked solution as reference: needs the LLM judge
-        return check_math(answer, boxed)
-    if not answer:
-        return 0.0
-    if qtype in ("single_choice", "multi_choice"):
-        return check_choice(answer, reference, multi=qtype == "multi_choice")
-    if qtype == "numeric":
-        return check_numeric(answer, reference)
-    return check_math(answer, reference)
-
-
-def check_all(responses: Sequence[str], references: Sequence[str], qtypes: Sequence[str]) -> list[float | None]:
-    return [check(r, a, q) for r, a, q in zip(responses, references, qtypes, strict=True)]
+    ok, _ = rule_verdicts([response], [reference], [qtype], timeout_s=timeout_s)[0]
+    return None if ok is None else float(ok)
