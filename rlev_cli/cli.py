@@ -288,6 +288,11 @@ def evaluate(
     variants: Annotated[list[str] | None, _e("variants", "--variant", metavar="BENCH=NAME", show_default=False)] = None,
     judge_url: Annotated[str | None, _e("judge_url", show_default=False)] = None,
     judge_model: Annotated[str | None, _e("judge_model", show_default=False)] = None,
+    verifier: Annotated[str, _e("verifier")] = "rule",
+    verify_timeout: Annotated[float, _e("verify_timeout")] = 1.0,
+    judge_concurrency: Annotated[int, _e("judge_concurrency")] = 32,
+    value_column: Annotated[str, _e("value_column")] = "value",
+    system_prompt: Annotated[str | None, _e("system_prompt", show_default=False)] = None,
     seed: Annotated[int, _e("seed")] = 0,
     out_dir: Annotated[Path | None, _e("out", "--out", "-o", show_default=False)] = None,
     workspace: Workspace = None,
@@ -318,14 +323,21 @@ def evaluate(
         variants=variants or [],
         judge_url=judge_url,
         judge_model=judge_model,
+        verifier=verifier,
+        verify_timeout=verify_timeout,
+        judge_concurrency=judge_concurrency,
+        value_column=value_column,
+        system_prompt=system_prompt,
         seed=seed,
         out=out_dir,
         workspace=_workspace(workspace),
     )
-    from rlev_cli.evaluate.core import run_evaluation
+    from rlev_cli.evaluate.core import UNITS, run_evaluation
 
     with out.progress(None, "generating") as advance:
         result = run_evaluation(config, progress=advance)
+    for warning in result.warnings:
+        out.warn(warning)
     out.summary(
         "evaluate",
         out_dir=str(result.out_dir),
@@ -335,7 +347,12 @@ def evaluate(
         generated=result.generated,
         reused=result.reused,
         unlabeled_skipped=result.skipped_unlabeled,
-        tables={"comparison": result.comparison},
+        missing_benchmarks=result.missing_benchmarks,
+        value_column=result.value_column,
+        value_sources=result.value_sources,
+        grading=result.grading,
+        units=UNITS,
+        tables={"comparison": result.comparison, "accuracy_by_value": result.accuracy_by_value},
     )
 
 

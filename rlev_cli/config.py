@@ -310,8 +310,26 @@ class EvalConfig:
             "help": "Prompt variant BENCH=NAME (repeatable), e.g. mmlu_pro=official-cot-5shot (docs/evaluation.md)."
         },
     )
-    judge_url: str | None = field(default=None, metadata={"help": "LLM judge URL for free-form in-domain answers."})
+    judge_url: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible URL of the LLM judge (checked before generating)."}
+    )
     judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
+    verifier: str = field(
+        default="rule",
+        metadata={
+            "help": "In-domain grading: rule | judge (every answer, the paper's setting) | rule+judge "
+            "(the judge grades only what the rules cannot); --judge-url alone means rule+judge."
+        },
+    )
+    verify_timeout: float = field(default=1.0, metadata={"help": "Seconds per answer for the rule check."})
+    judge_concurrency: int = field(default=32, metadata={"help": "Judge requests in flight at most."})
+    value_column: str = field(default="value", metadata={"help": "Column of v that weights H-Acc (e.g. value_pred)."})
+    system_prompt: str | None = field(
+        default=None,
+        metadata={
+            "help": "In-domain system prompt [default: the run's, else each row's system_prompt, else the paper's]."
+        },
+    )
     seed: int = field(default=0, metadata={"help": "Seed (GPQA option permutations, sampling)."})
     out: Path | None = field(
         default=None, metadata={"help": "Output folder [default: RUN/eval, or <workspace>/eval/<time> for several]."}
@@ -336,6 +354,16 @@ class EvalConfig:
             raise RlevError("--limit must be >= 1")
         if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_size < 1 or self.concurrency < 1:
             raise RlevError("--temperature >= 0, --max-new-tokens, --batch-size and --concurrency >= 1")
+        from rlev_cli.verify.grade import VERIFIERS
+
+        if self.verifier not in VERIFIERS:
+            raise RlevError(f"--verifier {self.verifier!r}: choose {', '.join(VERIFIERS)}")
+        if self.verifier != "rule" and not (self.judge_url and self.judge_model):
+            raise RlevError(f"--verifier {self.verifier} needs --judge-url URL and --judge-model NAME")
+        if not self.verify_timeout > 0:
+            raise RlevError(f"--verify-timeout {self.verify_timeout}: must be > 0 seconds")
+        if self.judge_concurrency < 1:
+            raise RlevError(f"--judge-concurrency {self.judge_concurrency}: must be >= 1")
 
         from rlev_cli.evaluate.benchmarks import VARIANTS
 
