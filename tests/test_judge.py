@@ -142,13 +142,10 @@ def test_judge_sees_the_paper_prompt_and_only_the_final_step():
 def test_requests_are_concurrent_on_reused_connections(judge_url):
     Judge.delay_s = 0.1
     judge = LLMJudge(judge_url, "judge", concurrency=8)
-    start = time.perf_counter()
     results = judge.judge_many(triples(24, wrong={3, 5}))
-    elapsed = time.perf_counter() - start
     assert [r.correct for r in results] == [k not in (3, 5) for k in range(24)]
     assert Judge.calls == 24 and 1 < Judge.max_in_flight <= 8
     assert len(Judge.ports) <= 8  # keep-alive: 24 requests over at most 8 connections
-    assert elapsed < 24 * 0.1 / 2  # one at a time would take 2.4 s
     judge.judge_many([("Q new?", "Therefore, the answer is 1", "1")])
     assert len(Judge.ports) <= 8  # the next batch reuses the same pool
 

@@ -108,15 +108,22 @@ def _run_target(run: Path) -> Target:
     return Target(label, str(run / "model"), run, explicit, config.get("algo"), config.get("reward"))
 
 
-def for_target(
-    items: dict[str, list[Item]], target: Target, rows: list[dict], config: EvalConfig
-) -> dict[str, list[Item]]:
+def for_target(items: dict[str, list[Item]], target: Target, config: EvalConfig | None = None) -> dict[str, list[Item]]:
     """In-domain prompts with the system prompt the target was explicitly trained with (unless
     --system-prompt overrides it for every target)."""
-    if config.system_prompt is not None or target.system_prompt is None or "indomain" not in items:
+    overridden = config is not None and config.system_prompt is not None
+    if overridden or target.system_prompt is None or "indomain" not in items:
         return items
-    wanted = {it.id for it in items["indomain"]}
-    rebuilt = [it for it in indomain_items(rows, config, target.system_prompt) if it.id in wanted]
+    from dataclasses import replace
+
+    rebuilt = [
+        replace(
+            it,
+            messages=policy_messages(it.messages[-1]["content"], target.system_prompt),
+            prompt_format="rlev/custom-system-prompt/v1",
+        )
+        for it in items["indomain"]
+    ]
     return {**items, "indomain": rebuilt}
 
 
@@ -239,7 +246,7 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     given = read_responses(config.responses, items) if config.responses else None
     predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
     for target in targets:
-        target_items = for_target(items, target, rows, config)
+        target_items = for_target(items, target, config)
         if given is not None:
             outputs = given
         else:
