@@ -163,6 +163,15 @@ def test_cache_hit_costs_no_request(judge_url, tmp_path):
     assert Judge.calls == 10 and len(JudgeCache(cache)) == 10  # the key holds the judge model
 
 
+def test_the_judge_pickles_and_keeps_its_cache(judge_url, tmp_path):
+    import pickle
+
+    judge = LLMJudge(judge_url, "judge", cache=JudgeCache(tmp_path / "c.sqlite"))
+    judge.judge_many(triples(2))  # started: a thread pool, a connection pool, an open database
+    copy = pickle.loads(pickle.dumps(judge))
+    assert [r.cached for r in copy.judge_many(triples(2))] == [True, True] and Judge.calls == 2
+
+
 def test_identical_prompts_in_one_batch_are_asked_once(judge_url):
     judge = LLMJudge(judge_url, "judge")
     results = judge.judge_many(triples(1) * 4)

@@ -230,8 +230,7 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
 
     if config.data_dir is not None and not Path(config.data_dir).is_dir():
         raise RlevError(f"--data-dir {config.data_dir}: no such folder (it should hold <benchmark>.jsonl files)")
-    targets = resolve_targets(config)
-    # The judge is checked before anything is generated: a dead URL costs one line, not a whole run.
+    # The judge is checked first, before a model is built or anything generated: a dead URL costs one line.
     grader = make_grader(
         config.verifier,
         config.judge_url,
@@ -240,6 +239,7 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
         concurrency=config.judge_concurrency,
         cache_path=Path(config.workspace) / CACHE_FILE,
     )
+    targets = resolve_targets(config)
     items, unlabeled, missing, rows = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     out_dir = output_dir(config, targets)

@@ -151,6 +151,12 @@ class JudgeCache:
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
 
+    def __getstate__(self) -> dict[str, Any]:  # a connection and a lock do not travel to another process
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])
+
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():  # a forked worker opens its own connection
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -289,6 +295,9 @@ class LLMJudge:
             if self.cache is not None:
                 self.cache.put_many([(k, self.model, reply, score) for k, (reply, score) in fresh.items()])
             failures = [a for a in answers if isinstance(a, BaseException)]
+            bugs = [a for a in failures if not isinstance(a, _JudgeFailure)]
+            if bugs:  # not the server's fault: keep the traceback
+                raise bugs[0]
             if failures:
                 raise RlevError(
                     f"judge {self.base_url} ({self.model}) failed on {len(failures)} of {len(todo)} answers after "
