@@ -188,7 +188,9 @@ def test_transient_failures_are_retried(judge_url):
 def test_a_judge_that_keeps_failing_is_one_clear_error(judge_url, tmp_path):
     Judge.status = 503
     judge = LLMJudge(judge_url, "judge", retries=3, backoff_s=0.01, cache=JudgeCache(tmp_path / "c.sqlite"))
-    with pytest.raises(RlevError, match=re.escape(f"judge {judge_url} (judge) failed on 2 of 2 answers after 3 tries")):
+    reply = '{"error": "overloaded"}'
+    wanted = f"judge {judge_url} (judge) failed on 2 of 2 answers: HTTP 503: {reply} (after 3 tries)"
+    with pytest.raises(RlevError, match=re.escape(wanted)):
         judge.judge_many(triples(2))
     assert Judge.calls == 6
     grader = Grader("judge", judge)
@@ -198,7 +200,7 @@ def test_a_judge_that_keeps_failing_is_one_clear_error(judge_url, tmp_path):
 
 def test_a_wrong_model_name_is_not_retried(judge_url):
     Judge.status = 404
-    with pytest.raises(RlevError, match="HTTP 404"):
+    with pytest.raises(RlevError, match=re.escape('HTTP 404: {"error": "overloaded"} (not retried)')):
         LLMJudge(judge_url, "judge", retries=4, backoff_s=0.01).judge_many(triples(1))
     assert Judge.calls == 1
 

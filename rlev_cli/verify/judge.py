@@ -300,8 +300,8 @@ class LLMJudge:
                 raise bugs[0]
             if failures:
                 raise RlevError(
-                    f"judge {self.base_url} ({self.model}) failed on {len(failures)} of {len(todo)} answers after "
-                    f"{self.retries} tries: {failures[0]}"
+                    f"judge {self.base_url} ({self.model}) failed on {len(failures)} of {len(todo)} answers: "
+                    f"{failures[0]}"
                     + ("; the verdicts received are cached" if self.cache is not None and fresh else "")
                 )
             known.update(fresh)
@@ -373,7 +373,7 @@ class LLMJudge:
                     if retry_after.replace(".", "", 1).isdigit():
                         wait = min(float(retry_after), 30.0)
                 elif reply.status_code >= 400:  # a wrong model name or route is not worth retrying
-                    raise _JudgeFailure(f"HTTP {reply.status_code}: {reply.text[:200]}")
+                    raise _JudgeFailure(f"HTTP {reply.status_code}: {reply.text[:200]} (not retried)")
                 else:
                     try:
                         choice = reply.json()["choices"][0]
@@ -383,7 +383,7 @@ class LLMJudge:
             attempt += 1
             if attempt < self.retries:
                 time.sleep(min(wait, 30.0))
-        raise _JudgeFailure(error)
+        raise _JudgeFailure(f"{error} (after {self.retries} tries)")
 
 
 def _cached(result: JudgeResult) -> JudgeResult:
