@@ -19,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def scoring(n: int) -> None:
     from rlev_cli.evaluate.benchmarks import load_items
-    from rlev_cli.evaluate.core import indomain_items, score
+    from rlev_cli.evaluate.core import indomain_items, indomain_rows, score
     from rlev_cli.ingest import run_ingest
     from rlev_cli.ingest.config import IngestConfig
 
@@ -35,7 +35,8 @@ def scoring(n: int) -> None:
         )
         from rlev_cli.evaluate.config import EvalConfig
 
-        items = indomain_items(EvalConfig(workspace=Path(tmp)))
+        config = EvalConfig(workspace=Path(tmp))
+        items = indomain_items(indomain_rows(config), config)
     for name in ("mmlu_pro", "ceval", "supergpqa"):
         items += load_items(name, OOD, 0)[0]
     rng = random.Random(0)

@@ -232,10 +232,12 @@ def evaluate(
     ] = None,
 ) -> None:
     """Evaluate runs or models: value-aware metrics in domain, GPQA/MMLU-Pro/C-Eval/SuperGPQA out of domain."""
-    from rlev_cli.evaluate.core import run_evaluation
+    from rlev_cli.evaluate.core import UNITS, run_evaluation
 
     with out.progress(None, "generating") as advance:
         result = run_evaluation(config, progress=advance)
+    for warning in result.warnings:
+        out.warn(warning)
     out.summary(
         "evaluate",
         out_dir=str(result.out_dir),
@@ -245,7 +247,12 @@ def evaluate(
         generated=result.generated,
         reused=result.reused,
         unlabeled_skipped=result.skipped_unlabeled,
-        tables={"comparison": result.comparison},
+        missing_benchmarks=result.missing_benchmarks,
+        value_column=result.value_column,
+        value_sources=result.value_sources,
+        grading=result.grading,
+        units=UNITS,
+        tables={"comparison": result.comparison, "accuracy_by_value": result.accuracy_by_value},
     )
 
 

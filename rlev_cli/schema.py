@@ -85,7 +85,10 @@ PREDICTIONS = pa.schema(
         pa.field("extracted", pa.string()),
         pa.field("extractor", pa.string()),
         pa.field("gold", pa.string()),
-        pa.field("correct", pa.bool_()),
+        pa.field("correct", pa.bool_()),  # null: ungraded
+        pa.field("verdict_source", pa.string()),  # rule | judge | none (ungraded)
+        pa.field("ungraded_reason", pa.string()),  # why the answer is ungraded (null when graded)
+        pa.field("judge_score", pa.float64()),  # P(YES) / (P(YES) + P(NO)) when the judge gave logprobs
         pa.field("value", pa.float64()),
         pa.field("response_tokens", pa.int64()),
         pa.field("finish_reason", pa.string()),
@@ -103,6 +106,8 @@ SUMMARY = pa.schema(
         pa.field("bucket_high", pa.float64()),
         pa.field("n", pa.int64()),
         pa.field("n_skipped", pa.int64()),
+        pa.field("coverage", pa.float64()),  # % of the responses graded ("all" rows)
+        pa.field("value_column", pa.string()),  # the column that weighted H-Acc, in domain
         pa.field("acc", pa.float64()),  # %
         pa.field("h_acc", pa.float64()),  # %, in domain only
         pa.field("mean_length", pa.float64()),  # tokens, EOS not counted

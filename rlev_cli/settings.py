@@ -71,8 +71,11 @@ def as_dict(config: Any) -> dict[str, Any]:
 
 
 def cli_fields(config: type) -> list[dataclasses.Field[Any]]:
-    """The fields of a config class that are command-line options, in declaration order."""
-    return [f for f in dataclasses.fields(config) if f.metadata.get("cli", True)]
+    """The fields of a config class that are command-line options: its own in declaration order, then
+    those it inherits (shared settings such as the grading ones come last in `--help`)."""
+    own = set(inspect.get_annotations(config))
+    fields = [f for f in dataclasses.fields(config) if f.metadata.get("cli", True)]
+    return [f for f in fields if f.name in own] + [f for f in fields if f.name not in own]
 
 
 def _field(config: type, name: str) -> dataclasses.Field[Any]:

@@ -9,10 +9,11 @@ from rlev_cli.errors import RlevError
 from rlev_cli.evaluate import benchmarks as registry
 from rlev_cli.generate import BACKENDS
 from rlev_cli.settings import setting
+from rlev_cli.verify.settings import GradingSettings
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(GradingSettings):
     """Settings of `rlev evaluate`."""
 
     runs: list[Path] = setting(factory=list, cli=False, help="Run folders [default: the latest run].")
@@ -50,8 +51,10 @@ class EvalConfig:
         metavar="BENCH=NAME",
         help="Prompt variant BENCH=NAME (repeatable), e.g. mmlu_pro=official-cot-5shot (docs/evaluation.md).",
     )
-    judge_url: str | None = setting(None, help="LLM judge URL for free-form in-domain answers.")
-    judge_model: str | None = setting(None, help="Model name at --judge-url.")
+    value_column: str = setting("value", help="Column of v that weights H-Acc (e.g. value_pred).")
+    system_prompt: str | None = setting(
+        None, help="In-domain system prompt [default: the run's, else each row's system_prompt, else the paper's]."
+    )
     seed: int = setting(0, help="Seed (GPQA option permutations, sampling).")
     out: Path | None = setting(
         None,
@@ -66,6 +69,7 @@ class EvalConfig:
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         ALL, VARIANTS = registry.ALL, registry.VARIANTS  # read now: a benchmark file may have been added since import
         names = ALL if self.benchmarks == "all" else tuple(b.strip() for b in self.benchmarks.split(",") if b.strip())
         unknown = [b for b in names if b not in ALL]

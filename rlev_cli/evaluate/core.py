@@ -16,14 +16,21 @@ from typing import Any
 import pyarrow as pa
 
 from rlev_cli.errors import RlevError
-from rlev_cli.evaluate.benchmarks import Item, extract_answer, load_items, read_rows, user
+from rlev_cli.evaluate.benchmarks import ALL, Item, extract_answer, load_items, read_rows
 from rlev_cli.evaluate.config import EvalConfig
-from rlev_cli.evaluate.metrics import bucket_rows, summarize
-from rlev_cli.prompts import SYSTEM_PROMPT
+from rlev_cli.evaluate.metrics import average_rows, bucket_rows, summarize
+from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
 
 CHUNK = 32  # prompts generated between two appends to the partial file
+UNITS = {
+    "acc": "%",
+    "h_acc": "% of the value at stake",
+    "mean_length": "tokens (EOS not counted)",
+    "value_density": "H-Acc % per token",
+    "coverage": "% of responses graded",
+}
 
 
 @dataclass
@@ -31,7 +38,9 @@ class Target:
     label: str
     model: str | None  # path or hub id; None when scoring given responses
     run_dir: Path | None
-    system_prompt: str = SYSTEM_PROMPT  # in domain: the prompt the run was trained with
+    system_prompt: str | None = None  # in domain: a prompt the run was explicitly trained with
+    algo: str | None = None  # the run's estimator and reward mode (the "Average" rows group by reward)
+    reward: str | None = None
 
 
 @dataclass
@@ -44,6 +53,12 @@ class EvalResult:
     generated: int
     reused: int
     skipped_unlabeled: dict[str, int]
+    missing_benchmarks: dict[str, str]  # benchmark -> why it could not be loaded (`--benchmarks all`)
+    value_column: str
+    value_sources: dict[str, int]  # value_source of the in-domain rows that weighted H-Acc, with counts
+    accuracy_by_value: list[dict[str, Any]]  # Table 8: accuracy on all, top-20 % and bottom-20 % by value
+    warnings: list[str]
+    grading: dict[str, Any]  # verifier, seconds spent grading, judge requests and cache hits
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
@@ -82,64 +97,123 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
 
 def _run_target(run: Path) -> Target:
     """Label `algo/reward` and the system prompt from the run's resolved config (read once); the folder
-    name and the default prompt when it has none."""
+    name when it has none. A run trained with the default prompt leaves each row's own prompt in charge."""
     try:
         config = json.loads((run / "config.json").read_text())
     except (OSError, json.JSONDecodeError):
         config = {}
     label = f"{config['algo']}/{config['reward']}" if "algo" in config and "reward" in config else run.name
-    return Target(label, str(run / "model"), run, config.get("system_prompt") or SYSTEM_PROMPT)
+    prompt = config.get("system_prompt")
+    explicit = prompt if prompt and prompt != SYSTEM_PROMPT else None
+    return Target(label, str(run / "model"), run, explicit, config.get("algo"), config.get("reward"))
 
 
-def for_target(items: dict[str, list[Item]], target: Target) -> dict[str, list[Item]]:
-    """In-domain prompts with the system prompt the target was trained with."""
-    if target.system_prompt == SYSTEM_PROMPT or "indomain" not in items:
+def for_target(items: dict[str, list[Item]], target: Target, config: EvalConfig | None = None) -> dict[str, list[Item]]:
+    """In-domain prompts with the system prompt the target was explicitly trained with (unless
+    --system-prompt overrides it for every target)."""
+    overridden = config is not None and config.system_prompt is not None
+    if overridden or target.system_prompt is None or "indomain" not in items:
         return items
     from dataclasses import replace
 
-    rebuilt = [replace(it, messages=user(it.messages[-1]["content"], target.system_prompt)) for it in items["indomain"]]
+    rebuilt = [
+        replace(
+            it,
+            messages=policy_messages(it.messages[-1]["content"], target.system_prompt),
+            prompt_format="rlev/custom-system-prompt/v1",
+        )
+        for it in items["indomain"]
+    ]
     return {**items, "indomain": rebuilt}
 
 
-def indomain_items(config: EvalConfig) -> list[Item]:
+def indomain_rows(config: EvalConfig) -> list[dict]:
+    """The rows of the questions table to evaluate (split filter applied); the value column checked."""
     import pyarrow.compute as pc
 
     from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
 
     path = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
     table = read_questions(path, UNSCORED_QUESTION_COLUMNS)
+    if config.value_column not in table.column_names:
+        numeric = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+        raise RlevError(
+            f"{path}: no column {config.value_column!r} for --value-column; value columns here: "
+            f"{', '.join(numeric) or 'none'}"
+        )
     if config.split != "all":  # read_questions guarantees the split column
         table = table.filter(pc.equal(table["split"], config.split))
     if table.num_rows == 0:
         raise RlevError(f"{path}: no rows in split {config.split!r} to evaluate")
-    return [
-        Item(
-            "indomain",
-            row["id"],
-            user(row["question"], SYSTEM_PROMPT),
-            row["answer"],
-            row.get("subject"),
-            value=row.get("value"),
-            qtype=row["qtype"],
-            options=row.get("options") or [],
-            prompt_format="rlev/policy-system-prompt/v1",
-        )
-        for row in table.to_pylist()
-    ]
+    return table.to_pylist()
 
 
-def build_items(config: EvalConfig) -> tuple[dict[str, list[Item]], dict[str, int]]:
-    items, unlabeled = {}, {}
-    for benchmark in config.benchmark_list:
-        if benchmark == "indomain":
-            found, skipped = indomain_items(config), 0
-        else:
-            found, skipped = load_items(
-                benchmark, config.data_dir, config.seed, config.ceval_split, config.variant(benchmark)
+def indomain_items(rows: list[dict], config: EvalConfig, target_prompt: str | None = None) -> list[Item]:
+    """In-domain items prompted as in training (prompts.policy_messages). The system prompt: --system-prompt,
+    else the one the run was trained with, else the row's own `system_prompt` (when the table has one),
+    else the paper's policy prompt; `prompt_format` says which."""
+    items = []
+    for row in rows:
+        prompt, kind = config.system_prompt, "custom"
+        if prompt is None and target_prompt is not None:
+            prompt = target_prompt
+        if prompt is None and row.get("system_prompt") is not None:
+            prompt, kind = row["system_prompt"], "row"
+        if prompt is None or prompt == SYSTEM_PROMPT:
+            prompt, kind = SYSTEM_PROMPT, "policy"
+        items.append(
+            Item(
+                "indomain",
+                row["id"],
+                policy_messages(row["question"], prompt),
+                row["answer"],
+                row.get("subject"),
+                value=row.get(config.value_column),
+                qtype=row["qtype"],
+                options=row.get("options") or [],
+                prompt_format=f"rlev/{kind}-system-prompt/v1",
             )
+        )
+    return items
+
+
+def value_sources(rows: list[dict], column: str) -> dict[str, int]:
+    """Where the H-Acc weights come from: `value_source` counts for `value`; the column itself otherwise."""
+    from collections import Counter
+
+    if column == "value" and rows and "value_source" in rows[0]:
+        return dict(Counter(str(r.get("value_source")) for r in rows if r.get("value") is not None))
+    return {f"column {column}": sum(1 for r in rows if r.get(column) is not None)}
+
+
+def build_items(config: EvalConfig) -> tuple[dict[str, list[Item]], dict[str, int], dict[str, str], list[dict]]:
+    """Items per benchmark, unlabeled counts, the benchmarks that could not be loaded (with why) and the
+    in-domain rows. With every benchmark selected, an unavailable one is reported and the others run; an
+    explicit list fails before any generation, naming every unavailable benchmark."""
+    items, unlabeled, missing, rows = {}, {}, {}, []
+    for benchmark in config.benchmark_list:
+        try:
+            if benchmark == "indomain":
+                rows = indomain_rows(config)
+                found, skipped = indomain_items(rows, config), 0
+            else:
+                found, skipped = load_items(
+                    benchmark, config.data_dir, config.seed, config.ceval_split, config.variant(benchmark)
+                )
+        except RlevError as err:
+            missing[benchmark] = str(err)
+            continue
         items[benchmark] = found[: config.limit] if config.limit else found
         unlabeled[benchmark] = skipped
-    return items, unlabeled
+    every = set(config.benchmark_list) == set(ALL)
+    if missing and (not every or not items):
+        if len(missing) == 1:
+            raise RlevError(next(iter(missing.values())))
+        raise RlevError(
+            f"{len(missing)} benchmark(s) unavailable, nothing generated: "
+            + "; ".join(f"{b}: {why}" for b, why in missing.items())
+        )
+    return items, unlabeled, missing, rows
 
 
 def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
@@ -151,49 +225,102 @@ def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
 
 
 def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
-    targets = resolve_targets(config)
-    items, unlabeled = build_items(config)
-    out_dir = output_dir(config, targets)
-    judge = None
-    if config.judge_url:
-        from rlev_cli.verify.judge import LLMJudge
+    from rlev_cli.verify.grade import make_grader
+    from rlev_cli.verify.judge import CACHE_FILE
 
-        judge = LLMJudge(config.judge_url, config.judge_model or "")
+    if config.data_dir is not None and not Path(config.data_dir).is_dir():
+        raise RlevError(f"--data-dir {config.data_dir}: no such folder (it should hold <benchmark>.jsonl files)")
+    # The judge is checked first, before a model is built or anything generated: a dead URL costs one line.
+    grader = make_grader(
+        config.verifier,
+        config.judge_url,
+        config.judge_model,
+        config.verify_timeout,
+        concurrency=config.judge_concurrency,
+        cache_path=Path(config.workspace) / CACHE_FILE,
+    )
+    targets = resolve_targets(config)
+    items, unlabeled, missing, rows = build_items(config)
+    warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
+    out_dir = output_dir(config, targets)
     given = read_responses(config.responses, items) if config.responses else None
-    predictions, summaries, generated, reused = [], [], 0, 0
+    predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
     for target in targets:
-        target_items = for_target(items, target)
+        target_items = for_target(items, target, config)
         if given is not None:
             outputs = given
         else:
             outputs, new, old = generate_all(target, target_items, config, out_dir, progress)
             generated, reused = generated + new, reused + old
         for benchmark, bench_items in target_items.items():
-            rows = score(target.label, bench_items, outputs, judge)
-            predictions.extend(rows)
-            summaries.extend(summary_rows(target.label, benchmark, rows, unlabeled[benchmark]))
+            started = time.perf_counter()
+            try:
+                scored = score(target.label, bench_items, outputs, grader)
+                grading_s += time.perf_counter() - started
+            except RlevError as err:
+                if given is not None:
+                    raise
+                raise RlevError(f"{err}; the responses are kept in {out_dir / '.partial'}: rerun to resume") from err
+            predictions.extend(scored)
+            summaries.extend(summary_rows(target.label, benchmark, scored, unlabeled[benchmark], config.value_column))
+            warnings.extend(coverage_warnings(target.label, benchmark, scored))
+    summaries.extend(averages(summaries, targets))
+    sources = value_sources(rows, config.value_column) if "indomain" in items else {}
+    if sources and set(sources) - {"score"} and config.value_column == "value":
+        warnings.append(
+            "H-Acc is weighted by `value`, which is not ground truth for some rows ("
+            + ", ".join(f"{k}={v}" for k, v in sources.items())
+            + ")"
+            + ("; --value-column value_original weights by the original points" if "value_original" in rows[0] else "")
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions_path, summary_path = out_dir / "predictions.parquet", out_dir / "summary.parquet"
     meta = {
-        "benchmarks": config.benchmark_list,
+        "benchmarks": list(items),
+        "missing_benchmarks": missing,
         "backend": config.backend,
         "max_new_tokens": config.max_new_tokens,
         "temperature": config.temperature,
         "seed": config.seed,
         "eos_counted": False,
+        "verifier": grader.verifier,
+        "judge_model": config.judge_model,
+        "value_column": config.value_column,
+        "value_sources": sources,
+        "bucket_order": "value ascending, ties by id",
     }
     write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
     write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
     from rlev_cli.evaluate.plots import write_plots
 
-    plots = write_plots(summaries, out_dir)
+    plots = write_plots([r for r in summaries if not r["model"].startswith(AVERAGE)], out_dir)
     _clear_partials(out_dir)
     comparison = [
-        {k: r[k] for k in ("model", "benchmark", "n", "acc", "h_acc", "mean_length", "value_density")}
+        {k: r[k] for k in ("model", "benchmark", "n", "coverage", "acc", "h_acc", "mean_length", "value_density")}
         for r in summaries
         if r["bucket"] == "all"
     ]
-    return EvalResult(out_dir, predictions_path, summary_path, plots, comparison, generated, reused, unlabeled)
+    return EvalResult(
+        out_dir,
+        predictions_path,
+        summary_path,
+        plots,
+        comparison,
+        generated,
+        reused,
+        unlabeled,
+        missing,
+        config.value_column,
+        sources,
+        accuracy_by_value(summaries),
+        warnings,
+        {
+            "verifier": grader.verifier,
+            "seconds": round(grading_s, 3),
+            "judge_requests": getattr(grader.judge, "requests", None),
+            "judge_cache_hits": getattr(grader.judge, "cache_hits", None),
+        },
+    )
 
 
 def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, str], dict]:
@@ -301,22 +428,38 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
     return outputs, len(todo), reused
 
 
-def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], judge=None) -> list[dict]:
-    from rlev_cli.verify import check, extract_final_answer
+def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], grader: Any = None) -> list[dict]:
+    """One prediction row per item. In domain the Grader decides (rules and/or the judge, one batch call);
+    out of domain the benchmark's official extractor gives a letter (a miss is wrong)."""
+    from rlev_cli.verify import extract_final_answer
+    from rlev_cli.verify.extract import last_line
+    from rlev_cli.verify.grade import Grader
 
+    texts = [outputs[(item.benchmark, item.id)]["text"] for item in items]
+    indomain = [k for k, item in enumerate(items) if item.benchmark == "indomain"]
+    verdicts = {}
+    if indomain:
+        grader = grader or Grader("rule")
+        graded = grader.grade(
+            [items[k].messages[-1]["content"] for k in indomain],
+            [texts[k] for k in indomain],
+            [items[k].gold for k in indomain],
+            [items[k].qtype or "free_form" for k in indomain],
+        )
+        verdicts = dict(zip(indomain, graded, strict=True))
     rows = []
-    for item in items:
-        out = outputs[(item.benchmark, item.id)]
-        text = out["text"]
-        if item.benchmark == "indomain":
-            extracted, extractor = extract_final_answer(text), "final_answer"
-            ok = check(text, item.gold, item.qtype or "free_form")
-            if ok is None and judge is not None:
-                ok, extractor = judge(item.messages[-1]["content"], text, item.gold), "llm_judge"
-            correct = None if ok is None else bool(ok)
+    for k, item in enumerate(items):
+        out, text = outputs[(item.benchmark, item.id)], texts[k]
+        if k in verdicts:
+            verdict = verdicts[k]
+            if verdict.source == "judge":  # what the judge saw: the final step only
+                extracted, extractor = last_line(text), "judge_last_line"
+            else:
+                extracted, extractor = extract_final_answer(text), "final_answer"
+            correct, source, reason, judge_score = verdict.correct, verdict.source, verdict.reason, verdict.judge_score
         else:
-            letter, extractor = extract_answer(item, text)
-            extracted, correct = letter, letter == item.gold
+            extracted, extractor = extract_answer(item, text)
+            correct, source, reason, judge_score = extracted == item.gold, "rule", "", None
         rows.append(
             {
                 "model": model,
@@ -329,6 +472,9 @@ def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], j
                 "extractor": extractor,
                 "gold": item.gold,
                 "correct": correct,
+                "verdict_source": source,
+                "ungraded_reason": reason or None,
+                "judge_score": judge_score,
                 "value": item.value,
                 "response_tokens": out.get("tokens"),
                 "finish_reason": out.get("finish_reason"),
@@ -339,14 +485,23 @@ def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], j
     return rows
 
 
-def summary_rows(model: str, benchmark: str, rows: list[dict], unlabeled: int) -> list[dict]:
+def summary_rows(
+    model: str, benchmark: str, rows: list[dict], unlabeled: int, value_column: str = "value"
+) -> list[dict]:
+    """The "all" row (with coverage = graded / all responses) and, in domain, the value buckets."""
     graded = [r for r in rows if r["correct"] is not None]
     skipped = len(rows) - len(graded) + unlabeled
     lengths = [r["response_tokens"] if r["response_tokens"] is not None else float("nan") for r in graded]
     # an in-domain row without a value (an unscored question) weighs 0 in H-Acc
     values = [r["value"] or 0.0 for r in graded] if benchmark == "indomain" else None
-    base = {"model": model, "benchmark": benchmark, "n_skipped": skipped}
+    base = {
+        "model": model,
+        "benchmark": benchmark,
+        "n_skipped": skipped,
+        "value_column": value_column if values is not None else None,
+    }
     empty = {"acc": None, "h_acc": None, "mean_length": None, "value_density": None}
+    coverage = 100.0 * len(graded) / len(rows) if rows else None
     out = [
         {
             **base,
@@ -354,10 +509,91 @@ def summary_rows(model: str, benchmark: str, rows: list[dict], unlabeled: int) -
             "bucket": "all",
             "bucket_low": None,
             "bucket_high": None,
+            "coverage": coverage,
             **summarize([r["correct"] for r in graded], lengths, values),
         }
     ]
     if values is not None and graded:
         for bucket in bucket_rows([r["id"] for r in graded], [r["correct"] for r in graded], lengths, values):
-            out.append({**base, **empty, **bucket, "n_skipped": 0})
+            out.append({**base, **empty, **bucket, "n_skipped": 0, "coverage": None})
     return out
+
+
+def coverage_warnings(model: str, benchmark: str, rows: list[dict]) -> list[str]:
+    """One line when some responses are ungraded: Acc and H-Acc then cover fewer responses than the paper's."""
+    from collections import Counter
+
+    ungraded = [r for r in rows if r["correct"] is None]
+    if not ungraded:
+        return []
+    reason, count = Counter(r["ungraded_reason"] or "no reason" for r in ungraded).most_common(1)[0]
+    share = 100.0 * (len(rows) - len(ungraded)) / len(rows)
+    return [
+        f"{model} {benchmark}: coverage {share:.1f} % ({len(rows) - len(ungraded)}/{len(rows)} graded); Acc and "
+        f"H-Acc are over the graded responses only (the paper's are over all); most common reason ({count}x): "
+        f"{reason}; see ungraded_reason in predictions.parquet"
+    ]
+
+
+AVERAGE = "Average/"  # model label prefix of the paper's "Average" rows (Table 1)
+
+
+def averages(summaries: list[dict], targets: list[Target]) -> list[dict]:
+    """The paper's "Average" rows: for each reward mode run with several estimators, Acc, H-Acc and length
+    averaged over the runs and the value density as the mean of per-run densities (metrics.average_rows),
+    for the "all" row and each value bucket."""
+    by_reward: dict[str, list[str]] = {}
+    for target in targets:
+        if target.reward:
+            by_reward.setdefault(target.reward, []).append(target.label)
+    out = []
+    for reward, labels in by_reward.items():
+        if len(labels) < 2:
+            continue
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for row in summaries:
+            if row["model"] in labels:
+                groups.setdefault((row["benchmark"], row["bucket"]), []).append(row)
+        for (benchmark, bucket), rows in groups.items():
+            if len(rows) != len(labels):
+                continue
+            mean = average_rows(
+                [{k: _num(r[k]) for k in ("acc", "h_acc", "mean_length", "value_density")} for r in rows]
+            )
+            coverage = [r["coverage"] for r in rows if r["coverage"] is not None]
+            out.append(
+                {
+                    "model": f"{AVERAGE}{reward}",
+                    "benchmark": benchmark,
+                    "bucket": bucket,
+                    "bucket_low": None,
+                    "bucket_high": None,
+                    "n": sum(r["n"] for r in rows),
+                    "n_skipped": sum(r["n_skipped"] for r in rows),
+                    "coverage": sum(coverage) / len(coverage) if coverage else None,
+                    "value_column": rows[0]["value_column"],
+                    **{k: (None if v != v else v) for k, v in mean.items() if k != "density_of_means"},
+                }
+            )
+    return out
+
+
+def _num(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def accuracy_by_value(summaries: list[dict]) -> list[dict]:
+    """Table 8 of the paper: in-domain accuracy (%) on all items, the top 20 % and the bottom 20 % by value."""
+    table: dict[str, dict[str, Any]] = {}
+    for row in summaries:
+        if row["benchmark"] != "indomain":
+            continue
+        entry = table.setdefault(row["model"], {"model": row["model"]})
+        if row["bucket"] == "all":
+            entry["acc"] = row["acc"]
+        elif row["bucket"] == "top20":
+            entry["acc_top20"], entry["n_top20"] = row["acc"], row["n"]
+        elif row["bucket"] == "bottom20":
+            entry["acc_bottom20"], entry["n_bottom20"] = row["acc"], row["n"]
+    keys = ("model", "acc", "acc_top20", "acc_bottom20", "n_top20", "n_bottom20")
+    return [{k: entry.get(k) for k in keys} for entry in table.values()]

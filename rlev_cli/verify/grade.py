@@ -2,13 +2,15 @@
 
 `rule` grades by the rules alone (an answer they cannot grade is ungraded); `judge` sends every answer to
 the judge (the paper's setting); `rule+judge` sends only what the rules cannot grade. An ungraded answer
-is `correct=None`: advantage 0 in training, uncovered in evaluation, never a silent 0.
+is `correct=None`: advantage 0 in training, uncovered in evaluation, never a silent 0. The judge's share
+of a batch goes out in one concurrent, cached call (`LLMJudge.judge_many`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
@@ -24,6 +26,23 @@ class Verdict:
     source: str
     reason: str = ""  # why it is ungraded ("" when graded)
     judge_score: float | None = None  # P(YES) / (P(YES) + P(NO)) when the judge returned logprobs
+
+
+def rule_grades(
+    responses: Sequence[str], references: Sequence[str], qtypes: Sequence[str], timeout_s: float = 1.0
+) -> list[tuple[bool | None, str]]:
+    """(correct or None, reason when ungraded) per answer, by the rules of `rlev_cli.verify.check`."""
+    import importlib
+
+    rules = importlib.import_module("rlev_cli.verify.check")  # the module (the package re-exports a function)
+
+    if hasattr(rules, "rule_verdicts"):  # the bounded, reasoned batch check (verify's interface)
+        return list(rules.rule_verdicts(responses, references, qtypes, timeout_s=timeout_s))
+    out: list[tuple[bool | None, str]] = []
+    for response, reference, qtype in zip(responses, references, qtypes, strict=True):
+        ok = rules.check(response, reference, qtype)
+        out.append((bool(ok), "") if ok is not None else (None, f"the rules cannot grade a {qtype} answer"))
+    return out
 
 
 class Grader:
@@ -45,31 +64,80 @@ class Grader:
         references: Sequence[str],
         qtypes: Sequence[str],
     ) -> list[Verdict]:
-        from rlev_cli.verify.check import check
+        """One verdict per answer, in order. The judge's share is sent at once (concurrently, cached).
 
-        verdicts: list[Verdict] = []
-        for question, response, reference, qtype in zip(questions, responses, references, qtypes, strict=True):
-            if self.verifier != "judge":
-                ok = check(response, reference, qtype)
+        Raises:
+            RlevError: when the judge still fails after its retries (never a silent 0).
+        """
+        n = len(responses)
+        if not len(questions) == len(references) == len(qtypes) == n:
+            raise ValueError(
+                f"grade: {len(questions)} questions, {n} responses, {len(references)} references, {len(qtypes)} qtypes"
+            )
+        verdicts: list[Verdict | None] = [None] * n
+        to_judge: list[int] = list(range(n)) if self.verifier == "judge" else []
+        if self.verifier != "judge":
+            for i, (ok, reason) in enumerate(rule_grades(responses, references, qtypes, self.timeout_s)):
                 if ok is not None:
-                    verdicts.append(Verdict(bool(ok), "rule"))
-                    continue
-                if self.judge is None:
-                    verdicts.append(Verdict(None, "none", "the rules cannot grade this answer"))
-                    continue
-            verdicts.append(Verdict(bool(self.judge(question, response, reference)), "judge"))
-        return verdicts
+                    verdicts[i] = Verdict(bool(ok), "rule")
+                elif self.judge is None:
+                    verdicts[i] = Verdict(None, "none", reason or "the rules cannot grade this answer")
+                else:
+                    to_judge.append(i)
+        if to_judge:
+            triples = [(questions[i], responses[i], references[i]) for i in to_judge]
+            for i, result in zip(to_judge, self._judge(triples), strict=True):
+                verdicts[i] = result
+        return [v for v in verdicts if v is not None]
+
+    def _judge(self, triples: list[tuple[str, str, str]]) -> list[Verdict]:
+        if hasattr(self.judge, "judge_many"):
+            return [
+                Verdict(r.correct, "judge" if r.correct is not None else "none", r.reason, r.score)
+                for r in self.judge.judge_many(triples)
+            ]
+        out = []  # a plain callable judge (question, response, reference) -> 1.0 / 0.0 / None
+        for question, response, reference in triples:
+            ok = self.judge(question, response, reference)
+            out.append(Verdict(None, "none", "the judge gave no verdict") if ok is None else Verdict(bool(ok), "judge"))
+        return out
 
 
 def make_grader(
-    verifier: str = "rule", judge_url: str | None = None, judge_model: str | None = None, timeout_s: float = 1.0
+    verifier: str = "rule",
+    judge_url: str | None = None,
+    judge_model: str | None = None,
+    timeout_s: float = 1.0,
+    *,
+    concurrency: int | None = None,
+    cache_path: Path | None = None,
+    check_alive: bool = True,
 ) -> Grader:
-    """The one judge factory: a Grader with an LLM judge when a URL is given."""
+    """The one judge factory: a Grader with an LLM judge when a URL is given.
+
+    A judge URL that does not answer fails here, in one line, before any generation starts. The judge's
+    cache is `cache_path` (default: `judge_cache.sqlite` in the workspace).
+
+    Raises:
+        RlevError: an unknown verifier, a judge verifier without --judge-url/--judge-model, a dead URL.
+    """
+    if verifier not in VERIFIERS:
+        raise RlevError(f"--verifier {verifier!r}: choose {', '.join(VERIFIERS)}")
+    if verifier != "rule" and not (judge_url and judge_model):
+        raise RlevError(f"--verifier {verifier} needs a judge: pass --judge-url URL and --judge-model NAME")
     judge = None
     if judge_url:
-        from rlev_cli.verify.judge import LLMJudge
+        from rlev_cli.verify.judge import CACHE_FILE, DEFAULT_CONCURRENCY, JudgeCache, LLMJudge
+        from rlev_cli.workspace import resolve_workspace
 
-        judge = LLMJudge(judge_url, judge_model or "")
+        judge = LLMJudge(
+            judge_url,
+            judge_model or "",
+            concurrency=concurrency or DEFAULT_CONCURRENCY,
+            cache=JudgeCache(cache_path or resolve_workspace(None) / CACHE_FILE),
+        )
+        if check_alive:
+            judge.check_alive()
     if judge is not None and verifier == "rule":
-        verifier = "rule+judge"  # --judge-url alone keeps today's meaning: the judge grades what rules cannot
+        verifier = "rule+judge"  # --judge-url alone keeps its old meaning: the judge grades what rules cannot
     return Grader(verifier, judge, timeout_s)

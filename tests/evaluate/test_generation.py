@@ -167,3 +167,95 @@ def test_killed_evaluation_resumes_without_regenerating(tmp_path, workspace):
     total = pq.read_table(out / "predictions.parquet").num_rows
     assert summary["reused"] == done and summary["generated"] == total - done and done >= 32
     assert not partial.exists()  # merged into predictions.parquet
+
+
+def test_benchmarks_all_evaluates_what_is_there_and_reports_the_missing_one(server, tmp_path, workspace):
+    ingest_examples("--test-fraction", "0.5")
+    args = ["evaluate", "--backend", "openai", "--base-url", server, "--model", "served", "--data-dir", str(OOD),
+            "--limit", "2", "--out", str(tmp_path / "e"), "--json"]  # fmt: skip
+    result = runner.invoke(app, [*args, "--benchmarks", "all"])  # GPQA is gated: not in the fixtures, hub offline
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert list(summary["missing_benchmarks"]) == ["gpqa_diamond"]
+    assert any(w.startswith("gpqa_diamond not evaluated: gpqa_diamond: cannot load") for w in summary["warnings"])
+    done = {r["benchmark"] for r in pq.read_table(tmp_path / "e" / "predictions.parquet").to_pylist()}
+    assert done == {"indomain", "mmlu_pro", "ceval", "supergpqa"}
+    calls = FakeServer.calls
+    explicit = runner.invoke(app, [*args, "--benchmarks", "mmlu_pro,gpqa_diamond"])  # asked by name: fail first
+    assert explicit.exit_code == 1 and isinstance(explicit.exception, RlevError)
+    assert str(explicit.exception).startswith("gpqa_diamond: cannot load Idavidrein/gpqa")
+    assert FakeServer.calls == calls  # nothing generated
+
+
+def test_a_data_dir_that_does_not_exist_says_so(tmp_path, workspace):
+    result = runner.invoke(app, ["evaluate", "--model", "tiny", "--benchmarks", "mmlu_pro", "--data-dir", "nope"])
+    assert result.exit_code == 1
+    assert str(result.exception) == "--data-dir nope: no such folder (it should hold <benchmark>.jsonl files)"
+
+
+def _questions(path, with_prompts: bool) -> list[dict]:
+    import pyarrow as pa
+
+    from rlev_cli.schema import QUESTIONS, write_table
+
+    rows = [
+        {"id": f"q{k}", "exam_id": "e", "qtype": "numeric" if k < 3 else "free_form", "question": f"Q{k}?",
+         "answer": str(k), "score": 2.0 * (k + 1), "total": 30.0, "value": 2.0 * (k + 1) / 30.0,
+         "value_source": "score" if k else "predicted", "split": "test", "source": f"f:{k}"}
+        for k in range(4)
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=QUESTIONS)
+    table = table.append_column("value_pred", pa.array([0.1, 0.1, 0.4, 0.4]))
+    if with_prompts:
+        table = table.append_column("system_prompt", pa.array(["Row prompt.", None, None, None], pa.string()))
+    write_table(table, path, "questions")
+    return table.to_pylist()
+
+
+def test_in_domain_prompts_use_the_row_system_prompt_unless_given(tmp_path):
+    from rlev_cli.evaluate.config import EvalConfig
+    from rlev_cli.evaluate.core import indomain_items
+    from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
+
+    rows = _questions(tmp_path / "q.parquet", with_prompts=True)
+    items = indomain_items(rows, EvalConfig())
+    assert items[0].messages == policy_messages("Q0?", "Row prompt.")
+    assert items[0].prompt_format == "rlev/row-system-prompt/v1"
+    assert items[1].messages == policy_messages("Q1?", SYSTEM_PROMPT)
+    assert items[1].prompt_format == "rlev/policy-system-prompt/v1"
+    given = indomain_items(rows, EvalConfig(system_prompt="Mine."))
+    assert {it.messages[0]["content"] for it in given} == {"Mine."}
+    assert {it.prompt_format for it in given} == {"rlev/custom-system-prompt/v1"}
+    no_column = indomain_items(_questions(tmp_path / "p.parquet", with_prompts=False), EvalConfig())
+    assert {it.messages[0]["content"] for it in no_column} == {SYSTEM_PROMPT}
+
+
+def test_value_column_coverage_and_value_sources_are_reported(tmp_path, workspace):
+    questions, responses = tmp_path / "q.parquet", tmp_path / "r.jsonl"
+    _questions(questions, with_prompts=False)
+    responses.write_text(
+        "".join(
+            json.dumps({"benchmark": "indomain", "id": f"q{k}", "response": f"the answer is {k}"}) + "\n"
+            for k in range(4)
+        )
+    )
+    args = ["evaluate", "--responses", str(responses), "--data", str(questions), "--out", str(tmp_path / "e"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["value_column"] == "value" and summary["value_sources"] == {"predicted": 1, "score": 3}
+    assert summary["comparison"][0]["coverage"] == 75.0  # the free-form item cannot be graded by rule
+    assert summary["units"]["h_acc"] == "% of the value at stake"
+    assert any(w.startswith("r indomain: coverage 75.0 % (3/4 graded)") for w in summary["warnings"])
+    assert any("not ground truth for some rows (predicted=1, score=3)" in w for w in summary["warnings"])
+    rows = pq.read_table(tmp_path / "e" / "predictions.parquet").to_pylist()
+    assert [r["verdict_source"] for r in rows] == ["rule", "rule", "rule", "none"]
+    assert rows[3]["ungraded_reason"] == "free-form reference: needs the judge"
+    by_pred = runner.invoke(app, [*args, "--value-column", "value_pred"])
+    assert by_pred.exit_code == 0, by_pred.output
+    summary = json.loads(by_pred.stdout)
+    assert summary["value_column"] == "value_pred" and summary["value_sources"] == {"column value_pred": 4}
+    assert summary["comparison"][0]["h_acc"] == 100.0  # graded rows 0-2, all correct
+    bad = runner.invoke(app, [*args, "--value-column", "points"])
+    wanted = "no column 'points' for --value-column; value columns here: score, total, value, value_pred"
+    assert bad.exit_code == 1 and wanted in str(bad.exception)

@@ -51,3 +51,38 @@ def test_buckets_are_bottom_and_top_20_percent_with_stable_ties():
     assert (rows["top20"]["bucket_low"], rows["top20"]["bucket_high"]) == (0.05, 0.10)
     assert rows["bottom20"]["mean_length"] == 15.0  # q00, q01: ties broken by id
     assert rows["top20"]["acc"] == 50.0
+
+
+def _summary(model, acc, h_acc, length, density, top, bottom):
+    base = {"benchmark": "indomain", "n_skipped": 0, "coverage": None, "value_column": "value"}
+    return [
+        {**base, "model": model, "bucket": "all", "n": 10, "acc": acc, "h_acc": h_acc, "mean_length": length,
+         "value_density": density, "coverage": 100.0},
+        {**base, "model": model, "bucket": "top20", "n": 2, "acc": top, "h_acc": top, "mean_length": length,
+         "value_density": top / length},
+        {**base, "model": model, "bucket": "bottom20", "n": 2, "acc": bottom, "h_acc": bottom, "mean_length": length,
+         "value_density": bottom / length},
+    ]  # fmt: skip
+
+
+def test_average_rows_over_estimators_and_table_8_reproduce_the_paper():
+    from rlev_cli.evaluate.core import Target, accuracy_by_value, averages
+
+    # Table 1 (32B, human-aligned) and Table 8 (32B, human-aligned) of arXiv 2510.20187
+    runs = [("reinforce++", 71.0, 61.9, 68.7, 0.90, 62.9, 76.2), ("rloo", 72.3, 63.3, 78.7, 0.80, 62.1, 78.1),
+            ("grpo", 71.3, 61.7, 148.3, 0.42, 61.0, 76.6)]  # fmt: skip
+    summaries = [row for algo, *m in runs for row in _summary(f"{algo}/rlev", *m)]
+    summaries += _summary("rloo/correctness", 70.9, 60.9, 345.5, 0.18, 60.9, 76.6)  # one estimator: no average
+    targets = [Target(f"{a}/rlev", None, None, None, a, "rlev") for a, *_ in runs]
+    targets.append(Target("rloo/correctness", None, None, None, "rloo", "correctness"))
+    average = averages(summaries, targets)
+    assert {r["model"] for r in average} == {"Average/rlev"}
+    overall = next(r for r in average if r["bucket"] == "all")
+    assert [round(overall[k], 1) for k in ("acc", "h_acc", "mean_length")] == [71.5, 62.3, 98.6]
+    assert round(overall["value_density"], 2) == 0.71 and overall["n"] == 30  # mean of densities, not 0.63
+    table8 = {r["model"]: r for r in accuracy_by_value(summaries + average)}
+    assert (table8["rloo/rlev"]["acc_top20"], table8["rloo/rlev"]["acc_bottom20"]) == (62.1, 78.1)
+    average8 = table8["Average/rlev"]
+    assert (round(average8["acc_top20"], 1), round(average8["acc_bottom20"], 1)) == (62.0, 77.0)
+    assert table8["rloo/correctness"] == {"model": "rloo/correctness", "acc": 70.9, "acc_top20": 60.9,
+                                           "acc_bottom20": 76.6, "n_top20": 2, "n_bottom20": 2}  # fmt: skip
