@@ -221,6 +221,9 @@ def train(
     vllm_server_url: Annotated[str | None, _t("vllm_server_url", show_default=False)] = None,
     judge_url: Annotated[str | None, _t("judge_url", show_default=False)] = None,
     judge_model: Annotated[str | None, _t("judge_model", show_default=False)] = None,
+    verifier: Annotated[str, _t("verifier")] = "rule",
+    verify_timeout: Annotated[float, _t("verify_timeout")] = 1.0,
+    system_prompt: Annotated[str | None, _t("system_prompt", show_default=False)] = None,
     max_train_samples: Annotated[int | None, _t("max_train_samples", show_default=False)] = None,
     bf16: Annotated[bool | None, _t("bf16", "--bf16/--no-bf16", show_default=False)] = None,
     config_file: Annotated[
@@ -238,14 +241,15 @@ def train(
     """Train a policy with RLEV rewards (REINFORCE++, RLOO or GRPO on TRL) on the train split."""
     _start(as_json, debug)
     options = {k: v for k, v in ctx.params.items() if k not in ("config_file", "workspace", "as_json", "debug")}
+    explicit = {k for k in options if (src := ctx.get_parameter_source(k)) and src.name not in _DEFAULT_SOURCES}
     if config_file:
-        options = _merge_config_file(ctx, options, config_file)
+        options = _merge_config_file(ctx, options, config_file, explicit)
     config = TrainConfig(**options, workspace=_workspace(workspace))
     from rlev_cli.train.core import run_training
 
     total = config.max_steps if config.max_steps > 0 else None
     with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
-        result = run_training(config, progress=advance)
+        result = run_training(config, progress=advance, explicit=explicit)
     out.summary(
         "train",
         run_dir=str(result.run_dir),
@@ -253,6 +257,9 @@ def train(
         steps=result.steps,
         prompts=result.n_prompts,
         prompts_too_long=result.n_too_long,
+        train_rows_without_value=result.n_without_value,
+        completions=result.n_completions,
+        ungraded=result.n_ungraded,
         algo=config.algo,
         reward=config.reward,
         resumed_from=result.resumed_from,
@@ -339,7 +346,10 @@ def evaluate(
     )
 
 
-def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:
+_DEFAULT_SOURCES = ("DEFAULT", "DEFAULT_MAP")
+
+
+def _merge_config_file(ctx: typer.Context, options: dict, path: Path, explicit: set[str] | None = None) -> dict:
     import yaml
 
     try:
@@ -354,8 +364,10 @@ def _merge_config_file(ctx: typer.Context, options: dict, path: Path) -> dict:
     merged = dict(options)
     for key, value in loaded.items():
         source = ctx.get_parameter_source(key)  # Typer vendors Click: compare by name, not by enum class
-        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
+        if source is None or source.name in _DEFAULT_SOURCES:
             merged[key] = value
+            if explicit is not None:
+                explicit.add(key)  # set by the user (in the file), e.g. for --resume checks
     return merged
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
-from rlev_cli.prompts import SYSTEM_PROMPT
 
 
 def help_for(config: type, name: str) -> str:
@@ -151,13 +150,32 @@ class TrainConfig:
         default=None, metadata={"help": "OpenAI-compatible URL of an LLM judge for free-form answers."}
     )
     judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})
+    verifier: str = field(
+        default="rule",
+        metadata={"help": "rule | judge | rule+judge: who grades (rule+judge: the judge grades what rules cannot)."},
+    )
+    verify_timeout: float = field(default=1.0, metadata={"help": "Seconds per answer for the rule checks."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 training [default: on with CUDA]."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N train rows."})
-    system_prompt: str = field(default=SYSTEM_PROMPT, metadata={"help": "Policy system prompt."})
+    system_prompt: str | None = field(
+        default=None,
+        metadata={
+            "help": "Policy system prompt for every row [default: the row's system_prompt column, "
+            "else the paper's policy prompt]."
+        },
+    )
     workspace: Path = field(default=Path("rlev-workspace"), metadata={"help": "Workspace folder."})
 
     def __post_init__(self) -> None:
         from rlev_cli.rewards import REWARD_MODES
+        from rlev_cli.verify.grade import VERIFIERS
+
+        if self.verifier not in VERIFIERS:
+            raise RlevError(f"--verifier {self.verifier!r}: choose {', '.join(VERIFIERS)}")
+        if self.verifier != "rule" and not self.judge_url:
+            raise RlevError(f"--verifier {self.verifier} needs a judge: --judge-url and --judge-model")
+        if not self.verify_timeout > 0:
+            raise RlevError(f"--verify-timeout must be > 0 seconds (got {self.verify_timeout})")
 
         if self.algo in ("reinforce_pp", "rpp", "reinforce"):
             self.algo = "reinforce++"

@@ -65,9 +65,20 @@ def build_trainer(
     from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
 
     tokenizer = load_tokenizer(model)
-    rows = load_train_rows(data, config.value_column, config.max_train_samples)
+    train_rows = load_train_rows(data, config.value_column, config.max_train_samples)
+    if train_rows.n_without_value:
+        out.warn(
+            f"{train_rows.n_without_value} of {train_rows.n_train_split} train row(s) have no "
+            f"{config.value_column!r} value and are left out (label them with `rlev predict-values`)"
+        )
     prompts, uniform_scale, too_long = to_prompts(
-        rows, config.system_prompt, config.reward, config.alpha, config.seed, tokenizer, config.max_prompt_length
+        train_rows.rows,
+        config.system_prompt,
+        config.reward,
+        config.alpha,
+        config.seed,
+        tokenizer,
+        config.max_prompt_length,
     )
     if not prompts:
         from rlev_cli.errors import RlevError
@@ -78,13 +89,12 @@ def build_trainer(
     from datasets import Dataset
 
     dataset = Dataset.from_list(prompts)
-    judge = None
-    if config.judge_url:
-        from rlev_cli.verify.judge import LLMJudge
+    from rlev_cli.verify.grade import make_grader
 
-        judge = LLMJudge(config.judge_url, config.judge_model or "")
+    grader = make_grader(config.verifier, config.judge_url, config.judge_model, config.verify_timeout)
     rollout_log = RolloutLog(run_dir / "rollouts.parquet", keep_until=resume_step)
-    reward = RlevReward(config.reward, config.alpha, uniform_scale, judge=judge, rollout_log=rollout_log)
+    reward = RlevReward(config.reward, config.alpha, uniform_scale, grader=grader)
+    quiet_ungraded_warning()
     cuda = torch.cuda.is_available()
     common = trl_common(config, run_dir, cuda)
     peft_config = None
@@ -126,8 +136,11 @@ def build_trainer(
     trainer.remove_callback(ProgressCallback)
     callback = RunLogCallback(run_dir, rollout_log, progress, keep_until=resume_step)
     trainer.add_callback(callback)
+    trainer.run_log = callback
     info = {
         "n_prompts": len(prompts),
+        "n_train_split": train_rows.n_train_split,
+        "n_without_value": train_rows.n_without_value,
         "n_too_long": too_long,
         "uniform_scale": uniform_scale,
         "trl_config": {
@@ -135,3 +148,20 @@ def build_trainer(
         },
     }
     return trainer, info
+
+
+class _DropUngradedDump:
+    """logging filter: TRL logs every kwarg of a batch with an ungraded completion (kilobytes per step);
+    rlev counts ungraded completions in rollouts.parquet, the manifest and one summary line instead."""
+
+    def filter(self, record) -> bool:
+        return "All reward functions returned None" not in str(record.msg)
+
+
+def quiet_ungraded_warning() -> None:
+    import logging
+
+    for name in ("trl.trainer.grpo_trainer", "trl.trainer.rloo_trainer"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropUngradedDump) for f in logger.filters):
+            logger.addFilter(_DropUngradedDump())

@@ -33,6 +33,9 @@ class TrainResult:
     n_too_long: int
     final_metrics: dict[str, float]
     resumed_from: str | None
+    n_without_value: int = 0  # train rows left out for a missing value
+    n_completions: int = 0  # completions sampled (this run, resumed part only)
+    n_ungraded: int = 0  # of those, completions the verifier could not grade
 
 
 def resolve_run_dir(config: TrainConfig) -> Path:
@@ -149,18 +152,95 @@ def launch(config: TrainConfig, run_dir: Path) -> int:
     return subprocess.call(cmd, env={**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1"})
 
 
-def run_training(config: TrainConfig, progress=None) -> TrainResult:
+# Settings a resumed run may change (each change is logged and recorded); everything else must match the
+# saved configuration, since it would silently change the run (#11 item 4).
+RESUME_OVERRIDES = (
+    "max_steps",
+    "save_steps",
+    "logging_steps",
+    "report_to",
+    "vllm_server_url",
+    "judge_url",
+    "verify_timeout",
+)
+_NOT_COMPARED = ("resume", "output", "workspace")
+
+
+def _comparable(value: object) -> object:
+    return str(value) if isinstance(value, Path) else value
+
+
+def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, dict[str, list]]:
+    """The saved configuration of the run being resumed, with the allowed overrides among `explicit`
+    (the options the user gave); a given option that contradicts the saved one is an error naming both."""
+    run_dir = resolve_run_dir(config)
+    saved_path = run_dir / "config.json"
+    if not run_dir.exists():
+        raise RlevError(f"--resume: {run_dir} does not exist (nothing to resume); drop --resume to start a new run")
+    if not saved_path.exists():
+        raise RlevError(f"--resume: {run_dir} has no config.json, so it is not an rlev run folder")
+    saved = json.loads(saved_path.read_text())
+    fields = TrainConfig.__dataclass_fields__
+    given = as_dict(config)
+    merged = {k: v for k, v in saved.items() if k in fields}
+    overrides: dict[str, list] = {}
+    for name in sorted(explicit & set(fields) - set(_NOT_COMPARED)):
+        was, now = _comparable(saved.get(name, fields[name].default)), _comparable(given[name])
+        if name == "data" and now is not None:
+            was, now = str(Path(saved.get("data", ""))), str(Path(str(now)))
+        if was == now:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name not in RESUME_OVERRIDES:
+            raise RlevError(
+                f"{flag} {now} contradicts the run being resumed ({name} = {was} in {saved_path}); "
+                f"resume without {flag}, or start a new run (only {', '.join(RESUME_OVERRIDES)} may change)"
+            )
+        merged[name] = given[name]
+        overrides[name] = [was, now]
+        out.warn(f"--resume: {flag} {now} overrides the saved {was}")
+    merged.update(resume=True, output=run_dir, workspace=config.workspace)
+    return TrainConfig(**merged), overrides
+
+
+def run_training(config: TrainConfig, progress=None, explicit: set[str] | None = None) -> TrainResult:
+    """Train (or resume) one run. `explicit`: the options the user set (for --resume checks)."""
+    overrides: dict[str, list] = {}
+    if config.resume and not os.environ.get("RLEV_WORKER"):
+        config, overrides = resume_config(config, explicit or set())
+        finished = _finished_steps(Path(str(config.output)))
+        if finished is not None and (config.max_steps < 0 or finished >= config.max_steps):
+            out.warn(
+                f"--resume: {config.output} already finished at step {finished}; nothing to train "
+                "(pass --max-steps N above that to extend it)"
+            )
+            return _result_from_disk(Path(str(config.output)))
     data, model, run_dir = prepare(config)
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}
-    if not (config.resume and (run_dir / "config.json").exists()):
-        write_json(run_dir / "config.json", resolved)
+    if overrides or not (config.resume and (run_dir / "config.json").exists()):
+        write_json(run_dir / "config.json", resolved)  # on resume: the saved settings plus the logged overrides
+    if overrides:
+        history = run_dir / "resume_overrides.jsonl"
+        with history.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **overrides}) + "\n")
     if (config.num_processes > 1 or config.accelerate_config) and not os.environ.get("RLEV_WORKER"):
         code = launch(config, run_dir)
         if code != 0:
             raise RlevError(f"training workers exited with code {code}; see the log above ({run_dir})")
         return _result_from_disk(run_dir)
     return train_here(config, data, model, run_dir, progress)
+
+
+def _finished_steps(run_dir: Path) -> int | None:
+    """The step count of a run that finished (its manifest and model written), else None."""
+    manifest = run_dir / "manifest.json"
+    if not (manifest.exists() and (run_dir / "model").is_dir()):
+        return None
+    try:
+        return int(json.loads(manifest.read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _is_complete(checkpoint: Path) -> bool:
@@ -208,11 +288,14 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
             shutil.copy(Path(model) / "rlev_tiny.json", tmp / "rlev_tiny.json")
         shutil.rmtree(model_dir, ignore_errors=True)
         os.replace(tmp, model_dir)
-        final = {
-            k: v
-            for k, v in (trainer.state.log_history[-1] if trainer.state.log_history else {}).items()
-            if isinstance(v, int | float)
-        }
+        final = {k: v for k, v in (trainer.run_log.metrics[-1] if trainer.run_log.metrics else {}).items()}
+        rollouts = trainer.rollout_log
+        if rollouts.n_ungraded:
+            reasons = "; ".join(f"{reason}: {n}" for reason, n in sorted(rollouts.ungraded_reasons.items()))
+            out.warn(
+                f"{rollouts.n_ungraded} of {rollouts.n_completions} sampled completion(s) could not be graded "
+                f"(reward None, advantage 0): {reasons}"
+            )
         write_json(
             run_dir / "manifest.json",
             {
@@ -227,9 +310,15 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
                 "steps": trainer.state.global_step,
                 "n_prompts": info["n_prompts"],
                 "n_too_long": info["n_too_long"],
+                "n_train_split": info["n_train_split"],
+                "n_without_value": info["n_without_value"],
+                "n_completions": rollouts.n_completions,
+                "n_ungraded": rollouts.n_ungraded,
+                "ungraded_reasons": rollouts.ungraded_reasons,
                 "uniform_scale": info["uniform_scale"],
                 "resumed_from": resume_from,
                 "final_metrics": final,
+                "train_summary": trainer.run_log.summary,
                 "trl_config": info["trl_config"],
             },
         )
@@ -237,7 +326,16 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
     # can abort in the collective library's teardown ("terminate called without an active exception").
     trainer.accelerator.wait_for_everyone()
     return TrainResult(
-        run_dir, model_dir, trainer.state.global_step, info["n_prompts"], info["n_too_long"], {}, resume_from
+        run_dir,
+        model_dir,
+        trainer.state.global_step,
+        info["n_prompts"],
+        info["n_too_long"],
+        {},
+        resume_from,
+        info["n_without_value"],
+        trainer.rollout_log.n_completions,
+        trainer.rollout_log.n_ungraded,
     )
 
 
@@ -264,4 +362,7 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest["n_too_long"],
         manifest.get("final_metrics", {}),
         manifest.get("resumed_from"),
+        manifest.get("n_without_value", 0),
+        manifest.get("n_completions", 0),
+        manifest.get("n_ungraded", 0),
     )

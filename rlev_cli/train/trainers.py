@@ -32,14 +32,20 @@ def reinforce_pp_advantages(
     3. global token-level whitening over the whole rollout batch: (G - μ) / sqrt(max(σ², 1e-8)),
        μ, σ² over valid tokens (biased variance). `sums(tensor)` all-reduces across processes.
 
+    A sample whose reward is NaN (ungraded) is out of the baseline and the whitening, with advantage 0.
+
     Args:
-        rewards: (N,) scalar rewards of this process's samples, consecutive groups of G when baselined.
+        rewards: (N,) scalar rewards of this process's samples (NaN = ungraded), consecutive groups of G
+            when baselined.
         mask: (N, T) completion mask.
         kl: (N, T) log π_old − log π_ref, or None.
     Returns:
         (N, T) advantages, zero on padding.
     """
-    mask = mask.to(rewards.dtype)
+    # An ungraded completion (reward NaN, i.e. None from the reward) carries no signal: it is left out of
+    # the group baseline and of the whitening statistics, and its advantage is 0 (as TRL does for GRPO/RLOO).
+    graded = ~torch.isnan(rewards)
+    mask = mask.to(rewards.dtype) * graded[:, None].to(rewards.dtype)
     r = torch.nan_to_num(rewards, nan=0.0)
     if baseline:
         grouped = rewards.view(-1, num_generations)
@@ -54,36 +60,84 @@ def reinforce_pp_advantages(
     return (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
 
 
-class _RecordsAdvantages:
-    """Keeps the advantages of the last generation batch and hands them to the rollout log."""
+class _RecordsRollouts:
+    """Keeps the advantages of the last generation batch and hands the whole batch to the rollout log.
+
+    TRL has gathered the batch's prompts, completions, rewards and the reward's `log_extra` columns from
+    every process into `self._logs` (deques sized to one generation batch) by the time the parent's
+    `_generate_and_score_completions` returns; this adds the advantages actually used and the lengths."""
 
     rollout_log: Any = None
     last_advantages: torch.Tensor | None = None
 
     def _record(self, output: dict) -> dict:
         advantages = output["advantages"]
+        mask = output["completion_mask"]
         if advantages.dim() == 2:  # per-token: summarize by the mean over valid tokens
-            mask = output["completion_mask"].to(advantages.dtype)
-            per_sample = (advantages * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            fmask = mask.to(advantages.dtype)
+            per_sample = (advantages * fmask).sum(1) / fmask.sum(1).clamp(min=1.0)
         else:
             per_sample = advantages
         self.last_advantages = advantages.detach().cpu()
         if self.rollout_log is not None:
-            self.rollout_log.set_advantages(per_sample.detach().float().cpu().tolist())
+            gathered = self.accelerator.gather(per_sample.detach().float()).cpu().tolist()
+            lengths = self.accelerator.gather(mask.sum(1)).cpu().tolist()
+            if self.accelerator.is_main_process:
+                self.rollout_log.add_batch(self.state.global_step + 1, self._rollout_rows(gathered, lengths))
         return output
 
+    def _rollout_rows(self, advantages: list[float], lengths: list[int]) -> list[dict[str, Any]]:
+        n = len(advantages)
 
-class RlevGRPOTrainer(_RecordsAdvantages, GRPOTrainer):
+        def last(column) -> list:
+            values = list(column)[-n:]
+            return values if len(values) == n else [None] * n
+
+        extra = self._logs["extra"]
+        rewards = last(self._logs["rewards"][self.reward_func_names[0]])
+        columns = {name: last(extra[name]) if name in extra else [None] * n for name in _EXTRA_COLUMNS}
+        rows = []
+        prompts, completions = last(self._logs["prompt"]), last(self._logs["completion"])
+        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+            reward = rewards[i]
+            rows.append(
+                {
+                    "id": columns["id"][i],
+                    "prompt": _last_text(prompt),
+                    "completion": _last_text(completion),
+                    "value": columns["value"][i],
+                    "correct": columns["correct"][i],
+                    "verdict": columns["verdict"][i],
+                    "ungraded_reason": columns["ungraded_reason"][i],
+                    "reward": None if reward is None or reward != reward else float(reward),  # NaN = ungraded
+                    "advantage": float(advantages[i]),
+                    "length": int(lengths[i]),
+                }
+            )
+        return rows
+
+
+_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason")  # RlevReward's log_extra columns
+
+
+def _last_text(item: Any) -> str:
+    """The last message's text of a chat prompt or completion (TRL logs strings or message lists)."""
+    if isinstance(item, list) and item and isinstance(item[-1], dict):
+        return str(item[-1].get("content", ""))
+    return "" if item is None else str(item)
+
+
+class RlevGRPOTrainer(_RecordsRollouts, GRPOTrainer):
     def _generate_and_score_completions(self, inputs):
         return self._record(super()._generate_and_score_completions(inputs))
 
 
-class RlevRLOOTrainer(_RecordsAdvantages, RLOOTrainer):
+class RlevRLOOTrainer(_RecordsRollouts, RLOOTrainer):
     def _generate_and_score_completions(self, inputs):
         return self._record(super()._generate_and_score_completions(inputs))
 
 
-class ReinforcePPTrainer(_RecordsAdvantages, GRPOTrainer):
+class ReinforcePPTrainer(_RecordsRollouts, GRPOTrainer):
     """REINFORCE++ on GRPOTrainer: the gathered rewards are re-used to build token advantages with the
     OpenRLHF estimator (global whitening, optional group baseline, k1 KL in the reward); the KL is then
     left out of the loss so it is not counted twice (notes/trl.md §9)."""
