@@ -224,6 +224,9 @@ def train(
     verifier: Annotated[str, _t("verifier")] = "rule",
     verify_timeout: Annotated[float, _t("verify_timeout")] = 1.0,
     system_prompt: Annotated[str | None, _t("system_prompt", show_default=False)] = None,
+    recipe: Annotated[str | None, _t("recipe", show_default=False)] = None,
+    rollout_prompts: Annotated[int | None, _t("rollout_prompts", show_default=False)] = None,
+    report_to: Annotated[str, _t("report_to")] = "none",
     max_train_samples: Annotated[int | None, _t("max_train_samples", show_default=False)] = None,
     bf16: Annotated[bool | None, _t("bf16", "--bf16/--no-bf16", show_default=False)] = None,
     config_file: Annotated[

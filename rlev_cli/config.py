@@ -84,6 +84,7 @@ class IngestConfig:
 
 
 ALGOS = ("reinforce++", "rloo", "grpo")
+REPORT_TO = ("none", "wandb", "tensorboard", "trackio", "mlflow")
 
 
 @dataclass
@@ -155,6 +156,21 @@ class TrainConfig:
         metadata={"help": "rule | judge | rule+judge: who grades (rule+judge: the judge grades what rules cannot)."},
     )
     verify_timeout: float = field(default=1.0, metadata={"help": "Seconds per answer for the rule checks."})
+    recipe: str | None = field(
+        default=None,
+        metadata={
+            "help": "paper: the paper's training schedule (rollouts of 128 prompts x 4, 4 optimizer steps each, "
+            "cosine to 0.1 x lr, k1 KL in the reward for every algorithm; docs/training.md)."
+        },
+    )
+    rollout_prompts: int | None = field(
+        default=None,
+        metadata={"help": "With --recipe paper: prompts per rollout [default: 128]; fewer keep every ratio."},
+    )
+    report_to: str = field(
+        default="none",
+        metadata={"help": "Experiment tracking (TRL's report_to): wandb|tensorboard|trackio|mlflow|none."},
+    )
     bf16: bool | None = field(default=None, metadata={"help": "bf16 training [default: on with CUDA]."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N train rows."})
     system_prompt: str | None = field(
@@ -188,7 +204,26 @@ class TrainConfig:
                 f"--num-generations {self.num_generations}: needs at least 2 samples per prompt "
                 "(group baselines compare samples)"
             )
-        generation_batch = self.batch_size * self.num_processes * self.gradient_accumulation_steps
+        if self.recipe not in (None, "paper"):
+            raise RlevError(f"--recipe {self.recipe!r}: the one recipe is 'paper'")
+        if self.report_to not in REPORT_TO:
+            raise RlevError(f"--report-to {self.report_to!r}: choose {', '.join(REPORT_TO)}")
+        steps_per_generation = self.gradient_accumulation_steps
+        if self.recipe == "paper":
+            from rlev_cli.train.recipe import PAPER_ROLLOUT_PROMPTS, recipe_batch
+
+            if self.rollout_prompts is None:
+                self.rollout_prompts = PAPER_ROLLOUT_PROMPTS
+            if not self.rollout_prompts > 0:
+                raise RlevError(f"--rollout-prompts must be > 0 (got {self.rollout_prompts})")
+            batch = recipe_batch(
+                self.rollout_prompts, self.num_generations, self.num_processes, self.gradient_accumulation_steps
+            )
+            self.batch_size = batch["per_device_train_batch_size"]  # derived: a quarter of the rollout per step
+            steps_per_generation = batch["steps_per_generation"]
+        elif self.rollout_prompts is not None:
+            raise RlevError("--rollout-prompts goes with --recipe paper")
+        generation_batch = self.batch_size * self.num_processes * steps_per_generation
         if generation_batch % self.num_generations:
             raise RlevError(
                 f"--batch-size {self.batch_size} x {self.num_processes} process(es) x "
@@ -224,8 +259,18 @@ class TrainConfig:
         ):
             if not getattr(self, name) > 0:
                 raise RlevError(f"--{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
-        if self.kl_coef < 0 or self.temperature <= 0:
-            raise RlevError("--kl-coef must be >= 0 and --temperature > 0")
+        if not self.temperature > 0:
+            raise RlevError(f"--temperature must be > 0 (got {self.temperature}): training samples, never greedy")
+        if self.kl_coef < 0:
+            raise RlevError(f"--kl-coef must be >= 0 (got {self.kl_coef})")
+        if not self.alpha > 0:
+            raise RlevError(f"--alpha must be > 0 (got {self.alpha}); s(x) = 1 + min(alpha * v, 1)")
+        if not self.epochs > 0:
+            raise RlevError(f"--epochs must be > 0 (got {self.epochs})")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise RlevError(f"--max-steps must be > 0, or -1 to run --epochs (got {self.max_steps})")
+        if self.lora_r < 0:
+            raise RlevError(f"--lora-r must be > 0 (a LoRA rank), or 0 for full fine-tuning (got {self.lora_r})")
 
 
 DIFFICULTY_LEVELS = {  # WebInstruct-verified levels -> points out of 100 (arXiv 2510.20187 §3.2)

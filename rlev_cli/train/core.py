@@ -118,8 +118,47 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         raise RlevError(
             f"--accelerate-config {config.accelerate_config}: not a file nor one of {', '.join(SHIPPED_ACCELERATE)}"
         )
+    if config.report_to != "none":
+        import importlib.util
+
+        packages = TRACKER_PACKAGES[config.report_to]
+        if not any(importlib.util.find_spec(name) for name in packages):
+            raise RlevError(f"--report-to {config.report_to} needs {packages[0]}: pip install {packages[0]}")
     model = resolve_model(config.model, Path(config.workspace))
     return data, model, resolve_run_dir(config)
+
+
+TRACKER_PACKAGES = {
+    "wandb": ("wandb",),
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "trackio": ("trackio",),
+    "mlflow": ("mlflow",),
+}
+
+
+def tracking(config: TrainConfig, run_dir: Path) -> dict[str, str]:
+    """Where the metrics go besides metrics.parquet (TRL's report_to), written as RUN/tracking.json. For
+    TensorBoard the event files go inside the run folder unless TENSORBOARD_LOGGING_DIR says otherwise."""
+    experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    where = {
+        "none": "nowhere else: metrics.parquet and rollouts.parquet in this folder",
+        "wandb": f"Weights & Biases project {os.environ.get('WANDB_PROJECT', 'huggingface')!r}, run {run_dir.name!r}"
+        + (f" (WANDB_MODE={os.environ['WANDB_MODE']})" if os.environ.get("WANDB_MODE") else ""),
+        "trackio": f"trackio project 'huggingface', run {run_dir.name!r} (local unless a Space is configured)",
+        "mlflow": f"MLflow at {os.environ.get('MLFLOW_TRACKING_URI', './mlruns')}, run {run_dir.name!r}"
+        + (f", experiment {experiment!r}" if experiment else ""),
+    }
+    if config.report_to == "tensorboard":
+        logdir = os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run_dir / "tensorboard"))
+        where["tensorboard"] = f"TensorBoard event files in {logdir}"
+    return {"report_to": config.report_to, "where": where[config.report_to]}
+
+
+def recipe_deviations(config: TrainConfig) -> dict[str, list]:
+    """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]}."""
+    from rlev_cli.train.recipe import PAPER_FIELDS
+
+    return {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
 
 
 def launch(config: TrainConfig, run_dir: Path) -> int:
@@ -215,8 +254,19 @@ def run_training(config: TrainConfig, progress=None, explicit: set[str] | None =
                 "(pass --max-steps N above that to extend it)"
             )
             return _result_from_disk(Path(str(config.output)))
+    if config.recipe == "paper" and "batch_size" in (explicit or set()) and not config.resume:
+        raise RlevError(
+            "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
+            "set the rollout size with --rollout-prompts"
+        )
     data, model, run_dir = prepare(config)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
+        deviations = recipe_deviations(config)
+        if deviations:
+            listed = ", ".join(f"--{k.replace('_', '-')} {v[1]} (recipe: {v[0]})" for k, v in deviations.items())
+            out.warn(f"--recipe paper with {listed}")
+    write_json(run_dir / "tracking.json", tracking(config, run_dir))
     resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}
     if overrides or not (config.resume and (run_dir / "config.json").exists()):
         write_json(run_dir / "config.json", resolved)  # on resume: the saved settings plus the logged overrides
@@ -320,6 +370,15 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
                 "final_metrics": final,
                 "train_summary": trainer.run_log.summary,
                 "trl_config": info["trl_config"],
+                "kl_in_reward": info["kl_in_reward"],
+                "recipe": None
+                if config.recipe is None
+                else {
+                    "name": config.recipe,
+                    "rollout_prompts": config.rollout_prompts,
+                    "deviations": recipe_deviations(config),
+                },
+                "tracking": tracking(config, run_dir),
             },
         )
     # Other workers wait for the save: a worker that exits while rank 0 still uses the process group
