@@ -144,7 +144,8 @@ def build_trainer(
         "trl_config": {
             k: v
             for k, v in asdict(trl_config).items()
-            if isinstance(v, str | int | float | bool | type(None)) or k == "lr_scheduler_kwargs"
+            if isinstance(v, str | int | float | bool | type(None))
+            or k in ("lr_scheduler_kwargs", "report_to")  # the recipe's floor; where the logs go
         },
         "kl_in_reward": bool(extra.get("kl_in_reward")) or config.algo == "rloo",
     }

@@ -19,19 +19,41 @@ def invoke(*args):
     return runner.invoke(app, [*args, "--json"])
 
 
+def with_an_unvalued_row(path):
+    """The two-prompt table plus one train row without a value (an unscored question)."""
+    import pyarrow as pa
+
+    from rlev_cli.schema import QUESTIONS, write_table
+
+    rows = pq.read_table(path).to_pylist()
+    rows.append({**rows[0], "id": "unvalued", "score": None, "total": None, "value": None, "value_source": "none"})
+    write_table(pa.Table.from_pylist(rows, schema=QUESTIONS), path, "questions")
+    return path
+
+
 def test_resume_reads_the_saved_configuration(tmp_path):
-    data = two_prompt_table(tmp_path / "q.parquet")
+    data = with_an_unvalued_row(two_prompt_table(tmp_path / "q.parquet"))
     run = tmp_path / "run"
     first = invoke(
         "train", "--data", str(data), "--max-steps", "1", "--save-steps", "1", "--batch-size", "8",
         "--max-completion-length", "4", "--learning-rate", "1e-4", "--kl-coef", "0", "--output", str(run),
     )  # fmt: skip
     assert first.exit_code == 0, first.output
+    # #11 item 9: the row without a value is counted (one line, the summary, the manifest), not dropped silently
+    assert "1 of 3 train row(s) have no 'value' value and are left out" in first.stderr
+    assert json.loads(first.stdout.strip().splitlines()[-1])["train_rows_without_value"] == 1
+    # #9 item 7: the run folder says where the logs went
+    assert json.loads((run / "tracking.json").read_text()) == {
+        "report_to": "none",
+        "where": "nowhere else: metrics.parquet and rollouts.parquet in this folder",
+    }
     metrics = pq.read_table(run / "metrics.parquet").to_pylist()
     # the last (only) step keeps its row: reward logged, not replaced by the end-of-run runtime row
     assert [m["step"] for m in metrics] == [1] and metrics[0]["reward"] == metrics[0]["reward"]
     assert "train_runtime" not in metrics[0]
     manifest = json.loads((run / "manifest.json").read_text())
+    assert (manifest["n_train_split"], manifest["n_without_value"], manifest["n_prompts"]) == (3, 1, 2)
+    assert manifest["tracking"]["report_to"] == "none" and manifest["trl_config"]["report_to"] == []  # none: no tracker
     assert manifest["train_summary"]["train_runtime"] > 0 and manifest["final_metrics"]["step"] == 1
 
     # a finished run: no extra step, nothing rewritten
