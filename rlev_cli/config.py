@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
+from rlev_cli.prompts import SYSTEM_PROMPT  # noqa: F401  (imported from here by evaluate)
 
 
 def help_for(config: type, name: str) -> str:
@@ -372,6 +373,10 @@ class EvalConfig:
         metadata={
             "help": "Prompt variant BENCH=NAME (repeatable), e.g. mmlu_pro=official-cot-5shot (docs/evaluation.md)."
         },
+    )
+    allow_train_overlap: bool = field(
+        default=False,
+        metadata={"help": "Evaluate a run even on items it trained on (warned, listed in leakage.json)."},
     )
     judge_url: str | None = field(default=None, metadata={"help": "LLM judge URL for free-form in-domain answers."})
     judge_model: str | None = field(default=None, metadata={"help": "Model name at --judge-url."})

@@ -153,6 +153,11 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     targets = resolve_targets(config)
     items, unlabeled = build_items(config)
     out_dir = output_dir(config, targets)
+    from rlev_cli.evaluate.leakage import check_train_overlap  # refuses runs evaluated on their training items
+
+    runs = [t.run_dir for t in targets if t.run_dir is not None]
+    indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
+    check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
     judge = None
     if config.judge_url:
         from rlev_cli.verify.judge import LLMJudge

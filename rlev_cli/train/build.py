@@ -137,6 +137,7 @@ def build_trainer(
     trainer.run_log = callback
     info = {
         "n_prompts": len(prompts),
+        "trained_on": [(p["id"], p["question"]) for p in prompts],  # for the leakage check of `evaluate`
         "n_train_split": train_rows.n_train_split,
         "n_without_value": train_rows.n_without_value,
         "n_too_long": too_long,

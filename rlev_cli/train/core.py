@@ -323,6 +323,10 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
         if found:
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
+    from rlev_cli.evaluate.leakage import file_sha, write_train_ids
+
+    if trainer.accelerator.is_main_process:  # before training: a killed run still says what it trained on
+        write_train_ids(run_dir, info["trained_on"])
     if progress and resume_step:
         progress(resume_step)
     trainer.train(resume_from_checkpoint=resume_from)
@@ -357,6 +361,8 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
                 "model": config.model,
                 "model_path": model,
                 "data": str(data),
+                "data_sha256": file_sha(data),
+                "train_ids": {"path": "train_ids.parquet", "n": len(info["trained_on"])},
                 "steps": trainer.state.global_step,
                 "n_prompts": info["n_prompts"],
                 "n_too_long": info["n_too_long"],
