@@ -265,20 +265,11 @@ TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.",
 
 
 def _skops_io():
-    """`skops.io`, imported without importing torch: skops discovers trusted types by walking every
-    sklearn module, including sklearn's torch array-API shim, which would import torch (2 s, and
-    predict-values must stay free of it). The shim fails to import and is skipped by the walk."""
-    import sys
+    """`skops.io`, imported as it is. (It used to be imported with `torch` hidden from `sys.modules` to
+    save the ~2 s torch import that skops's walk over sklearn's modules triggers; scipy's array-API checks
+    then dereferenced the hidden module and every `--model-in` crashed. Correct loading comes first.)"""
+    import skops.io as sio
 
-    if "skops.io" in sys.modules or "torch" in sys.modules:
-        import skops.io as sio
-
-        return sio
-    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
-    try:
-        import skops.io as sio
-    finally:
-        del sys.modules["torch"]
     return sio
 
 
