@@ -308,7 +308,10 @@ class ValuesConfig:
     )
     from_difficulty: str | None = field(
         default=None,
-        metadata={"help": "Column of difficulty levels mapped to values (1, 2, 4, 6, 8)/100 instead of a regressor."},
+        metadata={
+            "help": "Column of difficulty levels instead of a regressor: primary school, junior high school, "
+            "senior high school, university, phd (or 1-5 in that order) -> values 0.01, 0.02, 0.04, 0.06, 0.08."
+        },
     )
     model_out: Path | None = field(
         default=None, metadata={"help": "Where to save the fitted model (.skops) [default: beside --out]."}

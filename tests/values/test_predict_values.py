@@ -80,6 +80,61 @@ def test_saved_model_round_trip_gives_identical_predictions(ingested, tmp_path):
         assert handle.read(2) == b"PK"  # a skops zip, not a pickle
 
 
+def difficulty_table(path, levels, kind=pa.string()):
+    from rlev_cli.schema import QUESTIONS, write_table
+
+    rows = [
+        {
+            "id": str(i),
+            "exam_id": "web",
+            "qtype": "free_form",
+            "question": f"q{i}",
+            "answer": "a",
+            "value_source": "none",
+            "split": "train",
+            "source": "x",
+            "difficulty": level,
+        }
+        for i, level in enumerate(levels)
+    ]
+    write_table(pa.Table.from_pylist(rows, schema=QUESTIONS.append(pa.field("difficulty", kind))), path, "questions")
+    return path
+
+
+@pytest.mark.parametrize(
+    "levels,kind",
+    [
+        (["1", "2", "3", "4", "5"], pa.string()),
+        ([1, 2, 3, 4, 5], pa.int64()),
+        ([1.0, 2.0, 3.0, 4.0, 5.0], pa.float64()),
+    ],
+)
+def test_difficulty_numeric_levels_through_the_command_line(tmp_path, levels, kind):
+    from typer.testing import CliRunner
+
+    from rlev_cli.cli import app
+
+    data = difficulty_table(tmp_path / "web.parquet", levels, kind)
+    result = CliRunner().invoke(app, ["predict-values", "--data", str(data), "--from-difficulty", "difficulty"])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(data)["value"].to_pylist() == [0.01, 0.02, 0.04, 0.06, 0.08]
+
+
+@pytest.mark.parametrize("bad", ["hard", "6", "0", "2.5"])
+def test_unknown_difficulty_names_the_accepted_levels(tmp_path, bad):
+    from typer.testing import CliRunner
+
+    from rlev_cli.cli import app
+
+    data = difficulty_table(tmp_path / "web.parquet", ["phd", bad])
+    result = CliRunner().invoke(app, ["predict-values", "--data", str(data), "--from-difficulty", "difficulty"])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        f"{data}: row id '1': difficulty {bad!r} is not a level; --from-difficulty accepts 1 = primary school, "
+        "2 = junior high school, 3 = senior high school, 4 = university, 5 = phd (labels in any case)"
+    )
+
+
 def test_difficulty_levels(workspace, tmp_path):
     from rlev_cli.schema import QUESTIONS, write_table
 
