@@ -22,7 +22,7 @@ from rlev_cli.errors import RlevError
 from rlev_cli.evaluate.config import EvalConfig
 from rlev_cli.ingest.config import IngestConfig
 from rlev_cli.output import out
-from rlev_cli.settings import build_config, command_parameters
+from rlev_cli.settings import build_config, command_parameters, read_config_file
 from rlev_cli.train.config import TrainConfig
 from rlev_cli.values.config import ValuesConfig
 
@@ -82,7 +82,7 @@ def _command(config_class: type, name: str | None = None, examples: Sequence[str
     parameters (positional arguments) come first; an argument named like a field sets that field."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "config"]
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name not in _INJECTED]
         options = command_parameters(config_class, skip=[p.name for p in own])
         context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
         parameters = [context, *own, *options, *_COMMON]
@@ -97,7 +97,11 @@ def _command(config_class: type, name: str | None = None, examples: Sequence[str
             fixed = {k: v for k, v in arguments.items() if k in field_names and v}
             given = {key for key in values if _given(ctx, key)}
             config = build_config(config_class, values, given, config_file, **fixed)
-            fn(config, **{k: v for k, v in arguments.items() if k not in field_names})
+            passed = {k: v for k, v in arguments.items() if k not in field_names}
+            if "explicit" in inspect.signature(fn).parameters:  # what the user set, e.g. for --resume checks
+                from_file = set(read_config_file(config_file, config_class)) if config_file else set()
+                passed["explicit"] = (given | set(fixed) | from_file) - {"workspace"}
+            fn(config, **passed)
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in parameters}
@@ -106,6 +110,9 @@ def _command(config_class: type, name: str | None = None, examples: Sequence[str
         return fn
 
     return register
+
+
+_INJECTED = ("config", "explicit")  # parameters `_command` fills in itself, not options
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -197,13 +204,13 @@ def predict_values(config: ValuesConfig) -> None:
         "rlev train --output runs/r1 --resume",
     ),
 )
-def train(config: TrainConfig) -> None:
+def train(config: TrainConfig, explicit: set[str]) -> None:
     """Train a policy with RLEV rewards (REINFORCE++, RLOO or GRPO on TRL) on the train split."""
     from rlev_cli.train.core import run_training
 
     total = config.max_steps if config.max_steps > 0 else None
     with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
-        result = run_training(config, progress=advance)
+        result = run_training(config, progress=advance, explicit=explicit)
     out.summary(
         "train",
         run_dir=str(result.run_dir),
@@ -211,6 +218,9 @@ def train(config: TrainConfig) -> None:
         steps=result.steps,
         prompts=result.n_prompts,
         prompts_too_long=result.n_too_long,
+        train_rows_without_value=result.n_without_value,
+        completions=result.n_completions,
+        ungraded=result.n_ungraded,
         algo=config.algo,
         reward=config.reward,
         resumed_from=result.resumed_from,

@@ -243,6 +243,11 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     items, unlabeled, missing, rows = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     out_dir = output_dir(config, targets)
+    from rlev_cli.evaluate.leakage import check_train_overlap  # refuses runs evaluated on their training items
+
+    runs = [t.run_dir for t in targets if t.run_dir is not None]
+    indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
+    check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
     given = read_responses(config.responses, items) if config.responses else None
     predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
     for target in targets:
