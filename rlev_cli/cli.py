@@ -10,6 +10,7 @@ import typer
 
 from rlev_cli import __version__
 from rlev_cli.config import EvalConfig, IngestConfig, TrainConfig, ValuesConfig, help_for
+from rlev_cli.demo.config import DemoConfig
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
 
@@ -336,6 +337,92 @@ def evaluate(
         reused=result.reused,
         unlabeled_skipped=result.skipped_unlabeled,
         tables={"comparison": result.comparison},
+    )
+
+
+def _d(name: str, *flags: str, **kwargs):
+    return typer.Option(*flags, help=help_for(DemoConfig, name), **kwargs)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, _d("out", "--out", "-o")] = DemoConfig.out,
+    seeds: Annotated[list[int] | None, _d("seeds", "--seed", show_default=False)] = None,
+    quick: Annotated[bool, _d("quick")] = False,
+    modes: Annotated[list[str] | None, _d("modes", "--mode", show_default=False)] = None,
+    steps: Annotated[int, _d("steps")] = DemoConfig.steps,
+    papers: Annotated[int, _d("papers")] = DemoConfig.papers,
+    sft_steps: Annotated[int, _d("sft_steps")] = DemoConfig.sft_steps,
+    learning_rate: Annotated[float, _d("learning_rate")] = DemoConfig.learning_rate,
+    kl_coef: Annotated[float, _d("kl_coef")] = DemoConfig.kl_coef,
+    as_json: AsJson = False,
+    debug: Debug = False,
+) -> None:
+    """Watch RLEV work: synthetic papers -> ingest -> SFT warm start -> train every reward mode -> evaluate."""
+    _start(as_json, debug)
+    from rlev_cli.demo.core import run_demo, table_for_print
+
+    defaults = DemoConfig()
+    config = DemoConfig(
+        out=out_dir,
+        seeds=seeds or defaults.seeds,
+        quick=quick,
+        modes=modes or defaults.modes,
+        steps=steps,
+        papers=papers,
+        sft_steps=sft_steps,
+        learning_rate=learning_rate,
+        kl_coef=kl_coef,
+    )
+    result = run_demo(config, progress=out.info)
+    out.summary(
+        "demo",
+        out_dir=str(result.out_dir),
+        seeds=config.seeds,
+        steps=config.steps,
+        seconds=result.seconds,
+        **{f"{k}_path": str(v) for k, v in result.paths.items()},
+        tables={
+            "ablation (held-out papers, %, tokens; mean±std over seeds)": table_for_print(result.ablation),
+            "gradient per value bucket on a fixed batch": [
+                {k: v for k, v in r.items() if k != "n_permutations"} for r in result.tilt
+            ],
+            "learning (reward: sampled, first vs last 10 steps; acc: greedy on the train papers, %)": [
+                {k: v for k, v in r.items() if k != "run_dir"} for r in result.learning
+            ],
+        },
+    )
+
+
+analyze_app = typer.Typer(no_args_is_help=True, help="The paper's analyses for any runs.")
+app.add_typer(analyze_app, name="analyze")
+
+
+@analyze_app.command("termination")
+def analyze_termination(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders, e.g. a correctness baseline and an RLEV run.")],
+    n: Annotated[int, typer.Option("--n", help="Highest- and lowest-valued prompts per group (paper: 200).")] = 200,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(help="predictions.parquet to use [default: RUN/eval/predictions.parquet].", show_default=False),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder [default: the first run's folder].", show_default=False),
+    ] = None,
+    as_json: AsJson = False,
+    debug: Debug = False,
+) -> None:
+    """Figure 2: teacher-forced P(EOS) per decoding position on the N highest- and lowest-valued prompts."""
+    _start(as_json, debug)
+    from rlev_cli.analysis.termination import run_termination
+
+    result = run_termination(runs, out_dir or Path(runs[0]) / "analysis", n=n, predictions=predictions)
+    out.summary(
+        "analyze termination",
+        table_path=str(result.table_path),
+        plot_path=str(result.plot_path),
+        n_per_group=result.n_per_group,
     )
 
 
