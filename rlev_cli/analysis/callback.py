@@ -91,7 +91,7 @@ class ValueTiltCallback(TrainerCallback):
         metrics = self.trainer._metrics["train"]  # TRL averages these into the next log row
         for name, norm in with_values.items():
             metrics[f"value_tilt/grad_norm_{name}"].append(norm)
-        if "top20" in with_values and "bottom20" in with_values and plain.get("bottom20"):
+        if with_values.get("bottom20") and plain.get("bottom20") and plain.get("top20"):  # no 0/0 on all-wrong
             ratio = with_values["top20"] / with_values["bottom20"]
             metrics["value_tilt/grad_ratio_top_bottom"].append(ratio)
             metrics["value_tilt/vs_correctness"].append(ratio / (plain["top20"] / plain["bottom20"]))

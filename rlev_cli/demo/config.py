@@ -21,7 +21,7 @@ class DemoConfig:
     modes: list[str] = field(
         default_factory=lambda: list(DEMO_MODES), metadata={"help": "Reward modes to train (repeatable)."}
     )
-    steps: int = field(default=80, metadata={"help": "RL steps per run (16 prompts x 4 samples each)."})
+    steps: int = field(default=60, metadata={"help": "RL steps per run (16 prompts x 4 samples each)."})
     papers: int = field(default=60, metadata={"help": "Synthetic papers (20 questions each)."})
     test_fraction: float = field(default=0.25, metadata={"help": "Share of questions in held-out papers."})
     sft_steps: int = field(default=150, metadata={"help": "Supervised warm-start steps (TRL SFTTrainer)."})
@@ -31,6 +31,9 @@ class DemoConfig:
         metadata={"help": "KL coefficient β (with β = 0, Adam makes 'uniform' the same run as 'correctness')."},
     )
     data_seed: int = field(default=0, metadata={"help": "Seed of the papers, the split and the warm start."})
+    measure_gradients: bool = field(
+        default=True, metadata={"help": "Measure the gradient per value bucket on a fixed batch (about 20 s)."}
+    )
     threads: int = field(
         default=1,
         metadata={

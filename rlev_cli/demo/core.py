@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -81,7 +82,7 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     per_step = per_step_rows(runs, questions)
     learning = learning_rows(runs, train, warm_train)
     say("gradient per value bucket on a fixed batch")
-    tilt = measure_tilt(warm, questions, config)
+    tilt = measure_tilt(warm, questions, config) if config.measure_gradients else []
     lap("analysis")
     paths = {
         "ablation": out_dir / "ablation.parquet",
@@ -135,6 +136,9 @@ def warm_start(questions: Path, models_dir: Path, config: DemoConfig) -> Path:
     from rlev_cli.tiny import load_tokenizer, quiet_transformers
 
     quiet_transformers()
+    import datasets
+
+    datasets.disable_progress_bars()
     init = build_model(models_dir / "init", seed=config.data_seed)
     tokenizer = load_tokenizer(str(init))
     rows = [
@@ -199,7 +203,26 @@ def train_run(
         output=run_dir,
         workspace=workspace,
     )
+    if _finished_same(run_dir, train_config):
+        return run_dir  # a re-run of the demo keeps finished runs of the same settings
+    if run_dir.exists():
+        import shutil
+
+        shutil.rmtree(run_dir)
     return run_training(train_config).run_dir
+
+
+def _finished_same(run_dir: Path, train_config: Any) -> bool:
+    """True when run_dir holds a finished run (manifest written last) of exactly these settings."""
+    from rlev_cli.config import as_dict
+
+    try:
+        saved = json.loads((run_dir / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    wanted = as_dict(train_config)
+    keys = ("model", "algo", "reward", "seed", "max_steps", "learning_rate", "kl_coef", "batch_size", "data")
+    return (run_dir / "manifest.json").exists() and all(str(saved.get(k)) == str(wanted.get(k)) for k in keys)
 
 
 def evaluate(run_or_model: Path, questions: Path, workspace: Path, split: str, out: Path | None = None) -> Path:
@@ -343,7 +366,7 @@ def measure_tilt(warm: Path, questions: Path, config: DemoConfig, n_prompts: int
 
     from transformers import AutoModelForCausalLM
 
-    from rlev_cli.analysis.gradients import ESTIMATORS, sample_probe_batch, tilt_rows
+    from rlev_cli.analysis.gradients import sample_probe_batch, tilt_rows
     from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
     from rlev_cli.tiny import load_tokenizer
 
@@ -362,7 +385,9 @@ def measure_tilt(warm: Path, questions: Path, config: DemoConfig, n_prompts: int
         max_new_tokens=MAX_COMPLETION_TOKENS,
         seed=config.data_seed,
     )
-    return tilt_rows(model, batch, modes=("correctness", "rlev", "uniform", "shuffled"), estimators=ESTIMATORS)
+    # grpo_none is RLOO times (G-1)/G: the same tilt, so it is left out
+    estimators = ("rloo", "reinforce++", "grpo_batch", "grpo_group")
+    return tilt_rows(model, batch, estimators=estimators, shuffle_seeds=(0, 1, 2, 3))
 
 
 def table_for_print(ablation: list[dict[str, Any]]) -> list[dict[str, Any]]:

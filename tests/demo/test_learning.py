@@ -21,7 +21,7 @@ from rlev_cli.rewards import value_scale
 
 @pytest.mark.slow
 def test_rlev_run_learns_and_its_advantages_carry_the_values(tmp_path):
-    config = DemoConfig(out=tmp_path / "demo", quick=True, modes=["rlev"], steps=40, papers=40)
+    config = DemoConfig(out=tmp_path / "demo", quick=True, modes=["rlev"], steps=40, papers=40, measure_gradients=False)
     result = run_demo(config)
     (learning,) = result.learning
     print(learning)
