@@ -355,6 +355,7 @@ def demo(
     sft_steps: Annotated[int, _d("sft_steps")] = DemoConfig.sft_steps,
     learning_rate: Annotated[float, _d("learning_rate")] = DemoConfig.learning_rate,
     kl_coef: Annotated[float, _d("kl_coef")] = DemoConfig.kl_coef,
+    threads: Annotated[int, _d("threads")] = DemoConfig.threads,
     as_json: AsJson = False,
     debug: Debug = False,
 ) -> None:
@@ -373,6 +374,7 @@ def demo(
         sft_steps=sft_steps,
         learning_rate=learning_rate,
         kl_coef=kl_coef,
+        threads=threads,
     )
     result = run_demo(config, progress=out.info)
     out.summary(

@@ -83,6 +83,12 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     learning = learning_rows(runs, train, warm_train)
     say("gradient per value bucket on a fixed batch")
     tilt = measure_tilt(warm, questions, config) if config.measure_gradients else []
+    if {"correctness", "rlev"} <= set(config.modes):  # Figure 2 on seed 0: baseline vs RLEV
+        from rlev_cli.analysis.termination import run_termination
+
+        seed = config.seeds[0]
+        say("termination analysis (Figure 2): correctness vs rlev")
+        termination = run_termination([runs[("correctness", seed)], runs[("rlev", seed)]], out_dir / "termination")
     lap("analysis")
     paths = {
         "ablation": out_dir / "ablation.parquet",
@@ -98,6 +104,8 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
     from rlev_cli.demo.plots import plot_per_step
 
     paths["plot"] = plot_per_step(per_step, out_dir / "per_step.png")
+    if {"correctness", "rlev"} <= set(config.modes):
+        paths["termination"], paths["termination_plot"] = termination.table_path, termination.plot_path
     lap("tables")
     return DemoResult(out_dir, ablation, per_step, tilt, learning, paths, seconds)
 
@@ -136,6 +144,11 @@ def warm_start(questions: Path, models_dir: Path, config: DemoConfig) -> Path:
     from rlev_cli.tiny import load_tokenizer, quiet_transformers
 
     quiet_transformers()
+    warm = models_dir / "warm"
+    settings = {"sft_steps": config.sft_steps, "data_seed": config.data_seed, "papers": config.papers}
+    marker = warm / "demo_warm_start.json"
+    if marker.exists() and json.loads(marker.read_text()) == settings:
+        return warm  # a re-run keeps the warm start (and so the runs trained from it)
     import datasets
 
     datasets.disable_progress_bars()
@@ -172,10 +185,10 @@ def warm_start(questions: Path, models_dir: Path, config: DemoConfig) -> Path:
 
     trainer.remove_callback(PrinterCallback)
     trainer.train()
-    warm = models_dir / "warm"
     trainer.save_model(str(warm))
     tokenizer.save_pretrained(str(warm))
     (warm / DEMO_MARKER).write_text((init / DEMO_MARKER).read_text(), encoding="utf-8")
+    marker.write_text(json.dumps(settings), encoding="utf-8")  # written last: a complete warm start
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     return warm
 
@@ -238,7 +251,7 @@ def evaluate(run_or_model: Path, questions: Path, workspace: Path, split: str, o
         split=split,
         max_new_tokens=MAX_COMPLETION_TOKENS,
         batch_size=128,
-        out=out or Path(run_or_model) / f"eval-{split}",
+        out=out or Path(run_or_model) / ("eval" if split == "test" else f"eval-{split}"),  # eval/: as `rlev evaluate`
         workspace=workspace,
     )
     return run_evaluation(config).summary_path

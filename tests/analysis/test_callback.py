@@ -17,7 +17,7 @@ def test_callback_logs_the_tilt_into_metrics_parquet(tmp_path, workspace, ingest
 
     config = TrainConfig(
         model=str(tiny_model_dir),
-        max_steps=2,
+        max_steps=3,
         batch_size=4,
         num_generations=2,
         max_completion_length=4,
@@ -44,7 +44,9 @@ def test_callback_logs_the_tilt_into_metrics_parquet(tmp_path, workspace, ingest
     trainer.train()
     metrics = pq.read_table(run_dir / "metrics.parquet").to_pylist()
     logged = [m for m in metrics if m.get("value_tilt/vs_correctness") is not None]
-    assert [m["step"] for m in logged] == [1, 2]
+    # every step logs the column; the last step's row is replaced by the Trainer's end-of-run summary row
+    # in metrics.parquet (train/logs.py), so steps 1 and 2 are checked
+    assert {1, 2} <= {m["step"] for m in logged}
     # RLOO advantages are linear in s: top20 prompts get exactly 2x, bottom20 1x
     assert all(m["value_tilt/vs_correctness"] == pytest.approx(2.0, rel=1e-4) for m in logged)
     assert all(m["value_tilt/grad_norm_top20"] > 0 for m in logged)
