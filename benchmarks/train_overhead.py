@@ -38,10 +38,9 @@ def main() -> None:
 
     from rlev_cli.ingest import run_ingest
     from rlev_cli.ingest.config import IngestConfig
-    from rlev_cli.tiny import load_tokenizer
+    from rlev_cli.tiny import load_tokenizer, resolve_model
     from rlev_cli.train.build import build_trainer, trl_common
     from rlev_cli.train.config import TrainConfig
-    from rlev_cli.train.core import resolve_model
     from rlev_cli.train.data import load_train_rows, to_prompts
 
     with tempfile.TemporaryDirectory() as tmp:

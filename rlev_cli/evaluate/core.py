@@ -62,8 +62,8 @@ class EvalResult:
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
-    from rlev_cli.tiny import is_tiny
-    from rlev_cli.train.core import latest_run, resolve_model
+    from rlev_cli.runs import latest_run
+    from rlev_cli.tiny import is_tiny, resolve_model
 
     if config.responses:
         label = config.models[0] if config.models else Path(config.responses).stem
@@ -243,7 +243,7 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     items, unlabeled, missing, rows = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     out_dir = output_dir(config, targets)
-    from rlev_cli.evaluate.leakage import check_train_overlap  # refuses runs evaluated on their training items
+    from rlev_cli.runs import check_train_overlap  # refuses runs evaluated on their training items
 
     runs = [t.run_dir for t in targets if t.run_dir is not None]
     indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]

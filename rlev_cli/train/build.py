@@ -135,6 +135,11 @@ def build_trainer(
     callback = RunLogCallback(run_dir, rollout_log, progress, keep_until=resume_step)
     trainer.add_callback(callback)
     trainer.run_log = callback
+    if config.value_tilt_steps:  # the mechanism measured: gradient per value bucket (docs/paper-effect.md)
+        from rlev_cli.train.tilt import ValueTiltCallback
+
+        true_values = {row["id"]: row["value"] for row in train_rows.rows}  # before any shuffling
+        trainer.add_callback(ValueTiltCallback(trainer, reward, true_values, config, every=config.value_tilt_steps))
     info = {
         "n_prompts": len(prompts),
         "trained_on": [(p["id"], p["question"]) for p in prompts],  # for the leakage check of `evaluate`

@@ -78,6 +78,11 @@ class TrainConfig(GradingSettings):
         None, help="With --recipe paper: prompts per rollout [default: 128]; fewer keep every ratio."
     )
     report_to: str = setting("none", choices=REPORT_TO, help="Experiment tracking (TRL's report_to).")
+    value_tilt_steps: int = setting(
+        0,
+        help="Every N steps, log the policy-gradient norm each value bucket contributes on a fixed probe batch "
+        "(value_tilt/* columns in metrics.parquet; 0 = off; costs a few extra backward passes).",
+    )
     max_train_samples: int | None = setting(None, help="Use only the first N train rows.")
     bf16: bool | None = setting(None, help="bf16 training [default: on with CUDA].")
     system_prompt: str | None = setting(
@@ -157,6 +162,8 @@ class TrainConfig(GradingSettings):
         ):
             if not getattr(self, name) > 0:
                 raise RlevError(f"--{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
+        if self.value_tilt_steps < 0:
+            raise RlevError(f"--value-tilt-steps must be >= 0 (got {self.value_tilt_steps})")
         if not self.temperature > 0:
             raise RlevError(f"--temperature must be > 0 (got {self.temperature}): training samples, never greedy")
         if self.kl_coef < 0:

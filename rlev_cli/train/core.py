@@ -18,7 +18,9 @@ from pathlib import Path
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
+from rlev_cli.runs import latest_run
 from rlev_cli.settings import as_dict
+from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
 
@@ -56,46 +58,6 @@ def resolve_run_dir(config: TrainConfig) -> Path:
         suffix += 1
         run_dir = runs / f"{name}-{suffix}"
     return run_dir
-
-
-def latest_run(runs: Path) -> Path | None:
-    candidates = [p for p in runs.glob("*") if (p / "config.json").exists()] if runs.exists() else []
-    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
-
-
-def resolve_model(model: str, workspace: Path) -> str:
-    """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
-    (or cached) now, before any heavy work."""
-    from rlev_cli.tiny import is_tiny, tiny_model_path
-
-    if is_tiny(model):
-        return str(tiny_model_path(workspace, seed=0))
-    path = Path(model).expanduser()
-    if path.exists():
-        if not (path / "config.json").exists():
-            raise RlevError(f"{path}: not a Hugging Face model folder (no config.json)")
-        return str(path)
-    if model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise RlevError(f"model path {model} does not exist")
-    from huggingface_hub import try_to_load_from_cache
-
-    if isinstance(try_to_load_from_cache(model, "config.json"), str):
-        return model
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise RlevError(
-            f"model {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
-            "download it first or pass a local path"
-        )
-    try:
-        from huggingface_hub import model_info
-
-        model_info(model, timeout=10)
-    except Exception as err:  # network or auth failure: say it in one line
-        raise RlevError(
-            f"model {model!r}: cannot reach the Hugging Face Hub and it is not cached "
-            f"({type(err).__name__}); pass a local path or --model tiny"
-        ) from err
-    return model
 
 
 def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
@@ -324,7 +286,7 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
         if found:
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
-    from rlev_cli.evaluate.leakage import file_sha, write_train_ids
+    from rlev_cli.runs import file_sha, write_train_ids
 
     if trainer.accelerator.is_main_process:  # before training: a killed run still says what it trained on
         write_train_ids(run_dir, info["trained_on"])

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
-from rlev_cli.evaluate.leakage import question_sha
+from rlev_cli.runs import question_sha
 from rlev_cli.schema import QUESTIONS, write_table
 
 from .test_advantages import two_prompt_table

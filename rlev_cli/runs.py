@@ -1,4 +1,5 @@
-"""Train/test leakage between a run and the items it is evaluated on (#11 item 6).
+"""What a run folder records for later stages: where the latest run is, and what it trained on, so that
+`evaluate` can refuse train/test leakage (#11 item 6).
 
 `rlev train` records what it trained on: `RUN/train_ids.parquet` (id and SHA-256 of the question text of
 every prompt used) and the SHA-256 of the questions table in the manifest. `evaluate` calls
@@ -103,3 +104,9 @@ def check_train_overlap(
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         write_json(Path(out_dir) / "leakage.json", report)
     return report
+
+
+def latest_run(runs: Path) -> Path | None:
+    """The newest run folder (one with a config.json) under `runs`, or None."""
+    candidates = [p for p in runs.glob("*") if (p / "config.json").exists()] if runs.exists() else []
+    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
