@@ -105,7 +105,13 @@ def _command(
             if "explicit" in inspect.signature(fn).parameters:  # what the user set, e.g. for --resume checks
                 from_file = set(read_config_file(config_file, config_class)) if config_file else set()
                 passed["explicit"] = (given | set(fixed) | from_file) - {"workspace"}
-            fn(config, **passed)
+            try:
+                fn(config, **passed)
+            except KeyboardInterrupt:  # Ctrl-C: say what state the outputs are in, exit 130 as shells expect
+                if os.environ.get("RLEV_DEBUG"):
+                    raise
+                out.error("interrupted; outputs are written atomically, a run continues with --resume")
+                raise typer.Exit(130) from None
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in parameters}

@@ -157,7 +157,8 @@ def read_config_file(path: Path, config: type) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise RlevError(f"{path}: cannot read the --config YAML ({err})") from err
+        reason = " ".join(str(err).split())  # one line: YAML's message spans several, with a caret
+        raise RlevError(f"{path}: cannot read the --config YAML ({reason})") from err
     if not isinstance(loaded, dict):
         raise RlevError(f"{path}: --config must be a mapping of setting: value")
     known = {f.name for f in cli_fields(config)}

@@ -243,6 +243,7 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     items, unlabeled, missing, rows = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     out_dir = output_dir(config, targets)
+    out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any model is loaded
     from rlev_cli.runs import check_train_overlap  # refuses runs evaluated on their training items
 
     runs = [t.run_dir for t in targets if t.run_dir is not None]

@@ -139,17 +139,18 @@ def _decode(raw: bytes) -> str:
 def _load_csv(text: str) -> pa.Table:
     import pyarrow.csv as pcsv
 
+    # One thread: an error right after a threaded read (a mistyped --map) let the process exit while
+    # Arrow's reader threads were still winding down, and it aborted ("terminate called ...") 1 run in 12.
+    read_options = pcsv.ReadOptions(block_size=1 << 20, use_threads=False)
+
     data = text.encode("utf-8")
-    header = (
-        pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=1 << 20)).schema.names
-        if data.strip()
-        else []
-    )
+    header = pcsv.read_csv(io.BytesIO(data), read_options=read_options).schema.names if data.strip() else []
     if not header:
         raise UnusableFile("empty CSV (no header row)")
     try:
         return pcsv.read_csv(
             io.BytesIO(data),
+            read_options=read_options,
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
             ),

@@ -42,8 +42,14 @@ class TrainResult:
 
 
 def resolve_run_dir(config: TrainConfig) -> Path:
+    """The run folder: --output, else the latest run (--resume), else a new one under <workspace>/runs."""
     if config.output:
-        return Path(config.output)
+        run_dir = Path(config.output)
+        if not config.resume and not os.environ.get("RLEV_WORKER") and (run_dir / "config.json").exists():
+            raise RlevError(  # never train over a finished (or killed) run: its model, metrics and checkpoints
+                f"--output {run_dir} already holds a run; add --resume to continue it, or choose another --output"
+            )
+        return run_dir
     runs = Path(config.workspace) / RUNS_DIR
     if config.resume:
         latest = latest_run(runs)
