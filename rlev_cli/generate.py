@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from rlev_cli.errors import RlevError
 
@@ -49,7 +49,7 @@ class HFBackend:
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         self.model: Any = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model.to(self.device).eval()
+        self.model.to(self.device).eval()  # type: ignore[arg-type]  # see below
         self.batch_size, self.max_new_tokens, self.temperature, self.seed = (
             batch_size,
             max_new_tokens,
@@ -80,7 +80,8 @@ class HFBackend:
                 ids = row if stop is None else row[:stop]
                 results.append(
                     Generation(
-                        self.tokenizer.decode(ids, skip_special_tokens=True),
+                        # one flat id list decodes to one string (the str | list[str] type covers batches)
+                        cast(str, self.tokenizer.decode(ids, skip_special_tokens=True)),
                         len(ids),
                         "length" if stop is None else "stop",
                     )

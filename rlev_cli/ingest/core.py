@@ -111,6 +111,7 @@ def run_ingest(
             f"{len(rejects)} record(s) rejected under --strict, first: {first['source']}: "
             f"{first['reason']} (run without --strict to get rejects.parquet)"
         )
+    assert config.out is not None  # IngestConfig.__post_init__ resolves it from the workspace
     out = Path(config.out)
     if questions.num_rows == 0:
         top = reasons.most_common(1)

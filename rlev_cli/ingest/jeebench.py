@@ -24,7 +24,7 @@ def looks_like_jeebench(data: Any) -> bool:
     )
 
 
-def read_jeebench(data: list, source: str) -> ReadResult:
+def read_jeebench(data: list[Any], source: str) -> ReadResult:
     rows, rejects = [], []
     for position, item in enumerate(data):
         where = f"{source}#[{position}]"
