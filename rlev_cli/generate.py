@@ -19,6 +19,9 @@ Messages = list[dict[str, str]]
 
 @dataclass
 class Generation:
+    """One response: its text (stop token removed), its length in tokens and why it ended
+    ("stop" or "length")."""
+
     text: str
     tokens: int
     finish_reason: str
@@ -61,6 +64,7 @@ class HFBackend:
         self.eos_ids.discard(None)
 
     def generate(self, prompts: list[Messages]) -> list[Generation]:
+        """One response per chat prompt, in prompt order."""
         import torch
 
         results: list[Generation] = []
@@ -132,6 +136,7 @@ class VLLMBackend:
         self.eos_id = self.tokenizer.eos_token_id
 
     def generate(self, prompts: list[Messages]) -> list[Generation]:
+        """One response per chat prompt, in prompt order."""
         texts = [render(self.tokenizer, m) for m in prompts]
         outputs = self.llm.generate(texts, self.params, use_tqdm=False)
         results = []
@@ -166,6 +171,7 @@ class OpenAIBackend:
         self.concurrency, self.retries, self.timeout_s, self.api_key = concurrency, retries, timeout_s, api_key
 
     def generate(self, prompts: list[Messages]) -> list[Generation]:
+        """One response per chat prompt, in prompt order."""
         return asyncio.run(self._generate_all(prompts))
 
     async def _generate_all(self, prompts: list[Messages]) -> list[Generation]:

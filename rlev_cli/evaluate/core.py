@@ -39,6 +39,9 @@ UNITS = {
 
 @dataclass
 class Target:
+    """One model to evaluate: a training run's final model, a model path or hub id, or (with
+    --responses) the given responses; `label` names it in the predictions and the summary."""
+
     label: str
     model: str | None  # path or hub id; None when scoring given responses
     run_dir: Path | None
@@ -49,6 +52,9 @@ class Target:
 
 @dataclass
 class EvalResult:
+    """What `run_evaluation` wrote (predictions.parquet, summary.parquet, plots) and the figures the
+    command prints: the per-benchmark comparison, Table 8 and how grading went."""
+
     out_dir: Path
     predictions_path: Path
     summary_path: Path
@@ -66,6 +72,7 @@ class EvalResult:
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
+    """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
     from rlev_cli.tiny import is_tiny
     from rlev_cli.train.core import latest_run, resolve_model
 
@@ -223,6 +230,7 @@ def build_items(
 
 
 def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
+    """--out, else the run's eval/ folder for one run, else a timestamped folder under the workspace."""
     if config.out:
         return Path(config.out)
     if len(targets) == 1 and targets[0].run_dir:
@@ -231,6 +239,11 @@ def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
 
 
 def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = None) -> EvalResult:
+    """Generate (or read --responses), grade and summarize every target on the selected benchmarks:
+    Acc, H-Acc weighted by `config.value_column`, length and value density, per value bucket.
+
+    The judge is checked before any model is built; generation appends to a partial file per benchmark,
+    so an interrupted run resumes. `progress` is called with the number of items done."""
     from rlev_cli.verify.grade import make_grader
     from rlev_cli.verify.judge import CACHE_FILE
 

@@ -35,6 +35,9 @@ from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, writ
 
 @dataclass
 class IngestResult:
+    """What `run_ingest` wrote (questions.parquet, rejects.parquet, manifest.json) and the counts the
+    manifest reports: records in = questions + rejects."""
+
     questions_path: Path
     rejects_path: Path
     manifest_path: Path
@@ -54,6 +57,11 @@ class IngestResult:
 def run_ingest(
     paths: list[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
 ) -> IngestResult:
+    """Read exam files, folders and `hf://` datasets into the questions table (ids, totals, values, the
+    split) plus rejects and a manifest, written together under `config.out`.
+
+    `progress` is called with 1 per input read. Raises `RlevError` for unusable input, for no question at
+    all, and under `config.strict` for any reject."""
     specs = [str(p) for p in paths if hub.is_hub(p)]
     local = [Path(p) for p in paths if not hub.is_hub(p)]
     files = detect.find_inputs(local) if local else []

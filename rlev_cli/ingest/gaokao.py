@@ -39,6 +39,9 @@ def in_text_points(question: str) -> float | None:
 
 
 def read_gaokao(data: dict[str, Any], source: str, stem: str) -> ReadResult:
+    """A GAOKAO-Bench file ({"keywords", "example": [...]}): one candidate per item, points from its
+    `score` (per answer slot for objective items), the paper from its year and category; a "(N分)" in
+    the question that disagrees is flagged and listed in the notes."""
     rows: list[dict[str, Any]] = []
     rejects: list[Reject] = []
     mismatches: list[dict[str, Any]] = []

@@ -22,6 +22,8 @@ def looks_like_ksat(data: Any) -> bool:
 
 
 def read_ksat(data: dict[str, Any], source: str) -> ReadResult:
+    """A KSAT exam file (exam_id, passages, questions with points): one candidate per question, its
+    passage prepended; questions without points, text or answer are rejects."""
     rows, rejects = [], []
     passages = {
         p.get("passage_id"): p.get("passage_text", "") for p in data.get("passages") or [] if isinstance(p, dict)

@@ -62,6 +62,8 @@ TITLE = re.compile(r"^\s*#\s+(.+)$")
 
 
 def read_text(text: str, source: str, path: Path, answers_text: str | None) -> ReadResult:
+    """A plain-text or Markdown paper (syntax in the module docstring; `answers_text` is the sibling
+    answer file, if any): one candidate per numbered question; the exam id is the title line, else the file stem."""
     lines = text.splitlines()
     exam_id = path.stem
     total = None
