@@ -18,11 +18,11 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def plain_reward(prompts, completions, answer, qtype, value, **kwargs):
     from rlev_cli.rewards import value_scale
-    from rlev_cli.verify import check
+    from rlev_cli.verify.grade import Grader
 
     texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-    graded = [check(t, a, q) for t, a, q in zip(texts, answer, qtype, strict=True)]
-    return [None if ok is None else ok * value_scale(v) for ok, v in zip(graded, value, strict=True)]
+    verdicts = Grader("rule").grade(kwargs.get("question") or texts, texts, answer, qtype)
+    return [None if v.correct is None else v.correct * value_scale(x) for v, x in zip(verdicts, value, strict=True)]
 
 
 def main() -> None:
@@ -38,10 +38,9 @@ def main() -> None:
 
     from rlev_cli.ingest import run_ingest
     from rlev_cli.ingest.config import IngestConfig
-    from rlev_cli.tiny import load_tokenizer
+    from rlev_cli.tiny import load_tokenizer, resolve_model
     from rlev_cli.train.build import build_trainer, trl_common
     from rlev_cli.train.config import TrainConfig
-    from rlev_cli.train.core import resolve_model
     from rlev_cli.train.data import load_train_rows, to_prompts
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +70,7 @@ def main() -> None:
                 trainer, _ = build_trainer(config, config.data, model, run_dir)
             else:
                 tokenizer = load_tokenizer(model)
-                rows = load_train_rows(config.data, "value")
+                rows = load_train_rows(config.data, "value").rows
                 prompts, _, _ = to_prompts(rows, config.system_prompt, "rlev", 10.0, 0, tokenizer, 1024)
                 common = trl_common(config, run_dir, cuda)
                 cls, trl_args = (

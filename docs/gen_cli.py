@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rlev_cli.cli import app
 
-COMMANDS = [[], ["ingest"], ["predict-values"], ["train"], ["evaluate"]]
+COMMANDS = [[], ["ingest"], ["predict-values"], ["train"], ["evaluate"], ["demo"], ["analyze", "termination"]]
 HEADER = (
     "# Command reference\n\nGenerated from `rlev --help` by `python docs/gen_cli.py`; "
     "do not edit by hand. JSON keys of each command's `--json` summary are listed in the guides.\n"

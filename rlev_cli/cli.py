@@ -18,11 +18,13 @@ from typing import Annotated, Any
 import typer
 
 from rlev_cli import __version__
+from rlev_cli.analysis.config import TerminationConfig
+from rlev_cli.demo.config import DemoConfig
 from rlev_cli.errors import RlevError
 from rlev_cli.evaluate.config import EvalConfig
 from rlev_cli.ingest.config import IngestConfig
 from rlev_cli.output import out
-from rlev_cli.settings import build_config, command_parameters
+from rlev_cli.settings import build_config, command_parameters, read_config_file
 from rlev_cli.train.config import TrainConfig
 from rlev_cli.values.config import ValuesConfig
 
@@ -77,12 +79,14 @@ _COMMON = [
 ]
 
 
-def _command(config_class: type, name: str | None = None, examples: Sequence[str] = ()) -> Callable[..., Any]:
+def _command(
+    config_class: type, name: str | None = None, examples: Sequence[str] = (), app_: typer.Typer | None = None
+) -> Callable[..., Any]:
     """Register `fn(config, **arguments)` as a command: its options are `config_class`'s fields, its own
-    parameters (positional arguments) come first; an argument named like a field sets that field."""
+    parameters (positional arguments) come first; an argument named like a field sets that field too."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "config"]
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name not in _INJECTED]
         options = command_parameters(config_class, skip=[p.name for p in own])
         context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
         parameters = [context, *own, *options, *_COMMON]
@@ -97,15 +101,22 @@ def _command(config_class: type, name: str | None = None, examples: Sequence[str
             fixed = {k: v for k, v in arguments.items() if k in field_names and v}
             given = {key for key in values if _given(ctx, key)}
             config = build_config(config_class, values, given, config_file, **fixed)
-            fn(config, **{k: v for k, v in arguments.items() if k not in field_names})
+            passed = dict(arguments)  # also the ones that set a field: the command declared them
+            if "explicit" in inspect.signature(fn).parameters:  # what the user set, e.g. for --resume checks
+                from_file = set(read_config_file(config_file, config_class)) if config_file else set()
+                passed["explicit"] = (given | set(fixed) | from_file) - {"workspace"}
+            fn(config, **passed)
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in parameters}
         epilog = "Examples:\n\n" + "\n\n".join(f"  {line}" for line in examples) if examples else None
-        app.command(name or fn.__name__, help=inspect.getdoc(fn), epilog=epilog)(command)
+        (app_ or app).command(name or fn.__name__, help=inspect.getdoc(fn), epilog=epilog)(command)
         return fn
 
     return register
+
+
+_INJECTED = ("config", "explicit")  # parameters `_command` fills in itself, not options
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -197,13 +208,13 @@ def predict_values(config: ValuesConfig) -> None:
         "rlev train --output runs/r1 --resume",
     ),
 )
-def train(config: TrainConfig) -> None:
+def train(config: TrainConfig, explicit: set[str]) -> None:
     """Train a policy with RLEV rewards (REINFORCE++, RLOO or GRPO on TRL) on the train split."""
     from rlev_cli.train.core import run_training
 
     total = config.max_steps if config.max_steps > 0 else None
     with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
-        result = run_training(config, progress=advance)
+        result = run_training(config, progress=advance, explicit=explicit)
     out.summary(
         "train",
         run_dir=str(result.run_dir),
@@ -211,6 +222,9 @@ def train(config: TrainConfig) -> None:
         steps=result.steps,
         prompts=result.n_prompts,
         prompts_too_long=result.n_too_long,
+        train_rows_without_value=result.n_without_value,
+        completions=result.n_completions,
+        ungraded=result.n_ungraded,
         algo=config.algo,
         reward=config.reward,
         resumed_from=result.resumed_from,
@@ -253,6 +267,58 @@ def evaluate(
         grading=result.grading,
         units=UNITS,
         tables={"comparison": result.comparison, "accuracy_by_value": result.accuracy_by_value},
+    )
+
+
+@_command(DemoConfig, examples=("rlev demo --quick", "rlev demo --seed 0 --seed 1 --mode rlev --mode correctness"))
+def demo(config: DemoConfig) -> None:
+    """Watch RLEV work: synthetic papers -> ingest -> SFT warm start -> train every reward mode -> evaluate."""
+    from rlev_cli.demo.core import run_demo, table_for_print
+
+    result = run_demo(config, progress=out.info)
+    out.summary(
+        "demo",
+        out_dir=str(result.out_dir),
+        seeds=config.seeds,
+        steps=config.steps,
+        seconds=result.seconds,
+        **{f"{k}_path": str(v) for k, v in result.paths.items()},
+        tables={
+            "ablation (held-out papers, %, tokens; mean±std over seeds)": table_for_print(result.ablation),
+            "gradient per value bucket on a fixed batch": [
+                {k: v for k, v in r.items() if k != "n_permutations"} for r in result.tilt
+            ],
+            "learning (reward: sampled, first vs last 10 steps; acc: greedy on the train papers, %)": [
+                {k: v for k, v in r.items() if k != "run_dir"} for r in result.learning
+            ],
+        },
+    )
+
+
+analyze_app = typer.Typer(no_args_is_help=True, help="The paper's analyses for any runs.")
+app.add_typer(analyze_app, name="analyze")
+
+
+@_command(
+    TerminationConfig,
+    name="termination",
+    app_=analyze_app,
+    examples=("rlev analyze termination runs/correctness runs/rlev --n 200",),
+)
+def analyze_termination(
+    config: TerminationConfig,
+    runs: Annotated[list[Path], typer.Argument(help="Run folders, e.g. a correctness baseline and an RLEV run.")],
+) -> None:
+    """Figure 2: teacher-forced P(EOS) per decoding position on the N highest- and lowest-valued prompts."""
+    from rlev_cli.analysis.termination import run_termination
+
+    assert config.out is not None  # set from the first run by the config
+    result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions)
+    out.summary(
+        "analyze termination",
+        table_path=str(result.table_path),
+        plot_path=str(result.plot_path),
+        n_per_group=result.n_per_group,
     )
 
 

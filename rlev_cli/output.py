@@ -85,6 +85,11 @@ class Output:
         self.warnings.append(message)
         self._stderr().print(f"[yellow]Warning:[/yellow] {_escape(message)}")
 
+    def info(self, message: str) -> None:
+        """A progress line on stderr (silent in JSON mode)."""
+        if not self.json_mode:
+            self._stderr().print(_escape(message))
+
     def error(self, message: str) -> None:
         self._stderr().print(f"[red]Error:[/red] {_escape(message)}")
 

@@ -39,29 +39,34 @@ def prepare_values(values: Sequence[float], mode: str, alpha: float, seed: int) 
 
 
 class RlevReward:
-    """TRL reward function: s(x)·1[correct]; TRL passes the dataset columns as keyword lists.
+    """TRL reward function: s(x)·1[correct], the whole step's completions graded in one `Grader.grade` call.
 
-    `None` (cannot grade, e.g. a free-form answer without a judge) is passed through: TRL leaves such a
-    completion out of the baseline and gives it advantage 0.
+    TRL passes the dataset columns as keyword lists (one entry per completion). An answer the verifier
+    cannot grade returns `None`: every algorithm leaves it out of the baseline (and REINFORCE++ out of its
+    whitening) and gives it advantage 0. The verdicts go to TRL's completions table through `log_extra`
+    (columns `id`, `value`, `correct`, `verdict`, `ungraded_reason`); the run's rollout log is written by a trainer
+    callback (`rlev_cli.train.logs`), not here.
+
+    >>> from rlev_cli.verify.grade import Grader
+    >>> reward = RlevReward("rlev", alpha=10.0, grader=Grader("rule"))
+    >>> reward(prompts=["q"] * 2, completions=["Therefore, the answer is B", "Therefore, the answer is C"],
+    ...        question=["q"] * 2, answer=["B", "B"], qtype=["single_choice"] * 2, value=[0.05, 0.05])
+    [1.5, 0.0]
     """
 
     __name__ = "rlev_reward"  # the metric name in TRL logs; a class pickles, a closure does not
 
-    def __init__(
-        self,
-        mode: str = "rlev",
-        alpha: float = 10.0,
-        uniform_scale: float = 1.0,
-        judge: Any = None,
-        rollout_log: Any = None,
-    ) -> None:
+    def __init__(self, mode: str = "rlev", alpha: float = 10.0, uniform_scale: float = 1.0, grader: Any = None) -> None:
         if mode not in REWARD_MODES:
             raise ValueError(f"unknown reward mode {mode!r}")
+        if grader is None:
+            from rlev_cli.verify.grade import Grader
+
+            grader = Grader("rule")
         self.mode = mode
         self.alpha = alpha
         self.uniform_scale = uniform_scale
-        self.judge = judge
-        self.rollout_log = rollout_log
+        self.grader = grader
 
     def scale(self, value: float) -> float:
         if self.mode == "correctness":
@@ -71,34 +76,29 @@ class RlevReward:
         return value_scale(value, self.alpha)
 
     def __call__(
-        self, prompts: list, completions: list, answer: list[str], qtype: list[str], value: list[float], **kwargs: Any
+        self,
+        prompts: list,
+        completions: list,
+        answer: list[str],
+        qtype: list[str],
+        value: list[float],
+        question: list[str] | None = None,
+        **kwargs: Any,
     ) -> list[float | None]:
-        from rlev_cli.verify import check
-
         texts = [_text(c) for c in completions]
-        graded = []
-        for i, (text, reference, kind) in enumerate(zip(texts, answer, qtype, strict=True)):
-            ok = check(text, reference, kind)
-            if ok is None and self.judge is not None:
-                ok = self.judge(_text(prompts[i]), text, reference)
-            graded.append(ok)
-        rewards = [None if ok is None else ok * self.scale(v) for ok, v in zip(graded, value, strict=True)]
-        if self.rollout_log is not None:
-            ids = kwargs.get("completion_ids") or [[]] * len(texts)
-            self.rollout_log.add(
-                kwargs.get("trainer_state"),
-                prompts,
-                texts,
-                kwargs.get("id"),
-                value,
-                graded,
-                rewards,
-                [len(x) for x in ids],
-            )
+        questions = question if question is not None else [_text(p) for p in prompts]
+        verdicts = self.grader.grade(questions, texts, answer, qtype)
+        rewards = [
+            None if v.correct is None else float(v.correct) * self.scale(x)
+            for v, x in zip(verdicts, value, strict=True)
+        ]
         log_extra = kwargs.get("log_extra")
         if callable(log_extra):
-            log_extra("correct", [None if ok is None else bool(ok) for ok in graded])
-            log_extra("value", list(value))
+            log_extra("id", list(kwargs.get("id") or [None] * len(texts)))
+            log_extra("value", [float(x) for x in value])
+            log_extra("correct", [v.correct for v in verdicts])
+            log_extra("verdict", [v.source for v in verdicts])
+            log_extra("ungraded_reason", [v.reason if v.correct is None else None for v in verdicts])
         return rewards
 
 

@@ -103,11 +103,11 @@ def _is_optional(annotation: Any) -> bool:
 
 
 def option_parameter(config: type, f: dataclasses.Field[Any], annotation: Any) -> inspect.Parameter:
-    """The Typer option of one field: flag `--field-name` (plus declared aliases), help, choices."""
+    """The Typer option of one field: flag `--field-name` (or the declared flags), help, choices."""
     import typer
 
     meta = f.metadata
-    flags = [f"--{f.name.replace('_', '-')}", *meta.get("flags", ())]
+    flags = list(meta.get("flags", ())) or [f"--{f.name.replace('_', '-')}"]
     if annotation is bool and f.default is True:
         flags = [f"{flags[0]}/--no-{flags[0][2:]}", *flags[1:]]
     elif annotation == bool | None:
@@ -119,7 +119,13 @@ def option_parameter(config: type, f: dataclasses.Field[Any], annotation: Any) -
         kwargs["show_default"] = False
     if meta.get("choices"):  # a Literal gives Typer real choices: `--help` lists them, shells complete them
         literal = typing.Literal[tuple(meta["choices"])]  # type: ignore[valid-type]
-        annotation = literal | None if _is_optional(annotation) else literal
+        if typing.get_origin(annotation) is list:  # Typer takes no list[Literal]: the config checks the items
+            kwargs["metavar"] = f"<{'|'.join(meta['choices'])}>"
+        else:
+            annotation = literal | None if _is_optional(annotation) else literal
+    elif typing.get_origin(annotation) is list and not meta.get("metavar"):
+        (item,) = typing.get_args(annotation)
+        kwargs["metavar"] = f"<{'path' if item is Path else item.__name__}>"  # not <list[int]>
     if meta.get("metavar"):
         kwargs["metavar"] = meta["metavar"]
     if meta.get("envvar"):

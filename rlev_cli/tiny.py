@@ -7,8 +7,11 @@ round-trips any text (Chinese, Korean, Japanese, LaTeX). Deterministic under the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from rlev_cli.errors import RlevError
 
 if TYPE_CHECKING:  # transformers is imported only when a model is built or loaded
     from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
@@ -147,3 +150,36 @@ def quiet_transformers() -> None:
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")  # v6 renames, not ours
+
+
+def resolve_model(model: str, workspace: Path) -> str:
+    """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
+    (or cached) now, before any heavy work."""
+    if is_tiny(model):
+        return str(tiny_model_path(workspace, seed=0))
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists():
+            raise RlevError(f"{path}: not a Hugging Face model folder (no config.json)")
+        return str(path)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise RlevError(f"model path {model} does not exist")
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return model
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise RlevError(
+            f"model {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
+            "download it first or pass a local path"
+        )
+    try:
+        from huggingface_hub import model_info
+
+        model_info(model, timeout=10)
+    except Exception as err:  # network or auth failure: say it in one line
+        raise RlevError(
+            f"model {model!r}: cannot reach the Hugging Face Hub and it is not cached "
+            f"({type(err).__name__}); pass a local path or --model tiny"
+        ) from err
+    return model

@@ -51,6 +51,9 @@ class EvalConfig(GradingSettings):
         metavar="BENCH=NAME",
         help="Prompt variant BENCH=NAME (repeatable), e.g. mmlu_pro=official-cot-5shot (docs/evaluation.md).",
     )
+    allow_train_overlap: bool = setting(
+        False, help="Evaluate a run even on items it trained on (warned, listed in leakage.json)."
+    )
     value_column: str = setting("value", help="Column of v that weights H-Acc (e.g. value_pred).")
     system_prompt: str | None = setting(
         None, help="In-domain system prompt [default: the run's, else each row's system_prompt, else the paper's]."

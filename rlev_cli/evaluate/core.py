@@ -73,8 +73,8 @@ class EvalResult:
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
     """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
-    from rlev_cli.tiny import is_tiny
-    from rlev_cli.train.core import latest_run, resolve_model
+    from rlev_cli.runs import latest_run
+    from rlev_cli.tiny import is_tiny, resolve_model
 
     if config.responses:
         label = config.models[0] if config.models else Path(config.responses).stem
@@ -262,6 +262,11 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
     items, unlabeled, missing, rows = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     out_dir = output_dir(config, targets)
+    from rlev_cli.runs import check_train_overlap  # refuses runs evaluated on their training items
+
+    runs = [t.run_dir for t in targets if t.run_dir is not None]
+    indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
+    check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
     given = read_responses(config.responses, items) if config.responses else None
     predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
     for target in targets:

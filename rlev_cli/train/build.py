@@ -28,7 +28,8 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
         save_strategy="steps",
         save_steps=config.save_steps,
         seed=config.seed,
-        report_to="none",
+        report_to=config.report_to,
+        run_name=run_dir.name,
         bf16=bf16,
         use_cpu=not cuda,
         activation_checkpointing=False,
@@ -42,6 +43,20 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
         max_grad_norm=1.0,
         adam_beta2=0.95,
     )
+    if config.recipe == "paper":
+        from rlev_cli.train.recipe import PAPER_TRL, recipe_batch
+
+        common.update({name: value for name, value, _ in PAPER_TRL})
+        batch = recipe_batch(
+            config.rollout_prompts or 0,
+            config.num_generations,
+            config.num_processes,
+            config.gradient_accumulation_steps,
+        )
+        common.update(
+            per_device_train_batch_size=batch["per_device_train_batch_size"],
+            steps_per_generation=batch["steps_per_generation"],
+        )
     if config.vllm != "none":
         common.update(use_vllm=True, vllm_mode=config.vllm)
         if config.vllm_server_url:
@@ -57,17 +72,26 @@ def build_trainer(
     from rlev_cli.tiny import load_tokenizer, quiet_transformers
 
     quiet_transformers()
-    from trl import GRPOConfig, RLOOConfig
 
     from rlev_cli.rewards import RlevReward
     from rlev_cli.train.data import load_train_rows, to_prompts
     from rlev_cli.train.logs import RolloutLog, RunLogCallback
-    from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
 
     tokenizer = load_tokenizer(model)
-    rows = load_train_rows(data, config.value_column, config.max_train_samples)
+    train_rows = load_train_rows(data, config.value_column, config.max_train_samples)
+    if train_rows.n_without_value:
+        out.warn(
+            f"{train_rows.n_without_value} of {train_rows.n_train_split} train row(s) have no "
+            f"{config.value_column!r} value and are left out (label them with `rlev predict-values`)"
+        )
     prompts, uniform_scale, too_long = to_prompts(
-        rows, config.system_prompt, config.reward, config.alpha, config.seed, tokenizer, config.max_prompt_length
+        train_rows.rows,
+        config.system_prompt,
+        config.reward,
+        config.alpha,
+        config.seed,
+        tokenizer,
+        config.max_prompt_length,
     )
     if not prompts:
         from rlev_cli.errors import RlevError
@@ -78,15 +102,13 @@ def build_trainer(
     from datasets import Dataset
 
     dataset = Dataset.from_list(prompts)
-    judge = None
-    if config.judge_url:
-        from rlev_cli.verify.judge import LLMJudge
+    from rlev_cli.verify.grade import make_grader
 
-        judge = LLMJudge(config.judge_url, config.judge_model or "")
+    grader = make_grader(config.verifier, config.judge_url, config.judge_model, config.verify_timeout)
     rollout_log = RolloutLog(run_dir / "rollouts.parquet", keep_until=resume_step)
-    reward = RlevReward(config.reward, config.alpha, uniform_scale, judge=judge, rollout_log=rollout_log)
+    reward = RlevReward(config.reward, config.alpha, uniform_scale, grader=grader)
+    quiet_ungraded_warning()
     cuda = torch.cuda.is_available()
-    common = trl_common(config, run_dir, cuda)
     peft_config = None
     if config.lora_r:
         from peft import LoraConfig
@@ -94,21 +116,7 @@ def build_trainer(
         peft_config = LoraConfig(
             r=config.lora_r, lora_alpha=2 * config.lora_r, task_type="CAUSAL_LM", target_modules="all-linear"
         )
-    if config.algo == "rloo":
-        # KL in the reward as TRL's RLOO does; no advantage whitening (keeps s(x) exactly).
-        trl_config = RLOOConfig(**common, normalize_advantages=False)
-        cls, extra = RlevRLOOTrainer, {}
-    else:
-        scale = config.scale_rewards if config.algo == "grpo" else "none"
-        if config.algo == "grpo" and scale == "group" and config.reward != "correctness":
-            out.warn(
-                "--scale-rewards group: per-group std normalization cancels s(x); this run is plain "
-                "correctness RL with the value weighting removed (paper-faithful GRPO only)"
-            )
-        trl_config = GRPOConfig(**common, scale_rewards=scale, loss_type="dapo", mask_truncated_completions=False)
-        cls, extra = RlevGRPOTrainer, {}
-        if config.algo == "reinforce++":
-            cls, extra = ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
+    trl_config, cls, extra = trl_config_for(config, run_dir, cuda)
     trainer = cls(
         model=model,
         reward_funcs=reward,
@@ -126,12 +134,65 @@ def build_trainer(
     trainer.remove_callback(ProgressCallback)
     callback = RunLogCallback(run_dir, rollout_log, progress, keep_until=resume_step)
     trainer.add_callback(callback)
+    trainer.run_log = callback
+    if config.value_tilt_steps:  # the mechanism measured: gradient per value bucket (docs/paper-effect.md)
+        from rlev_cli.train.tilt import ValueTiltCallback
+
+        true_values = {row["id"]: row["value"] for row in train_rows.rows}  # before any shuffling
+        trainer.add_callback(ValueTiltCallback(trainer, reward, true_values, config, every=config.value_tilt_steps))
     info = {
         "n_prompts": len(prompts),
+        "trained_on": [(p["id"], p["question"]) for p in prompts],  # for the leakage check of `evaluate`
+        "n_train_split": train_rows.n_train_split,
+        "n_without_value": train_rows.n_without_value,
         "n_too_long": too_long,
         "uniform_scale": uniform_scale,
         "trl_config": {
-            k: v for k, v in asdict(trl_config).items() if isinstance(v, str | int | float | bool | type(None))
+            k: v
+            for k, v in asdict(trl_config).items()
+            if isinstance(v, str | int | float | bool | type(None))
+            or k in ("lr_scheduler_kwargs", "report_to")  # the recipe's floor; where the logs go
         },
+        "kl_in_reward": bool(extra.get("kl_in_reward")) or config.algo == "rloo",
     }
     return trainer, info
+
+
+def trl_config_for(config: TrainConfig, run_dir: Path, cuda: bool):
+    """The TRL configuration of a run, the trainer class and its extra arguments (the KL placement)."""
+    from trl import GRPOConfig, RLOOConfig
+
+    from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
+
+    common = trl_common(config, run_dir, cuda)
+    if config.algo == "rloo":
+        # KL in the reward as TRL's RLOO does; no advantage whitening (keeps s(x) exactly).
+        return RLOOConfig(**common, normalize_advantages=False), RlevRLOOTrainer, {}
+    scale = config.scale_rewards if config.algo == "grpo" else "none"
+    if config.algo == "grpo" and scale == "group" and config.reward != "correctness":
+        out.warn(
+            "--scale-rewards group: per-group std normalization cancels s(x); this run is plain "
+            "correctness RL with the value weighting removed (paper-faithful GRPO only)"
+        )
+    trl_config = GRPOConfig(**common, scale_rewards=scale, loss_type="dapo", mask_truncated_completions=False)
+    if config.algo == "reinforce++":
+        return trl_config, ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
+    # --recipe paper: the KL is a k1 penalty in the reward for every algorithm (OpenRLHF group_norm)
+    return trl_config, RlevGRPOTrainer, {"kl_in_reward": config.recipe == "paper"}
+
+
+class _DropUngradedDump:
+    """logging filter: TRL logs every kwarg of a batch with an ungraded completion (kilobytes per step);
+    rlev counts ungraded completions in rollouts.parquet, the manifest and one summary line instead."""
+
+    def filter(self, record) -> bool:
+        return "All reward functions returned None" not in str(record.msg)
+
+
+def quiet_ungraded_warning() -> None:
+    import logging
+
+    for name in ("trl.trainer.grpo_trainer", "trl.trainer.rloo_trainer"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropUngradedDump) for f in logger.filters):
+            logger.addFilter(_DropUngradedDump())

@@ -10,18 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlev_cli.errors import RlevError
-from rlev_cli.prompts import SYSTEM_PROMPT
 from rlev_cli.rewards import REWARD_MODES
 from rlev_cli.settings import setting
+from rlev_cli.verify.settings import GradingSettings
 
 ALGOS = ("reinforce++", "rloo", "grpo")
 ALGO_ALIASES = {"reinforce_pp": "reinforce++", "rpp": "reinforce++", "reinforce": "reinforce++"}
 SCALE_REWARDS = ("batch", "none", "group")
 VLLM_MODES = ("none", "colocate", "server")
+REPORT_TO = ("none", "wandb", "tensorboard", "trackio", "mlflow")
+RECIPES = ("paper",)
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(GradingSettings):
     """Settings of `rlev train`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")
@@ -66,11 +68,28 @@ class TrainConfig:
     )
     vllm: str = setting("none", choices=VLLM_MODES, help="vLLM generation (GPU): colocated or a `trl vllm-serve`.")
     vllm_server_url: str | None = setting(None, help="Base URL of `trl vllm-serve`.")
-    judge_url: str | None = setting(None, help="OpenAI-compatible URL of an LLM judge for free-form answers.")
-    judge_model: str | None = setting(None, help="Model name at --judge-url.")
+    recipe: str | None = setting(
+        None,
+        choices=RECIPES,
+        help="paper: the paper's training schedule (rollouts of 128 prompts x 4, 4 optimizer steps each, "
+        "cosine to 0.1 x lr, k1 KL in the reward for every algorithm; docs/training.md).",
+    )
+    rollout_prompts: int | None = setting(
+        None, help="With --recipe paper: prompts per rollout [default: 128]; fewer keep every ratio."
+    )
+    report_to: str = setting("none", choices=REPORT_TO, help="Experiment tracking (TRL's report_to).")
+    value_tilt_steps: int = setting(
+        0,
+        help="Every N steps, log the policy-gradient norm each value bucket contributes on a fixed probe batch "
+        "(value_tilt/* columns in metrics.parquet; 0 = off; costs a few extra backward passes).",
+    )
     max_train_samples: int | None = setting(None, help="Use only the first N train rows.")
     bf16: bool | None = setting(None, help="bf16 training [default: on with CUDA].")
-    system_prompt: str = setting(SYSTEM_PROMPT, help="Policy system prompt.")
+    system_prompt: str | None = setting(
+        None,
+        help="Policy system prompt for every row [default: the row's system_prompt column, else the paper's "
+        "policy prompt].",
+    )
     workspace: Path = setting(
         Path("rlev-workspace"),
         flags=("--workspace", "-w"),
@@ -79,6 +98,7 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.algo = ALGO_ALIASES.get(self.algo, self.algo)
         if self.algo not in ALGOS:
             raise RlevError(f"--algo {self.algo!r}: choose reinforce++, rloo or grpo")
@@ -89,7 +109,26 @@ class TrainConfig:
                 f"--num-generations {self.num_generations}: needs at least 2 samples per prompt "
                 "(group baselines compare samples)"
             )
-        generation_batch = self.batch_size * self.num_processes * self.gradient_accumulation_steps
+        if self.recipe not in (None, *RECIPES):
+            raise RlevError(f"--recipe {self.recipe!r}: the one recipe is 'paper'")
+        if self.report_to not in REPORT_TO:
+            raise RlevError(f"--report-to {self.report_to!r}: choose {', '.join(REPORT_TO)}")
+        steps_per_generation = self.gradient_accumulation_steps
+        if self.recipe == "paper":
+            from rlev_cli.train.recipe import PAPER_ROLLOUT_PROMPTS, recipe_batch
+
+            if self.rollout_prompts is None:
+                self.rollout_prompts = PAPER_ROLLOUT_PROMPTS
+            if not self.rollout_prompts > 0:
+                raise RlevError(f"--rollout-prompts must be > 0 (got {self.rollout_prompts})")
+            batch = recipe_batch(
+                self.rollout_prompts, self.num_generations, self.num_processes, self.gradient_accumulation_steps
+            )
+            self.batch_size = batch["per_device_train_batch_size"]  # derived: a quarter of the rollout per step
+            steps_per_generation = batch["steps_per_generation"]
+        elif self.rollout_prompts is not None:
+            raise RlevError("--rollout-prompts goes with --recipe paper")
+        generation_batch = self.batch_size * self.num_processes * steps_per_generation
         if generation_batch % self.num_generations:
             raise RlevError(
                 f"--batch-size {self.batch_size} x {self.num_processes} process(es) x "
@@ -111,8 +150,6 @@ class TrainConfig:
             )
         if self.vllm not in VLLM_MODES:
             raise RlevError(f"--vllm {self.vllm!r}: choose none, colocate or server")
-        if (self.judge_url is None) != (self.judge_model is None):
-            raise RlevError("--judge-url and --judge-model go together")
         for name in (
             "learning_rate",
             "max_prompt_length",
@@ -125,5 +162,17 @@ class TrainConfig:
         ):
             if not getattr(self, name) > 0:
                 raise RlevError(f"--{name.replace('_', '-')} must be > 0 (got {getattr(self, name)})")
-        if self.kl_coef < 0 or self.temperature <= 0:
-            raise RlevError("--kl-coef must be >= 0 and --temperature > 0")
+        if self.value_tilt_steps < 0:
+            raise RlevError(f"--value-tilt-steps must be >= 0 (got {self.value_tilt_steps})")
+        if not self.temperature > 0:
+            raise RlevError(f"--temperature must be > 0 (got {self.temperature}): training samples, never greedy")
+        if self.kl_coef < 0:
+            raise RlevError(f"--kl-coef must be >= 0 (got {self.kl_coef})")
+        if not self.alpha > 0:
+            raise RlevError(f"--alpha must be > 0 (got {self.alpha}); s(x) = 1 + min(alpha * v, 1)")
+        if not self.epochs > 0:
+            raise RlevError(f"--epochs must be > 0 (got {self.epochs})")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise RlevError(f"--max-steps must be > 0, or -1 to run --epochs (got {self.max_steps})")
+        if self.lora_r < 0:
+            raise RlevError(f"--lora-r must be > 0 (a LoRA rank), or 0 for full fine-tuning (got {self.lora_r})")

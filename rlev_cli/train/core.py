@@ -18,7 +18,9 @@ from pathlib import Path
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
+from rlev_cli.runs import latest_run
 from rlev_cli.settings import as_dict
+from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
 
@@ -34,6 +36,9 @@ class TrainResult:
     n_too_long: int
     final_metrics: dict[str, float]
     resumed_from: str | None
+    n_without_value: int = 0  # train rows left out for a missing value
+    n_completions: int = 0  # completions sampled (this run, resumed part only)
+    n_ungraded: int = 0  # of those, completions the verifier could not grade
 
 
 def resolve_run_dir(config: TrainConfig) -> Path:
@@ -53,46 +58,6 @@ def resolve_run_dir(config: TrainConfig) -> Path:
         suffix += 1
         run_dir = runs / f"{name}-{suffix}"
     return run_dir
-
-
-def latest_run(runs: Path) -> Path | None:
-    candidates = [p for p in runs.glob("*") if (p / "config.json").exists()] if runs.exists() else []
-    return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
-
-
-def resolve_model(model: str, workspace: Path) -> str:
-    """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
-    (or cached) now, before any heavy work."""
-    from rlev_cli.tiny import is_tiny, tiny_model_path
-
-    if is_tiny(model):
-        return str(tiny_model_path(workspace, seed=0))
-    path = Path(model).expanduser()
-    if path.exists():
-        if not (path / "config.json").exists():
-            raise RlevError(f"{path}: not a Hugging Face model folder (no config.json)")
-        return str(path)
-    if model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise RlevError(f"model path {model} does not exist")
-    from huggingface_hub import try_to_load_from_cache
-
-    if isinstance(try_to_load_from_cache(model, "config.json"), str):
-        return model
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise RlevError(
-            f"model {model!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1; "
-            "download it first or pass a local path"
-        )
-    try:
-        from huggingface_hub import model_info
-
-        model_info(model, timeout=10)
-    except Exception as err:  # network or auth failure: say it in one line
-        raise RlevError(
-            f"model {model!r}: cannot reach the Hugging Face Hub and it is not cached "
-            f"({type(err).__name__}); pass a local path or --model tiny"
-        ) from err
-    return model
 
 
 def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
@@ -116,8 +81,47 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         raise RlevError(
             f"--accelerate-config {config.accelerate_config}: not a file nor one of {', '.join(SHIPPED_ACCELERATE)}"
         )
+    if config.report_to != "none":
+        import importlib.util
+
+        packages = TRACKER_PACKAGES[config.report_to]
+        if not any(importlib.util.find_spec(name) for name in packages):
+            raise RlevError(f"--report-to {config.report_to} needs {packages[0]}: pip install {packages[0]}")
     model = resolve_model(config.model, Path(config.workspace))
     return data, model, resolve_run_dir(config)
+
+
+TRACKER_PACKAGES = {
+    "wandb": ("wandb",),
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "trackio": ("trackio",),
+    "mlflow": ("mlflow",),
+}
+
+
+def tracking(config: TrainConfig, run_dir: Path) -> dict[str, str]:
+    """Where the metrics go besides metrics.parquet (TRL's report_to), written as RUN/tracking.json. For
+    TensorBoard the event files go inside the run folder unless TENSORBOARD_LOGGING_DIR says otherwise."""
+    experiment = os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    where = {
+        "none": "nowhere else: metrics.parquet and rollouts.parquet in this folder",
+        "wandb": f"Weights & Biases project {os.environ.get('WANDB_PROJECT', 'huggingface')!r}, run {run_dir.name!r}"
+        + (f" (WANDB_MODE={os.environ['WANDB_MODE']})" if os.environ.get("WANDB_MODE") else ""),
+        "trackio": f"trackio project 'huggingface', run {run_dir.name!r} (local unless a Space is configured)",
+        "mlflow": f"MLflow at {os.environ.get('MLFLOW_TRACKING_URI', './mlruns')}, run {run_dir.name!r}"
+        + (f", experiment {experiment!r}" if experiment else ""),
+    }
+    if config.report_to == "tensorboard":
+        logdir = os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run_dir / "tensorboard"))
+        where["tensorboard"] = f"TensorBoard event files in {logdir}"
+    return {"report_to": config.report_to, "where": where[config.report_to]}
+
+
+def recipe_deviations(config: TrainConfig) -> dict[str, list]:
+    """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]}."""
+    from rlev_cli.train.recipe import PAPER_FIELDS
+
+    return {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
 
 
 def launch(config: TrainConfig, run_dir: Path) -> int:
@@ -150,18 +154,106 @@ def launch(config: TrainConfig, run_dir: Path) -> int:
     return subprocess.call(cmd, env={**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1"})
 
 
-def run_training(config: TrainConfig, progress=None) -> TrainResult:
+# Settings a resumed run may change (each change is logged and recorded); everything else must match the
+# saved configuration, since it would silently change the run (#11 item 4).
+RESUME_OVERRIDES = (
+    "max_steps",
+    "save_steps",
+    "logging_steps",
+    "report_to",
+    "vllm_server_url",
+    "judge_url",
+    "verify_timeout",
+)
+_NOT_COMPARED = ("resume", "output", "workspace")
+
+
+def _comparable(value: object) -> object:
+    return str(value) if isinstance(value, Path) else value
+
+
+def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, dict[str, list]]:
+    """The saved configuration of the run being resumed, with the allowed overrides among `explicit`
+    (the options the user gave); a given option that contradicts the saved one is an error naming both."""
+    run_dir = resolve_run_dir(config)
+    saved_path = run_dir / "config.json"
+    if not run_dir.exists():
+        raise RlevError(f"--resume: {run_dir} does not exist (nothing to resume); drop --resume to start a new run")
+    if not saved_path.exists():
+        raise RlevError(f"--resume: {run_dir} has no config.json, so it is not an rlev run folder")
+    saved = json.loads(saved_path.read_text())
+    fields = TrainConfig.__dataclass_fields__
+    given = as_dict(config)
+    merged = {k: v for k, v in saved.items() if k in fields}
+    overrides: dict[str, list] = {}
+    for name in sorted(explicit & set(fields) - set(_NOT_COMPARED)):
+        was, now = _comparable(saved.get(name, fields[name].default)), _comparable(given[name])
+        if name == "data" and now is not None:
+            was, now = str(Path(saved.get("data", ""))), str(Path(str(now)))
+        if was == now:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name not in RESUME_OVERRIDES:
+            raise RlevError(
+                f"{flag} {now} contradicts the run being resumed ({name} = {was} in {saved_path}); "
+                f"resume without {flag}, or start a new run (only {', '.join(RESUME_OVERRIDES)} may change)"
+            )
+        merged[name] = given[name]
+        overrides[name] = [was, now]
+        out.warn(f"--resume: {flag} {now} overrides the saved {was}")
+    merged.update(resume=True, output=run_dir, workspace=config.workspace)
+    return TrainConfig(**merged), overrides
+
+
+def run_training(config: TrainConfig, progress=None, explicit: set[str] | None = None) -> TrainResult:
+    """Train (or resume) one run. `explicit`: the options the user set (for --resume checks)."""
+    overrides: dict[str, list] = {}
+    if config.resume and not os.environ.get("RLEV_WORKER"):
+        config, overrides = resume_config(config, explicit or set())
+        finished = _finished_steps(Path(str(config.output)))
+        if finished is not None and (config.max_steps < 0 or finished >= config.max_steps):
+            out.warn(
+                f"--resume: {config.output} already finished at step {finished}; nothing to train "
+                "(pass --max-steps N above that to extend it)"
+            )
+            return _result_from_disk(Path(str(config.output)))
+    if config.recipe == "paper" and "batch_size" in (explicit or set()) and not config.resume:
+        raise RlevError(
+            "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
+            "set the rollout size with --rollout-prompts"
+        )
     data, model, run_dir = prepare(config)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
+        deviations = recipe_deviations(config)
+        if deviations:
+            listed = ", ".join(f"--{k.replace('_', '-')} {v[1]} (recipe: {v[0]})" for k, v in deviations.items())
+            out.warn(f"--recipe paper with {listed}")
+    write_json(run_dir / "tracking.json", tracking(config, run_dir))
     resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}
-    if not (config.resume and (run_dir / "config.json").exists()):
-        write_json(run_dir / "config.json", resolved)
+    if overrides or not (config.resume and (run_dir / "config.json").exists()):
+        write_json(run_dir / "config.json", resolved)  # on resume: the saved settings plus the logged overrides
+    if overrides:
+        history = run_dir / "resume_overrides.jsonl"
+        with history.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **overrides}) + "\n")
     if (config.num_processes > 1 or config.accelerate_config) and not os.environ.get("RLEV_WORKER"):
         code = launch(config, run_dir)
         if code != 0:
             raise RlevError(f"training workers exited with code {code}; see the log above ({run_dir})")
         return _result_from_disk(run_dir)
     return train_here(config, data, model, run_dir, progress)
+
+
+def _finished_steps(run_dir: Path) -> int | None:
+    """The step count of a run that finished (its manifest and model written), else None."""
+    manifest = run_dir / "manifest.json"
+    if not (manifest.exists() and (run_dir / "model").is_dir()):
+        return None
+    try:
+        return int(json.loads(manifest.read_text())["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _is_complete(checkpoint: Path) -> bool:
@@ -194,6 +286,10 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
         if found:
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
+    from rlev_cli.runs import file_sha, write_train_ids
+
+    if trainer.accelerator.is_main_process:  # before training: a killed run still says what it trained on
+        write_train_ids(run_dir, info["trained_on"])
     if progress and resume_step:
         progress(resume_step)
     trainer.train(resume_from_checkpoint=resume_from)
@@ -209,11 +305,14 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
             shutil.copy(Path(model) / "rlev_tiny.json", tmp / "rlev_tiny.json")
         shutil.rmtree(model_dir, ignore_errors=True)
         os.replace(tmp, model_dir)
-        final = {
-            k: v
-            for k, v in (trainer.state.log_history[-1] if trainer.state.log_history else {}).items()
-            if isinstance(v, int | float)
-        }
+        final = {k: v for k, v in (trainer.run_log.metrics[-1] if trainer.run_log.metrics else {}).items()}
+        rollouts = trainer.rollout_log
+        if rollouts.n_ungraded:
+            reasons = "; ".join(f"{reason}: {n}" for reason, n in sorted(rollouts.ungraded_reasons.items()))
+            out.warn(
+                f"{rollouts.n_ungraded} of {rollouts.n_completions} sampled completion(s) could not be graded "
+                f"(reward None, advantage 0): {reasons}"
+            )
         write_json(
             run_dir / "manifest.json",
             {
@@ -225,20 +324,46 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
                 "model": config.model,
                 "model_path": model,
                 "data": str(data),
+                "data_sha256": file_sha(data),
+                "train_ids": {"path": "train_ids.parquet", "n": len(info["trained_on"])},
                 "steps": trainer.state.global_step,
                 "n_prompts": info["n_prompts"],
                 "n_too_long": info["n_too_long"],
+                "n_train_split": info["n_train_split"],
+                "n_without_value": info["n_without_value"],
+                "n_completions": rollouts.n_completions,
+                "n_ungraded": rollouts.n_ungraded,
+                "ungraded_reasons": rollouts.ungraded_reasons,
                 "uniform_scale": info["uniform_scale"],
                 "resumed_from": resume_from,
                 "final_metrics": final,
+                "train_summary": trainer.run_log.summary,
                 "trl_config": info["trl_config"],
+                "kl_in_reward": info["kl_in_reward"],
+                "recipe": None
+                if config.recipe is None
+                else {
+                    "name": config.recipe,
+                    "rollout_prompts": config.rollout_prompts,
+                    "deviations": recipe_deviations(config),
+                },
+                "tracking": tracking(config, run_dir),
             },
         )
     # Other workers wait for the save: a worker that exits while rank 0 still uses the process group
     # can abort in the collective library's teardown ("terminate called without an active exception").
     trainer.accelerator.wait_for_everyone()
     return TrainResult(
-        run_dir, model_dir, trainer.state.global_step, info["n_prompts"], info["n_too_long"], {}, resume_from
+        run_dir,
+        model_dir,
+        trainer.state.global_step,
+        info["n_prompts"],
+        info["n_too_long"],
+        {},
+        resume_from,
+        info["n_without_value"],
+        trainer.rollout_log.n_completions,
+        trainer.rollout_log.n_ungraded,
     )
 
 
@@ -265,4 +390,7 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest["n_too_long"],
         manifest.get("final_metrics", {}),
         manifest.get("resumed_from"),
+        manifest.get("n_without_value", 0),
+        manifest.get("n_completions", 0),
+        manifest.get("n_ungraded", 0),
     )

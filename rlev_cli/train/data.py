@@ -2,50 +2,89 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 
 from rlev_cli.errors import RlevError
+from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.rewards import prepare_values
 from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
 
 COLUMNS = ("id", "answer", "qtype")
 
 
-def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) -> list[dict[str, Any]]:
+@dataclass
+class TrainRows:
+    """The train rows with a value, and what was left out on the way (reported, never silent)."""
+
+    rows: list[dict[str, Any]]
+    n_train_split: int  # rows of the train split
+    n_without_value: int  # of those, rows whose value column is null (left out)
+
+
+def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) -> TrainRows:
     table = read_questions(path, UNSCORED_QUESTION_COLUMNS)
     if value_column not in table.column_names:
         raise RlevError(
             f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "
             "run `rlev predict-values` or pass --value-column"
         )
-    table = table.filter(pc.and_(pc.equal(table["split"], "train"), pc.is_valid(table[value_column])))
+    train = table.filter(pc.equal(table["split"], "train"))
+    table = train.filter(pc.is_valid(train[value_column]))
+    n_without_value = train.num_rows - table.num_rows
     if table.num_rows == 0:
         raise RlevError(
-            f"{path}: no train rows with a {value_column!r} value; ingest more exams or lower --test-fraction"
+            f"{path}: no train rows with a {value_column!r} value ({train.num_rows} train row(s) without one); "
+            "run `rlev predict-values`, ingest more exams or lower --test-fraction"
         )
     if max_rows:
         table = table.slice(0, max_rows)
-    rows = table.select(["question", *COLUMNS, value_column]).to_pylist()
+    # The questions table gains a nullable system_prompt column (the release's own policy prompt per row);
+    # older tables do not have it.
+    extra = ["system_prompt"] if "system_prompt" in table.column_names else []
+    rows = table.select(["question", *COLUMNS, value_column, *extra]).to_pylist()
     for row in rows:
         row["value"] = float(row.pop(value_column)) if value_column != "value" else float(row["value"])
-    return rows
+    return TrainRows(rows, train.num_rows, n_without_value)
+
+
+def row_system_prompt(row: dict[str, Any], system_prompt: str | None) -> str:
+    """An explicit --system-prompt wins; else the row's own system prompt; else the paper's policy prompt."""
+    if system_prompt is not None:
+        return system_prompt
+    return row.get("system_prompt") or SYSTEM_PROMPT
 
 
 def to_prompts(
-    rows: list[dict], system_prompt: str, reward: str, alpha: float, seed: int, tokenizer: Any, max_prompt_length: int
+    rows: list[dict],
+    system_prompt: str | None,
+    reward: str,
+    alpha: float,
+    seed: int,
+    tokenizer: Any,
+    max_prompt_length: int,
 ) -> tuple[list[dict], float, int]:
     """Chat prompts, the values the reward sees (shuffled for --reward shuffled), the uniform scale s̄,
     and how many rows were left out for prompts over max_prompt_length tokens."""
     values, mean_scale = prepare_values([r["value"] for r in rows], reward, alpha, seed)
     out, too_long = [], 0
     for row, value in zip(rows, values, strict=True):
-        prompt = [{"role": "system", "content": system_prompt}, {"role": "user", "content": row["question"]}]
+        prompt = policy_messages(row["question"], row_system_prompt(row, system_prompt))
         n_tokens = len(tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True))
         if n_tokens > max_prompt_length:
             too_long += 1
             continue
-        out.append({"prompt": prompt, "id": row["id"], "answer": row["answer"], "qtype": row["qtype"], "value": value})
+        out.append(
+            {
+                "prompt": prompt,
+                "question": row["question"],
+                "id": row["id"],
+                "answer": row["answer"],
+                "qtype": row["qtype"],
+                "value": value,
+            }
+        )
     return out, mean_scale, too_long

@@ -32,14 +32,20 @@ def reinforce_pp_advantages(
     3. global token-level whitening over the whole rollout batch: (G - μ) / sqrt(max(σ², 1e-8)),
        μ, σ² over valid tokens (biased variance). `sums(tensor)` all-reduces across processes.
 
+    A sample whose reward is NaN (ungraded) is out of the baseline and the whitening, with advantage 0.
+
     Args:
-        rewards: (N,) scalar rewards of this process's samples, consecutive groups of G when baselined.
+        rewards: (N,) scalar rewards of this process's samples (NaN = ungraded), consecutive groups of G
+            when baselined.
         mask: (N, T) completion mask.
         kl: (N, T) log π_old − log π_ref, or None.
     Returns:
         (N, T) advantages, zero on padding.
     """
-    mask = mask.to(rewards.dtype)
+    # An ungraded completion (reward NaN, i.e. None from the reward) carries no signal: it is left out of
+    # the group baseline and of the whitening statistics, and its advantage is 0 (as TRL does for GRPO/RLOO).
+    graded = ~torch.isnan(rewards)
+    mask = mask.to(rewards.dtype) * graded[:, None].to(rewards.dtype)
     r = torch.nan_to_num(rewards, nan=0.0)
     if baseline:
         grouped = rewards.view(-1, num_generations)
@@ -54,79 +60,122 @@ def reinforce_pp_advantages(
     return (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
 
 
-class _RecordsAdvantages:
-    """Keeps the advantages of the last generation batch and hands them to the rollout log."""
+class _RecordsRollouts:
+    """Keeps the advantages of the last generation batch and hands the whole batch to the rollout log.
+
+    TRL has gathered the batch's prompts, completions, rewards and the reward's `log_extra` columns from
+    every process into `self._logs` (deques sized to one generation batch) by the time the parent's
+    `_generate_and_score_completions` returns; this adds the advantages actually used and the lengths."""
 
     rollout_log: Any = None
     last_advantages: torch.Tensor | None = None
 
     def _record(self, output: dict) -> dict:
         advantages = output["advantages"]
+        mask = output["completion_mask"]
         if advantages.dim() == 2:  # per-token: summarize by the mean over valid tokens
-            mask = output["completion_mask"].to(advantages.dtype)
-            per_sample = (advantages * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            fmask = mask.to(advantages.dtype)
+            per_sample = (advantages * fmask).sum(1) / fmask.sum(1).clamp(min=1.0)
         else:
             per_sample = advantages
         self.last_advantages = advantages.detach().cpu()
         if self.rollout_log is not None:
-            self.rollout_log.set_advantages(per_sample.detach().float().cpu().tolist())
+            gathered = self.accelerator.gather(per_sample.detach().float()).cpu().tolist()
+            lengths = self.accelerator.gather(mask.sum(1)).cpu().tolist()
+            if self.accelerator.is_main_process:
+                self.rollout_log.add_batch(self.state.global_step + 1, self._rollout_rows(gathered, lengths))
         return output
 
+    def _rollout_rows(self, advantages: list[float], lengths: list[int]) -> list[dict[str, Any]]:
+        n = len(advantages)
 
-class RlevGRPOTrainer(_RecordsAdvantages, GRPOTrainer):
-    def _generate_and_score_completions(self, inputs):
-        return self._record(super()._generate_and_score_completions(inputs))
+        def last(column) -> list:
+            values = list(column)[-n:]
+            return values if len(values) == n else [None] * n
+
+        extra = self._logs["extra"]
+        rewards = last(self._logs["rewards"][self.reward_func_names[0]])
+        columns = {name: last(extra[name]) if name in extra else [None] * n for name in _EXTRA_COLUMNS}
+        rows = []
+        prompts, completions = last(self._logs["prompt"]), last(self._logs["completion"])
+        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+            reward = rewards[i]
+            rows.append(
+                {
+                    "id": columns["id"][i],
+                    "prompt": _last_text(prompt),
+                    "completion": _last_text(completion),
+                    "value": columns["value"][i],
+                    "correct": columns["correct"][i],
+                    "verdict": columns["verdict"][i],
+                    "ungraded_reason": columns["ungraded_reason"][i],
+                    "reward": None if reward is None or reward != reward else float(reward),  # NaN = ungraded
+                    "advantage": float(advantages[i]),
+                    "length": int(lengths[i]),
+                }
+            )
+        return rows
 
 
-class RlevRLOOTrainer(_RecordsAdvantages, RLOOTrainer):
-    def _generate_and_score_completions(self, inputs):
-        return self._record(super()._generate_and_score_completions(inputs))
+_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason")  # RlevReward's log_extra columns
 
 
-class ReinforcePPTrainer(_RecordsAdvantages, GRPOTrainer):
-    """REINFORCE++ on GRPOTrainer: the gathered rewards are re-used to build token advantages with the
-    OpenRLHF estimator (global whitening, optional group baseline, k1 KL in the reward); the KL is then
-    left out of the loss so it is not counted twice (notes/trl.md §9)."""
+def _last_text(item: Any) -> str:
+    """The last message's text of a chat prompt or completion (TRL logs strings or message lists)."""
+    if isinstance(item, list) and item and isinstance(item[-1], dict):
+        return str(item[-1].get("content", ""))
+    return "" if item is None else str(item)
 
-    def __init__(self, *args: Any, rpp_baseline: bool = False, kl_in_reward: bool = True, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.rpp_baseline = rpp_baseline
-        self.kl_in_reward = kl_in_reward
-        self._gathered_rewards: torch.Tensor | None = None
+
+def kl_penalized_advantages(
+    advantages: torch.Tensor, mask: torch.Tensor, kl: torch.Tensor, beta: float, graded: torch.Tensor
+) -> torch.Tensor:
+    """Group-normalized advantages with the k1 KL in the reward, as OpenRLHF's `group_norm` does it:
+    A_t = A - β Σ_{u≥t} clamp(KL_u, ±10) on valid tokens; an ungraded sample stays 0 everywhere.
+
+    Args:
+        advantages: (N,) scalar advantages (TRL's GRPO, ungraded already 0).
+        mask: (N, T) completion mask; kl: (N, T) log π_old − log π_ref; graded: (N,) bool.
+    Returns:
+        (N, T) per-token advantages.
+    """
+    m = mask.to(advantages.dtype) * graded[:, None].to(advantages.dtype)
+    return (advantages[:, None] - beta * reverse_cumsum(kl.clamp(-10.0, 10.0) * m)) * m
+
+
+class _KlInReward:
+    """k1 KL inside the reward (OpenRLHF): per-token KL from the generation pass, and the loss run with
+    β = 0 so it is not counted twice. Also keeps the gathered rewards (NaN = ungraded) of the last batch."""
+
+    kl_in_reward: bool = False
+    _gathered_rewards: torch.Tensor | None = None
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._gathered_rewards = rewards_per_func
         return rewards_per_func
 
-    def _generate_and_score_completions(self, inputs):
-        output = super()._generate_and_score_completions(inputs)
+    def _local_rewards(self, output: dict) -> torch.Tensor:
+        """This process's weighted rewards, NaN where every reward function returned None."""
         weights = self.reward_weights.to(self._gathered_rewards.device)
         rewards = self._gathered_rewards.clone()
-        all_nan = torch.isnan(rewards).all(dim=1)
         total = (rewards * weights[None]).nansum(dim=1)
-        total[all_nan] = torch.nan
-        if self.rpp_baseline:  # group mean on the gathered batch, where whole groups live
-            grouped = total.view(-1, self.num_generations)
-            total = (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).view(-1)
+        total[torch.isnan(rewards).all(dim=1)] = torch.nan
+        return total
+
+    def _slice_local(self, total: torch.Tensor, output: dict) -> torch.Tensor:
         local = output["completion_mask"].shape[0]
         start = self.accelerator.process_index * local
-        rewards_local = total[start : start + local]
-        mask = output["completion_mask"]
-        kl = None
-        if self.kl_in_reward and self.beta and "ref_per_token_logps" in output:
-            old = output.get("old_per_token_logps")
-            if old is None:
-                with torch.no_grad():
-                    old = self._old_logps(output)
-            kl = old - output["ref_per_token_logps"]
-        sums = None
-        if self.accelerator.num_processes > 1:
-            sums = lambda t: self.accelerator.reduce(t, reduction="sum")  # noqa: E731
-        output["advantages"] = reinforce_pp_advantages(
-            rewards_local, mask, self.num_generations, baseline=False, kl=kl, beta=self.beta, sums=sums
-        )
-        return self._record(output)
+        return total[start : start + local]
+
+    def _kl(self, output: dict) -> torch.Tensor | None:
+        if not (self.kl_in_reward and self.beta and "ref_per_token_logps" in output):
+            return None
+        old = output.get("old_per_token_logps")
+        if old is None:
+            with torch.no_grad():
+                old = self._old_logps(output)
+        return old - output["ref_per_token_logps"]
 
     def _old_logps(self, output: dict) -> torch.Tensor:
         input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
@@ -144,3 +193,59 @@ class ReinforcePPTrainer(_RecordsAdvantages, GRPOTrainer):
             return super()._compute_loss(model, inputs)
         finally:
             self.beta = beta
+
+
+class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
+    """TRL's GRPO; with `kl_in_reward` (--recipe paper) the KL is a k1 penalty in the reward, as OpenRLHF's
+    group_norm has it, instead of TRL's k3 term in the loss."""
+
+    def __init__(self, *args: Any, kl_in_reward: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.kl_in_reward = kl_in_reward
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        kl = self._kl(output)
+        if kl is not None:
+            graded = ~torch.isnan(self._slice_local(self._local_rewards(output), output))
+            output["advantages"] = kl_penalized_advantages(
+                output["advantages"], output["completion_mask"], kl, self.beta, graded
+            )
+        return self._record(output)
+
+
+class RlevRLOOTrainer(_RecordsRollouts, RLOOTrainer):
+    def _generate_and_score_completions(self, inputs):
+        return self._record(super()._generate_and_score_completions(inputs))
+
+
+class ReinforcePPTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
+    """REINFORCE++ on GRPOTrainer: the gathered rewards are re-used to build token advantages with the
+    OpenRLHF estimator (global whitening over the whole generation batch, i.e. the rollout; optional group
+    baseline; k1 KL in the reward); the KL is then left out of the loss so it is not counted twice
+    (notes/trl.md §9)."""
+
+    def __init__(self, *args: Any, rpp_baseline: bool = False, kl_in_reward: bool = True, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.rpp_baseline = rpp_baseline
+        self.kl_in_reward = kl_in_reward
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        total = self._local_rewards(output)
+        if self.rpp_baseline:  # group mean on the gathered batch, where whole groups live
+            grouped = total.view(-1, self.num_generations)
+            total = (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).view(-1)
+        sums = None
+        if self.accelerator.num_processes > 1:
+            sums = lambda t: self.accelerator.reduce(t, reduction="sum")  # noqa: E731
+        output["advantages"] = reinforce_pp_advantages(
+            self._slice_local(total, output),
+            output["completion_mask"],
+            self.num_generations,
+            baseline=False,
+            kl=self._kl(output),
+            beta=self.beta,
+            sums=sums,
+        )
+        return self._record(output)

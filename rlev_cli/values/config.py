@@ -38,7 +38,9 @@ class ValuesConfig:
         "value_original.",
     )
     from_difficulty: str | None = setting(
-        None, help="Column of difficulty levels mapped to values (1, 2, 4, 6, 8)/100 instead of a regressor."
+        None,
+        help="Column of difficulty levels instead of a regressor: primary school, junior high school, "
+        "senior high school, university, phd (or 1-5 in that order) -> values 0.01, 0.02, 0.04, 0.06, 0.08.",
     )
     model_out: Path | None = setting(None, help="Where to save the fitted model (.skops) [default: beside --out].")
     model_in: Path | None = setting(None, help="Apply a saved model; no refitting.")

@@ -106,18 +106,39 @@ def run_predict_values(config: ValuesConfig) -> ValuesResult:
 
 
 def from_difficulty(frame: pd.DataFrame, config: ValuesConfig) -> np.ndarray:
+    """Values from a difficulty column: the WebInstruct-verified labels or their levels 1-5 in order."""
     column = config.from_difficulty
     if column not in frame:
         raise RlevError(f"{config.data}: no column {column!r} for --from-difficulty")
-    levels = frame[column].astype(str).str.strip().str.casefold().str.replace("_", " ")
-    unknown = ~levels.isin(list(DIFFICULTY_LEVELS))
+    names = list(DIFFICULTY_LEVELS)
+    levels = (
+        frame[column]
+        .astype(str)
+        .str.strip()
+        .str.casefold()
+        .str.replace("_", " ")
+        .map(lambda text: _level_name(text, names))
+    )
+    unknown = levels.isna() | frame[column].isna()
     if unknown.any():
         first = int(np.flatnonzero(unknown.to_numpy())[0])
+        accepted = ", ".join(f"{i} = {name}" for i, name in enumerate(names, start=1))
         raise RlevError(
-            f"{config.data}: row id {frame['id'].iloc[first]!r}: difficulty "
-            f"{frame[column].iloc[first]!r} is not one of {', '.join(DIFFICULTY_LEVELS)}"
+            f"{config.data}: row id {frame['id'].iloc[first]!r}: difficulty {frame[column].iloc[first]!r} "
+            f"is not a level; --from-difficulty accepts {accepted} (labels in any case)"
         )
     return levels.map(DIFFICULTY_LEVELS).to_numpy(dtype=float) / 100.0
+
+
+def _level_name(text: str, names: list[str]) -> str | None:
+    """'PhD' -> 'phd'; '3' or '3.0' -> the third level; anything else -> None."""
+    if text in names:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return names[int(number) - 1] if number.is_integer() and 1 <= number <= len(names) else None
 
 
 def _targets(frame: pd.DataFrame, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -266,20 +287,11 @@ TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.",
 
 
 def _skops_io():
-    """`skops.io`, imported without importing torch: skops discovers trusted types by walking every
-    sklearn module, including sklearn's torch array-API shim, which would import torch (2 s, and
-    predict-values must stay free of it). The shim fails to import and is skipped by the walk."""
-    import sys
+    """`skops.io`, imported as it is. (It used to be imported with `torch` hidden from `sys.modules` to
+    save the ~2 s torch import that skops's walk over sklearn's modules triggers; scipy's array-API checks
+    then dereferenced the hidden module and every `--model-in` crashed. Correct loading comes first.)"""
+    import skops.io as sio
 
-    if "skops.io" in sys.modules or "torch" in sys.modules:
-        import skops.io as sio
-
-        return sio
-    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
-    try:
-        import skops.io as sio
-    finally:
-        del sys.modules["torch"]
     return sio
 
 

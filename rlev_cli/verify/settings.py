@@ -27,6 +27,8 @@ class GradingSettings:
     judge_concurrency: int = setting(32, help="Judge requests in flight at most.")
 
     def __post_init__(self) -> None:
+        if self.verifier not in VERIFIERS:
+            raise RlevError(f"--verifier {self.verifier!r}: choose {', '.join(VERIFIERS)}")
         if (self.judge_url is None) != (self.judge_model is None):
             raise RlevError("--judge-url and --judge-model go together")
         if self.verifier != "rule" and not (self.judge_url and self.judge_model):

@@ -100,15 +100,18 @@ def two_prompt_table(path):
 @pytest.fixture
 def fixed_correctness(monkeypatch):
     """Every prompt's group of 4 gets the same pattern: correct, correct, wrong, wrong."""
-    import rlev_cli.verify as verify
+    from rlev_cli.verify.grade import Grader, Verdict
 
     seen: dict[str, int] = {}
 
-    def check(response, reference, qtype):
-        seen[reference] = seen.get(reference, 0) + 1
-        return 1.0 if (seen[reference] - 1) % 4 < 2 else 0.0
+    def grade(self, questions, responses, references, qtypes):
+        verdicts = []
+        for reference in references:
+            seen[reference] = seen.get(reference, 0) + 1
+            verdicts.append(Verdict((seen[reference] - 1) % 4 < 2, "rule"))
+        return verdicts
 
-    monkeypatch.setattr(verify, "check", check)
+    monkeypatch.setattr(Grader, "grade", grade)
 
 
 def one_step_advantages(tmp_path, tiny_model_dir, **options):
@@ -172,3 +175,22 @@ def test_reinforce_pp_whitened_returns_keep_the_ratio(tmp_path, tiny_model_dir, 
     # undo the whitening: the returns of correct answers stand in the ratio s_high / s_low
     assert ratio_of_correct(advantage, shift=float(mean / std)) == pytest.approx(S_HIGH / S_LOW, rel=1e-4)
     json.dumps(advantage)
+
+
+def test_reinforce_pp_leaves_ungraded_out_of_the_whitening():
+    # Sample 1 is ungraded (reward None -> NaN): advantage 0 on all its tokens, and its 3 tokens do not
+    # enter the whitening. Graded tokens: 1.5 x2, 0.0 x1, 1.2 x3 -> mean 6.6/6 = 1.1.
+    rewards = torch.tensor([1.5, float("nan"), 0.0, 1.2])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 0], [1, 1, 1]], dtype=torch.float32)
+    got = reinforce_pp_advantages(rewards, mask, num_generations=2)
+    var = (2 * 0.4**2 + 1.1**2 + 3 * 0.1**2) / 6  # biased, over the 6 graded tokens
+    std = var**0.5
+    expected = torch.tensor([[0.4 / std, 0.4 / std, 0.0], [0.0, 0.0, 0.0], [-1.1 / std, 0.0, 0.0], [0.1 / std] * 3])
+    assert torch.allclose(got, expected, atol=1e-6)
+    # with the group baseline the ungraded sample is out of its group's mean too: group 0 = {1.5} alone
+    got = reinforce_pp_advantages(rewards, mask, num_generations=2, baseline=True)
+    # centered: 0.0 (x2 tokens), ungraded, -0.6 (x1), +0.6 (x3) -> mean 1.2/6 = 0.2
+    var = (2 * 0.2**2 + 0.8**2 + 3 * 0.4**2) / 6
+    std = var**0.5
+    expected = torch.tensor([[-0.2 / std, -0.2 / std, 0.0], [0.0, 0.0, 0.0], [-0.8 / std, 0.0, 0.0], [0.4 / std] * 3])
+    assert torch.allclose(got, expected, atol=1e-6)

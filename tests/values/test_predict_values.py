@@ -80,6 +80,61 @@ def test_saved_model_round_trip_gives_identical_predictions(ingested, tmp_path):
         assert handle.read(2) == b"PK"  # a skops zip, not a pickle
 
 
+def difficulty_table(path, levels, kind=pa.string()):
+    from rlev_cli.schema import QUESTIONS, write_table
+
+    rows = [
+        {
+            "id": str(i),
+            "exam_id": "web",
+            "qtype": "free_form",
+            "question": f"q{i}",
+            "answer": "a",
+            "value_source": "none",
+            "split": "train",
+            "source": "x",
+            "difficulty": level,
+        }
+        for i, level in enumerate(levels)
+    ]
+    write_table(pa.Table.from_pylist(rows, schema=QUESTIONS.append(pa.field("difficulty", kind))), path, "questions")
+    return path
+
+
+@pytest.mark.parametrize(
+    "levels,kind",
+    [
+        (["1", "2", "3", "4", "5"], pa.string()),
+        ([1, 2, 3, 4, 5], pa.int64()),
+        ([1.0, 2.0, 3.0, 4.0, 5.0], pa.float64()),
+    ],
+)
+def test_difficulty_numeric_levels_through_the_command_line(tmp_path, levels, kind):
+    from typer.testing import CliRunner
+
+    from rlev_cli.cli import app
+
+    data = difficulty_table(tmp_path / "web.parquet", levels, kind)
+    result = CliRunner().invoke(app, ["predict-values", "--data", str(data), "--from-difficulty", "difficulty"])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(data)["value"].to_pylist() == [0.01, 0.02, 0.04, 0.06, 0.08]
+
+
+@pytest.mark.parametrize("bad", ["hard", "6", "0", "2.5"])
+def test_unknown_difficulty_names_the_accepted_levels(tmp_path, bad):
+    from typer.testing import CliRunner
+
+    from rlev_cli.cli import app
+
+    data = difficulty_table(tmp_path / "web.parquet", ["phd", bad])
+    result = CliRunner().invoke(app, ["predict-values", "--data", str(data), "--from-difficulty", "difficulty"])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        f"{data}: row id '1': difficulty {bad!r} is not a level; --from-difficulty accepts 1 = primary school, "
+        "2 = junior high school, 3 = senior high school, 4 = university, 5 = phd (labels in any case)"
+    )
+
+
 def test_difficulty_levels(workspace, tmp_path):
     from rlev_cli.schema import QUESTIONS, write_table
 
@@ -138,14 +193,32 @@ def test_bad_tables_fail_clearly_and_write_nothing(ingested, tmp_path, change, m
     assert bad.read_bytes() == before and not (tmp_path / "value_report.json").exists()
 
 
-def test_never_imports_torch_or_trl(ingested):
+def test_never_imports_the_training_stack(ingested):
+    # torch itself may be imported: skops's walk over sklearn's modules reaches sklearn's torch array-API
+    # shim, and hiding torch from that walk broke every saved-model load (#9 item 5).
     code = (
         "import sys; from rlev_cli.cli import main; sys.argv=['rlev','predict-values','--json'];\n"
         "try: main()\nexcept SystemExit: pass\n"
-        "print(sorted(m for m in ('torch','trl','transformers','vllm') if m in sys.modules))"
+        "print(sorted(m for m in ('trl','transformers','vllm') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
+
+
+def test_saved_model_loads_in_a_fresh_process(ingested, tmp_path):
+    """`rlev predict-values --model-in` as a user runs it: a new interpreter, the saved model, the same
+    predictions as the process that fitted it (it crashed in scipy's array-API check before)."""
+    model = tmp_path / "values.skops"
+    first = run_predict_values(ValuesConfig(data=ingested, out=tmp_path / "a.parquet", model_out=model))
+    cmd = [sys.executable, "-m", "rlev_cli", "predict-values", "--data", str(ingested), "--model-in", str(model)]
+    cmd += ["--out", str(tmp_path / "b.parquet"), "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["value_source"] == "predicted" and summary["model_path"] is None
+    a = pq.read_table(first.out_path)["value_pred"].to_numpy()
+    b = pq.read_table(tmp_path / "b.parquet")["value_pred"].to_numpy()
+    assert np.array_equal(a, b)
 
 
 def test_idf_is_learned_from_the_training_rows_only():
