@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -125,11 +125,11 @@ def ingest_papers(out_dir: Path, config: DemoConfig) -> Path:
     return result.questions_path
 
 
-def _train_rows(questions: Path, split: str = "train") -> list[dict]:
+def _train_rows(questions: Path, split: str = "train") -> list[dict[str, Any]]:
     import pyarrow.compute as pc
 
     table = pq.read_table(questions)
-    return table.filter(pc.equal(table["split"], split)).to_pylist()
+    return cast(list[dict[str, Any]], table.filter(pc.equal(table["split"], split)).to_pylist())
 
 
 def warm_start(questions: Path, models_dir: Path, config: DemoConfig) -> Path:
@@ -315,7 +315,7 @@ def per_step_rows(runs: dict[tuple[str, int], Path], questions: Path) -> list[di
     bucket_of = _value_bucket_of(questions)
     rows = []
     for (mode, seed), run in runs.items():
-        groups: dict[tuple[int, str], list[dict]] = {}
+        groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
         for r in pq.read_table(run / "rollouts.parquet").to_pylist():
             for bucket in ("all", bucket_of.get(r["id"], "unknown")):
                 groups.setdefault((r["step"], bucket), []).append(r)

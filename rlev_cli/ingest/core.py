@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -55,7 +55,7 @@ class IngestResult:
 
 
 def run_ingest(
-    paths: list[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
+    paths: Sequence[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
 ) -> IngestResult:
     """Read exam files, folders and `hf://` datasets into the questions table (ids, totals, values, the
     split) plus rejects and a manifest, written together under `config.out`.

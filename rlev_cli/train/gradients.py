@@ -117,7 +117,8 @@ def bucket_gradient_norms(model: Any, batch: ProbeBatch, seq_advantages: torch.T
         logps = sequence_logps(model, batch)
         objective = (seq_advantages.detach() * member * logps).sum() / len(buckets)
         grads = torch.autograd.grad(objective, params, allow_unused=True)
-        norms[name] = float(torch.sqrt(sum((g.float() ** 2).sum() for g in grads if g is not None)))
+        squares = sum((g.float() ** 2).sum() for g in grads if g is not None)
+        norms[name] = float(torch.sqrt(torch.as_tensor(squares)))  # 0 (an int) when no parameter has a gradient
     return norms
 
 
