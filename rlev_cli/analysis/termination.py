@@ -25,6 +25,9 @@ TERMINATION_COLUMNS = ("run", "group", "position", "p_eos", "n")
 
 @dataclass
 class TerminationResult:
+    """What `run_termination` wrote (termination.parquet, termination.png), its rows and, per run, how
+    many responses each of its high and low groups holds (the smaller of the two)."""
+
     table_path: Path
     plot_path: Path
     rows: list[dict[str, Any]]

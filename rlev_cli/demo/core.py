@@ -35,6 +35,9 @@ BUCKETS = ("all", "bottom20", "middle60", "top20")
 
 @dataclass
 class DemoResult:
+    """The demo's tables (also written as Parquet under `out_dir`, at `paths`) and the seconds each
+    phase took."""
+
     out_dir: Path
     ablation: list[dict[str, Any]]  # one row per mode x bucket x metric
     per_step: list[dict[str, Any]]  # one row per mode x seed x step x bucket
@@ -45,6 +48,8 @@ class DemoResult:
 
 
 def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """The whole chain on the synthetic exam (steps in the module docstring); `progress` gets one line
+    per phase."""
     say = progress or (lambda _msg: None)
     out_dir = Path(config.out)
     seconds: dict[str, float] = {}

@@ -33,6 +33,9 @@ SHIPPED_ACCELERATE = ("multi_gpu", "zero2", "zero3", "multi_node")
 
 @dataclass
 class TrainResult:
+    """A finished run: its folder and final model, the steps trained, the prompts it saw (and those left
+    out), the last logged metrics and the checkpoint it resumed from, if any."""
+
     run_dir: Path
     model_dir: Path
     steps: int

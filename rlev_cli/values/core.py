@@ -55,6 +55,7 @@ class SavedModel(TypedDict):
 
 
 def read_table(path: Path) -> pd.DataFrame:
+    """A questions table as a DataFrame, with float value/score/total and a value_source column."""
     from rlev_cli.schema import read_questions
 
     frame: pd.DataFrame = read_questions(path, REQUIRED).to_pandas()
