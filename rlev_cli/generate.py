@@ -52,7 +52,8 @@ class HFBackend:
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         self.model: Any = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model.to(self.device).eval()  # type: ignore[arg-type]  # see below
+        # transformers wraps PreTrainedModel.to in functools.wraps, whose typeshed type does not bind self
+        self.model.to(self.device).eval()  # type: ignore[arg-type]
         self.batch_size, self.max_new_tokens, self.temperature, self.seed = (
             batch_size,
             max_new_tokens,

@@ -209,7 +209,7 @@ class _KlInReward(_GRPOBase):
         return cast(torch.Tensor, logps)
 
     def _compute_loss(self, model: Any, inputs: Output) -> torch.Tensor:
-        # TRL's _compute_loss is unannotated, and mypy's untyped_calls_exclude does not cover calls via super()
+        # TRL's _compute_loss is unannotated (a typed caller may not call it without this ignore)
         if not (self.kl_in_reward and self.beta):
             return cast(torch.Tensor, super()._compute_loss(model, inputs))  # type: ignore[no-untyped-call]
         beta, self.beta = self.beta, 0.0
