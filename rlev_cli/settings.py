@@ -115,7 +115,8 @@ def option_parameter(config: type, f: dataclasses.Field[Any], annotation: Any) -
         flags = [f"{flags[0]}/--no-{flags[0][2:]}", *flags[1:]]
     kwargs: dict[str, Any] = {"help": meta["help"]}
     default = _default_of(f)
-    if default is None or (isinstance(default, list | dict) and not default) or len(str(default)) > 40:
+    computed = f.default_factory is not dataclasses.MISSING and not isinstance(default, list | dict)
+    if default is None or (isinstance(default, list | dict) and not default) or len(str(default)) > 40 or computed:
         kwargs["show_default"] = False
     if meta.get("choices"):  # a Literal gives Typer real choices: `--help` lists them, shells complete them
         literal = typing.Literal[tuple(meta["choices"])]  # type: ignore[valid-type]
@@ -130,6 +131,8 @@ def option_parameter(config: type, f: dataclasses.Field[Any], annotation: Any) -
         kwargs["metavar"] = meta["metavar"]
     if meta.get("envvar"):
         kwargs["envvar"] = meta["envvar"]
+    if computed:
+        default = None  # computed when the config is made (e.g. from the environment), not at import
     if typing.get_origin(annotation) is dict:  # KEY=VALUE pairs, parsed by the config
         annotation = list[str] | None
         default = None

@@ -7,16 +7,35 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rlev_cli.errors import RlevError
+from rlev_cli.settings import setting
 
 DEFAULT_WORKSPACE = Path("rlev-workspace")
 QUESTIONS_FILE = "questions.parquet"
 REJECTS_FILE = "rejects.parquet"
 MANIFEST_FILE = "manifest.json"
 RUNS_DIR = "runs"
+
+
+def default_workspace() -> Path:
+    """$RLEV_WORKSPACE, else ./rlev-workspace (read when a config is made, so the Python API sees it too)."""
+    return Path(os.environ.get("RLEV_WORKSPACE") or DEFAULT_WORKSPACE)
+
+
+@dataclass
+class WorkspaceSettings:
+    """The one setting every stage shares: the workspace folder its files default to."""
+
+    workspace: Path = setting(
+        factory=default_workspace,
+        flags=("--workspace", "-w"),
+        envvar="RLEV_WORKSPACE",
+        help="Folder shared by all stages [default: $RLEV_WORKSPACE, else ./rlev-workspace].",
+    )
 
 
 def resolve_workspace(path: Path | None) -> Path:

@@ -10,10 +10,11 @@ from rlev_cli.evaluate import benchmarks as registry
 from rlev_cli.generate import BACKENDS
 from rlev_cli.settings import setting
 from rlev_cli.verify.settings import GradingSettings
+from rlev_cli.workspace import WorkspaceSettings
 
 
 @dataclass
-class EvalConfig(GradingSettings):
+class EvalConfig(GradingSettings, WorkspaceSettings):
     """Settings of `rlev evaluate`."""
 
     runs: list[Path] = setting(factory=list, cli=False, help="Run folders [default: the latest run].")
@@ -63,12 +64,6 @@ class EvalConfig(GradingSettings):
         None,
         flags=("--out", "-o"),
         help="Output folder [default: RUN/eval, or <workspace>/eval/<time> for several].",
-    )
-    workspace: Path = setting(
-        Path("rlev-workspace"),
-        flags=("--workspace", "-w"),
-        envvar="RLEV_WORKSPACE",
-        help="Folder shared by all stages [default: ./rlev-workspace].",
     )
 
     def __post_init__(self) -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 from rlev_cli.errors import RlevError
 from rlev_cli.ingest.table import MAP_KEYS
 from rlev_cli.settings import setting
-from rlev_cli.workspace import resolve_workspace
+from rlev_cli.workspace import WorkspaceSettings
 
 FORMATS = ("auto", "gaokao", "jeebench", "ksat", "rlev", "table", "text")  # "auto" + ingest.readers.READERS
 
 
 @dataclass
-class IngestConfig:
+class IngestConfig(WorkspaceSettings):
     """Settings of `rlev ingest`."""
 
     out: Path | None = setting(
@@ -56,16 +56,10 @@ class IngestConfig:
         help="Keep questions without points (score, total and value null, value_source 'none') for "
         "`rlev predict-values` to label.",
     )
-    workspace: Path | None = setting(
-        None,
-        flags=("--workspace", "-w"),
-        envvar="RLEV_WORKSPACE",
-        help="Folder shared by all stages [default: ./rlev-workspace].",
-    )
 
     def __post_init__(self) -> None:
         if self.out is None:
-            self.out = resolve_workspace(self.workspace)
+            self.out = self.workspace
         if self.format not in FORMATS:
             raise RlevError(f"--format {self.format!r}: choose {', '.join(FORMATS)}")
         if not 0.0 <= self.test_fraction < 1.0:

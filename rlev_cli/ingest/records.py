@@ -39,6 +39,18 @@ CANDIDATES = pa.schema(
 
 MAX_RECORD_CHARS = 4000
 
+# The words that name a split, in a `split` column or a file/folder name, and the split each means.
+SPLIT_WORDS = {
+    "train": "train",
+    "training": "train",
+    "test": "test",
+    "testing": "test",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+}
+
 
 class UnusableFile(Exception):
     """The file as a whole cannot be used (empty, binary, truncated, an unknown shape, no score column):

@@ -20,20 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rlev_cli.ingest.config import IngestConfig
-from rlev_cli.ingest.records import first_rows, per_exam
+from rlev_cli.ingest.records import SPLIT_WORDS, first_rows, per_exam
 from rlev_cli.schema import QUESTIONS
 
 SPLITS = ("train", "test", "validation")
-_SPLIT_WORDS = {
-    "train": "train",
-    "training": "train",
-    "test": "test",
-    "testing": "test",
-    "validation": "validation",
-    "valid": "validation",
-    "val": "validation",
-    "dev": "validation",
-}
 _LANGUAGE_WORDS = {
     "en": "en",
     "eng": "en",
@@ -57,7 +47,7 @@ def _words(name: PurePath) -> list[list[str]]:
 def split_from_name(name: PurePath) -> str | None:
     """`train` / `test` / `validation` when a file or folder name says so (the innermost name wins)."""
     for words in _words(name):
-        found = {_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS}
+        found = {SPLIT_WORDS[w] for w in words if w in SPLIT_WORDS}
         if len(found) == 1:
             return found.pop()
     return None

@@ -21,7 +21,7 @@ from rlev_cli.ingest.chat import is_message_list, looks_like_message_text, parse
 from rlev_cli.ingest.detect import decode_text
 from rlev_cli.ingest.numbers import parse_number_column
 from rlev_cli.ingest.qtypes import QTYPE_ALIASES, infer_qtypes
-from rlev_cli.ingest.records import CANDIDATES, ReadResult, Reject, UnusableFile, record_json, reject
+from rlev_cli.ingest.records import CANDIDATES, SPLIT_WORDS, ReadResult, Reject, UnusableFile, record_json, reject
 from rlev_cli.schema import QTYPES
 
 MAP_KEYS = (
@@ -52,16 +52,6 @@ AUTO_NAMES = {
     "split": ("split",),
     "language": ("language", "lang"),
     "system_prompt": ("system_prompt", "system"),
-}
-SPLIT_NAMES = {
-    "train": "train",
-    "training": "train",
-    "test": "test",
-    "testing": "test",
-    "validation": "validation",
-    "valid": "validation",
-    "val": "validation",
-    "dev": "validation",
 }
 
 
@@ -402,9 +392,9 @@ def map_columns(
 
 def _canonical_split(raw: pa.Array) -> pa.Array:
     """train/test/validation from the usual spellings; null for anything else (refused by the caller)."""
-    keys = pa.array(list(SPLIT_NAMES))
+    keys = pa.array(list(SPLIT_WORDS))
     index = pc.index_in(raw, value_set=keys)
-    return pc.take(pa.array(list(SPLIT_NAMES.values())), index)
+    return pc.take(pa.array(list(SPLIT_WORDS.values())), index)
 
 
 def _question_column(table: pa.Table, name: str) -> tuple[pa.Array, pa.Array, list[str | None]]:

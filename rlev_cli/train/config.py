@@ -13,6 +13,7 @@ from rlev_cli.errors import RlevError
 from rlev_cli.rewards import REWARD_MODES
 from rlev_cli.settings import setting
 from rlev_cli.verify.settings import GradingSettings
+from rlev_cli.workspace import WorkspaceSettings
 
 ALGOS = ("reinforce++", "rloo", "grpo")
 ALGO_ALIASES = {"reinforce_pp": "reinforce++", "rpp": "reinforce++", "reinforce": "reinforce++"}
@@ -23,7 +24,7 @@ RECIPES = ("paper",)
 
 
 @dataclass
-class TrainConfig(GradingSettings):
+class TrainConfig(GradingSettings, WorkspaceSettings):
     """Settings of `rlev train`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")
@@ -89,12 +90,6 @@ class TrainConfig(GradingSettings):
         None,
         help="Policy system prompt for every row [default: the row's system_prompt column, else the paper's "
         "policy prompt].",
-    )
-    workspace: Path = setting(
-        Path("rlev-workspace"),
-        flags=("--workspace", "-w"),
-        envvar="RLEV_WORKSPACE",
-        help="Folder shared by all stages [default: ./rlev-workspace].",
     )
 
     def __post_init__(self) -> None:

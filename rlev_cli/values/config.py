@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rlev_cli.errors import RlevError
 from rlev_cli.settings import setting
-from rlev_cli.workspace import QUESTIONS_FILE, resolve_workspace
+from rlev_cli.workspace import QUESTIONS_FILE, WorkspaceSettings
 
 TARGETS = ("auto", "value", "score")
 DIFFICULTY_LEVELS = {  # WebInstruct-verified levels -> points out of 100 (arXiv 2510.20187 §3.2)
@@ -20,7 +20,7 @@ DIFFICULTY_LEVELS = {  # WebInstruct-verified levels -> points out of 100 (arXiv
 
 
 @dataclass
-class ValuesConfig:
+class ValuesConfig(WorkspaceSettings):
     """Settings of `rlev predict-values`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")
@@ -49,16 +49,10 @@ class ValuesConfig:
     )
     folds: int = setting(5, help="Cross-validation folds (grouped by exam).")
     seed: int = setting(0, help="Seed.")
-    workspace: Path | None = setting(
-        None,
-        flags=("--workspace", "-w"),
-        envvar="RLEV_WORKSPACE",
-        help="Folder shared by all stages [default: ./rlev-workspace].",
-    )
 
     def __post_init__(self) -> None:
         if self.data is None:
-            self.data = resolve_workspace(self.workspace) / QUESTIONS_FILE
+            self.data = self.workspace / QUESTIONS_FILE
         if self.target not in TARGETS:
             raise RlevError(f"--target {self.target!r}: choose value, score or auto")
         if self.folds < 2:
