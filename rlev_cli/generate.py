@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from rlev_cli.errors import RlevError
 
@@ -19,6 +19,9 @@ Messages = list[dict[str, str]]
 
 @dataclass
 class Generation:
+    """One response: its text (stop token removed), its length in tokens and why it ended
+    ("stop" or "length")."""
+
     text: str
     tokens: int
     finish_reason: str
@@ -49,7 +52,8 @@ class HFBackend:
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         self.model: Any = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model.to(self.device).eval()
+        # transformers wraps PreTrainedModel.to in functools.wraps, whose typeshed type does not bind self
+        self.model.to(self.device).eval()  # type: ignore[arg-type]
         self.batch_size, self.max_new_tokens, self.temperature, self.seed = (
             batch_size,
             max_new_tokens,
@@ -61,6 +65,7 @@ class HFBackend:
         self.eos_ids.discard(None)
 
     def generate(self, prompts: list[Messages]) -> list[Generation]:
+        """One response per chat prompt, in prompt order."""
         import torch
 
         results: list[Generation] = []
@@ -80,7 +85,8 @@ class HFBackend:
                 ids = row if stop is None else row[:stop]
                 results.append(
                     Generation(
-                        self.tokenizer.decode(ids, skip_special_tokens=True),
+                        # one flat id list decodes to one string (the str | list[str] type covers batches)
+                        cast(str, self.tokenizer.decode(ids, skip_special_tokens=True)),
                         len(ids),
                         "length" if stop is None else "stop",
                     )
@@ -131,6 +137,7 @@ class VLLMBackend:
         self.eos_id = self.tokenizer.eos_token_id
 
     def generate(self, prompts: list[Messages]) -> list[Generation]:
+        """One response per chat prompt, in prompt order."""
         texts = [render(self.tokenizer, m) for m in prompts]
         outputs = self.llm.generate(texts, self.params, use_tqdm=False)
         results = []
@@ -165,6 +172,7 @@ class OpenAIBackend:
         self.concurrency, self.retries, self.timeout_s, self.api_key = concurrency, retries, timeout_s, api_key
 
     def generate(self, prompts: list[Messages]) -> list[Generation]:
+        """One response per chat prompt, in prompt order."""
         return asyncio.run(self._generate_all(prompts))
 
     async def _generate_all(self, prompts: list[Messages]) -> list[Generation]:

@@ -77,8 +77,8 @@ class RlevReward:
 
     def __call__(
         self,
-        prompts: list,
-        completions: list,
+        prompts: list[Any],  # strings or message lists, as TRL passes them
+        completions: list[Any],
         answer: list[str],
         qtype: list[str],
         value: list[float],

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rlev_cli.errors import RlevError
-from rlev_cli.workspace import atomic_path
+from rlev_cli.workspace import Writer, atomic_path
 
 SCHEMA_VERSION = 1
 
@@ -116,23 +117,23 @@ SUMMARY = pa.schema(
 )
 
 
-def with_metadata(table: pa.Table, name: str, extra: dict | None = None) -> pa.Table:
+def with_metadata(table: pa.Table, name: str, extra: dict[str, Any] | None = None) -> pa.Table:
     meta = {"table": name, "schema_version": SCHEMA_VERSION, **(extra or {})}
     return table.replace_schema_metadata({"rlev": json.dumps(meta, ensure_ascii=False)})
 
 
-def write_table(table: pa.Table, path: Path, name: str, extra: dict | None = None) -> None:
+def write_table(table: pa.Table, path: Path, name: str, extra: dict[str, Any] | None = None) -> None:
     """Write Parquet atomically, tagged with the table name and schema version."""
     with atomic_path(Path(path)) as tmp:
         write_parquet(table, tmp, name, extra)
 
 
-def write_parquet(table: pa.Table, path: Path, name: str, extra: dict | None = None) -> None:
+def write_parquet(table: pa.Table, path: Path, name: str, extra: dict[str, Any] | None = None) -> None:
     """Write Parquet to `path` directly, tagged (a writer for `workspace.write_set`)."""
     pq.write_table(with_metadata(table, name, extra), path, compression="zstd")
 
 
-def parquet_writer(table: pa.Table, name: str, extra: dict | None = None):
+def parquet_writer(table: pa.Table, name: str, extra: dict[str, Any] | None = None) -> Writer:
     """A `workspace.write_set` writer for one tagged table."""
     return lambda path: write_parquet(table, path, name, extra)
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rlev_cli.errors import RlevError
+
+if TYPE_CHECKING:  # transformers is imported only when a model is built or loaded
+    from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 TINY_NAMES = ("tiny",)
 TINY_MARKER = "rlev_tiny.json"  # our own tokenizer: load it as itself, never through AutoTokenizer
@@ -46,7 +50,8 @@ def tiny_model_path(workspace: Path, seed: int = 0) -> Path:
     return path
 
 
-def build_tokenizer(vocab_size: int = 1024):
+def build_tokenizer(vocab_size: int = 1024) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on a small built-in corpus, with the Qwen chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -85,7 +90,9 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
     path = Path(path)
     tokenizer = build_tokenizer()
     torch.manual_seed(seed)
-    config = Qwen2Config(
+    # head_dim and torch_dtype go through the config's **kwargs: transformers' strict dataclass signature
+    # lists only its declared fields
+    config = Qwen2Config(  # type: ignore[call-arg]
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
@@ -118,11 +125,12 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
     return path
 
 
-def load_tokenizer(model: str | Path):
+def load_tokenizer(model: str | Path) -> PreTrainedTokenizerBase:
     """The tokenizer of a model folder or hub id, left-padded with a pad token. Our tiny tokenizer is
     loaded as itself (AutoTokenizer would rebuild it as a Qwen2Tokenizer; notes/trl.md)."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+    tokenizer: PreTrainedTokenizerBase
     if (Path(model) / TINY_MARKER).exists():
         tokenizer = PreTrainedTokenizerFast.from_pretrained(model)
     else:

@@ -25,6 +25,9 @@ TERMINATION_COLUMNS = ("run", "group", "position", "p_eos", "n")
 
 @dataclass
 class TerminationResult:
+    """What `run_termination` wrote (termination.parquet, termination.png), its rows and, per run, how
+    many responses each of its high and low groups holds (the smaller of the two)."""
+
     table_path: Path
     plot_path: Path
     rows: list[dict[str, Any]]
@@ -44,7 +47,7 @@ def eos_curve(model: Any, tokenizer: Any, prompt_text: str, response: str, batch
     return torch.softmax(logits.float(), dim=-1)[:, eos].tolist()
 
 
-def select_extremes(rows: Sequence[dict], n: int) -> dict[str, list[dict]]:
+def select_extremes(rows: Sequence[dict[str, Any]], n: int) -> dict[str, list[dict[str, Any]]]:
     """The n highest- and n lowest-valued rows (ties by id: stable and recorded); disjoint when there are
     fewer than 2n rows (each group takes half)."""
     ranked = sorted((r for r in rows if r.get("value") is not None), key=lambda r: (r["value"], str(r["id"])))
@@ -66,7 +69,9 @@ def average_curves(curves: Sequence[Sequence[float]]) -> list[tuple[int, float, 
     return out
 
 
-def termination_rows(label: str, model: Any, tokenizer: Any, rows: Sequence[dict], system_prompt: str | None, n: int):
+def termination_rows(
+    label: str, model: Any, tokenizer: Any, rows: Sequence[dict[str, Any]], system_prompt: str | None, n: int
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Figure 2's table for one run: rows of (run, group, position, p_eos, n)."""
     from rlev_cli.generate import render
     from rlev_cli.prompts import policy_messages
@@ -83,7 +88,7 @@ def termination_rows(label: str, model: Any, tokenizer: Any, rows: Sequence[dict
     return table, {g: len(m) for g, m in groups.items()}
 
 
-def _run_inputs(run: Path, predictions: Path | None) -> tuple[str, Path, str | None, list[dict]]:
+def _run_inputs(run: Path, predictions: Path | None) -> tuple[str, Path, str | None, list[dict[str, Any]]]:
     """A run folder's label, model folder, system prompt and in-domain predictions."""
     import pyarrow.parquet as pq
 
@@ -127,7 +132,9 @@ def run_termination(
     if n < 1:
         raise RlevError(f"--n {n}: must be >= 1")
     quiet_transformers()
-    rows, counts, labels = [], {}, []
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    labels: list[str] = []
     for run in runs:
         label, model_dir, system_prompt, predictions_rows = _run_inputs(Path(run), predictions)
         if label in labels:  # two runs of one recipe: keep them apart
@@ -154,7 +161,7 @@ def run_termination(
     return TerminationResult(table_path, plot_path, rows, counts)
 
 
-def plot_termination(rows: Sequence[dict], path: Path) -> Path:
+def plot_termination(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

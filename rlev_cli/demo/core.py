@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,6 +35,9 @@ BUCKETS = ("all", "bottom20", "middle60", "top20")
 
 @dataclass
 class DemoResult:
+    """The demo's tables (also written as Parquet under `out_dir`, at `paths`) and the seconds each
+    phase took."""
+
     out_dir: Path
     ablation: list[dict[str, Any]]  # one row per mode x bucket x metric
     per_step: list[dict[str, Any]]  # one row per mode x seed x step x bucket
@@ -45,6 +48,8 @@ class DemoResult:
 
 
 def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """The whole chain on the synthetic exam (steps in the module docstring); `progress` gets one line
+    per phase."""
     say = progress or (lambda _msg: None)
     out_dir = Path(config.out)
     seconds: dict[str, float] = {}
@@ -125,11 +130,11 @@ def ingest_papers(out_dir: Path, config: DemoConfig) -> Path:
     return result.questions_path
 
 
-def _train_rows(questions: Path, split: str = "train") -> list[dict]:
+def _train_rows(questions: Path, split: str = "train") -> list[dict[str, Any]]:
     import pyarrow.compute as pc
 
     table = pq.read_table(questions)
-    return table.filter(pc.equal(table["split"], split)).to_pylist()
+    return cast(list[dict[str, Any]], table.filter(pc.equal(table["split"], split)).to_pylist())
 
 
 def warm_start(questions: Path, models_dir: Path, config: DemoConfig) -> Path:
@@ -317,7 +322,7 @@ def per_step_rows(runs: dict[tuple[str, int], Path], questions: Path) -> list[di
     bucket_of = _value_bucket_of(questions)
     rows = []
     for (mode, seed), run in runs.items():
-        groups: dict[tuple[int, str], list[dict]] = {}
+        groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
         for r in pq.read_table(run / "rollouts.parquet").to_pylist():
             for bucket in ("all", bucket_of.get(r["id"], "unknown")):
                 groups.setdefault((r["step"], bucket), []).append(r)

@@ -26,6 +26,10 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # transformers is imported only when the model is built
+    from transformers import PreTrainedTokenizerFast
 
 POINTS = (1, 1, 1, 2, 2, 2, 3, 3, 4, 5, 6, 8, 10, 12)  # drawn per question, independent of the type
 OPTIONS = "ABCD"
@@ -74,7 +78,7 @@ def _sort(rng: random.Random) -> tuple[str, str, str]:
 MAKERS: tuple[Callable[[random.Random], tuple[str, str, str]], ...] = (_add, _max, _even, _sort)
 
 
-def make_papers(n_papers: int, questions_per_paper: int, seed: int) -> list[list[dict]]:
+def make_papers(n_papers: int, questions_per_paper: int, seed: int) -> list[list[dict[str, Any]]]:
     """Papers of distinct questions; each record is in the `rlev` ingest format (query, label, score,
     total) plus `exam_id` and `qtype`. Deterministic under `seed`.
 
@@ -86,7 +90,7 @@ def make_papers(n_papers: int, questions_per_paper: int, seed: int) -> list[list
     seen: set[str] = set()
     papers = []
     for p in range(n_papers):
-        records = []
+        records: list[dict[str, Any]] = []
         while len(records) < questions_per_paper:
             qtype, question, answer = rng.choice(MAKERS)(rng)
             if question in seen:  # ingest rejects exact duplicates; draw another
@@ -98,7 +102,7 @@ def make_papers(n_papers: int, questions_per_paper: int, seed: int) -> list[list
     return papers
 
 
-def write_papers(papers: list[list[dict]], folder: Path) -> list[Path]:
+def write_papers(papers: list[list[dict[str, Any]]], folder: Path) -> list[Path]:
     """One JSONL file per paper (`paper-000.jsonl`, ...), as `rlev ingest` reads them."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -109,7 +113,7 @@ def write_papers(papers: list[list[dict]], folder: Path) -> list[Path]:
     return paths
 
 
-def build_tokenizer():
+def build_tokenizer() -> PreTrainedTokenizerFast:
     """A word-level tokenizer over VOCAB: operation words whole, every other character its own token;
     decoding joins tokens without spaces, so the answer `1 5` reads back as `15`."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
@@ -141,7 +145,9 @@ def build_model(path: Path, seed: int = 0, hidden_size: int = 96, layers: int = 
     quiet_transformers()
     tokenizer = build_tokenizer()
     torch.manual_seed(seed)
-    config = Qwen2Config(
+    # head_dim goes through the config's **kwargs: transformers' strict dataclass signature lists only its
+    # declared fields
+    config = Qwen2Config(  # type: ignore[call-arg]
         vocab_size=len(VOCAB),
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 
@@ -22,6 +23,9 @@ from rlev_cli.evaluate.metrics import average_rows, bucket_rows, summarize
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
+
+if TYPE_CHECKING:
+    from rlev_cli.verify.grade import Grader
 
 CHUNK = 32  # prompts generated between two appends to the partial file
 UNITS = {
@@ -35,6 +39,9 @@ UNITS = {
 
 @dataclass
 class Target:
+    """One model to evaluate: a training run's final model, a model path or hub id, or (with
+    --responses) the given responses; `label` names it in the predictions and the summary."""
+
     label: str
     model: str | None  # path or hub id; None when scoring given responses
     run_dir: Path | None
@@ -45,6 +52,9 @@ class Target:
 
 @dataclass
 class EvalResult:
+    """What `run_evaluation` wrote (predictions.parquet, summary.parquet, plots) and the figures the
+    command prints: the per-benchmark comparison, Table 8 and how grading went."""
+
     out_dir: Path
     predictions_path: Path
     summary_path: Path
@@ -62,6 +72,7 @@ class EvalResult:
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
+    """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
     from rlev_cli.runs import latest_run
     from rlev_cli.tiny import is_tiny, resolve_model
 
@@ -127,7 +138,7 @@ def for_target(items: dict[str, list[Item]], target: Target, config: EvalConfig 
     return {**items, "indomain": rebuilt}
 
 
-def indomain_rows(config: EvalConfig) -> list[dict]:
+def indomain_rows(config: EvalConfig) -> list[dict[str, Any]]:
     """The rows of the questions table to evaluate (split filter applied); the value column checked."""
     import pyarrow.compute as pc
 
@@ -145,10 +156,10 @@ def indomain_rows(config: EvalConfig) -> list[dict]:
         table = table.filter(pc.equal(table["split"], config.split))
     if table.num_rows == 0:
         raise RlevError(f"{path}: no rows in split {config.split!r} to evaluate")
-    return table.to_pylist()
+    return cast(list[dict[str, Any]], table.to_pylist())
 
 
-def indomain_items(rows: list[dict], config: EvalConfig, target_prompt: str | None = None) -> list[Item]:
+def indomain_items(rows: list[dict[str, Any]], config: EvalConfig, target_prompt: str | None = None) -> list[Item]:
     """In-domain items prompted as in training (prompts.policy_messages). The system prompt: --system-prompt,
     else the one the run was trained with, else the row's own `system_prompt` (when the table has one),
     else the paper's policy prompt; `prompt_format` says which."""
@@ -177,7 +188,7 @@ def indomain_items(rows: list[dict], config: EvalConfig, target_prompt: str | No
     return items
 
 
-def value_sources(rows: list[dict], column: str) -> dict[str, int]:
+def value_sources(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
     """Where the H-Acc weights come from: `value_source` counts for `value`; the column itself otherwise."""
     from collections import Counter
 
@@ -186,7 +197,9 @@ def value_sources(rows: list[dict], column: str) -> dict[str, int]:
     return {f"column {column}": sum(1 for r in rows if r.get(column) is not None)}
 
 
-def build_items(config: EvalConfig) -> tuple[dict[str, list[Item]], dict[str, int], dict[str, str], list[dict]]:
+def build_items(
+    config: EvalConfig,
+) -> tuple[dict[str, list[Item]], dict[str, int], dict[str, str], list[dict[str, Any]]]:
     """Items per benchmark, unlabeled counts, the benchmarks that could not be loaded (with why) and the
     in-domain rows. With every benchmark selected, an unavailable one is reported and the others run; an
     explicit list fails before any generation, naming every unavailable benchmark."""
@@ -217,6 +230,7 @@ def build_items(config: EvalConfig) -> tuple[dict[str, list[Item]], dict[str, in
 
 
 def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
+    """--out, else the run's eval/ folder for one run, else a timestamped folder under the workspace."""
     if config.out:
         return Path(config.out)
     if len(targets) == 1 and targets[0].run_dir:
@@ -224,7 +238,12 @@ def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
     return Path(config.workspace) / "eval" / time.strftime("%Y%m%d-%H%M%S")
 
 
-def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
+def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = None) -> EvalResult:
+    """Generate (or read --responses), grade and summarize every target on the selected benchmarks:
+    Acc, H-Acc weighted by `config.value_column`, length and value density, per value bucket.
+
+    The judge is checked before any model is built; generation appends to a partial file per benchmark,
+    so an interrupted run resumes. `progress` is called with the number of items done."""
     from rlev_cli.verify.grade import make_grader
     from rlev_cli.verify.judge import CACHE_FILE
 
@@ -329,7 +348,7 @@ def run_evaluation(config: EvalConfig, progress=None) -> EvalResult:
     )
 
 
-def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, str], dict]:
+def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Given responses keyed by (benchmark, benchmark's own id); ids that match no item are an error."""
     if not Path(path).exists():
         raise RlevError(f"{path}: no such responses file")
@@ -376,16 +395,22 @@ def _clear_partials(out_dir: Path) -> None:
     shutil.rmtree(out_dir / ".partial", ignore_errors=True)
 
 
-def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfig, out_dir: Path, progress=None):
+def generate_all(
+    target: Target,
+    items: dict[str, list[Item]],
+    config: EvalConfig,
+    out_dir: Path,
+    progress: Callable[[int], Any] | None = None,
+) -> tuple[dict[tuple[str, str], dict[str, Any]], int, int]:
     """Responses for every item; reuses the partial file of an interrupted run and appends as it goes."""
     from rlev_cli.generate import make_backend
 
-    outputs: dict[tuple[str, str], dict] = {}
+    outputs: dict[tuple[str, str], dict[str, Any]] = {}
     todo: list[tuple[str, Item, Path]] = []
     reused = 0
     for benchmark, bench_items in items.items():
         partial = _partial_path(out_dir, target, benchmark)
-        done = {}
+        done: dict[str, dict[str, Any]] = {}
         if partial.exists():
             text = partial.read_text(encoding="utf-8")
             if not text.endswith("\n"):  # a line cut by the kill: drop it, so appends start on a fresh line
@@ -434,7 +459,9 @@ def generate_all(target: Target, items: dict[str, list[Item]], config: EvalConfi
     return outputs, len(todo), reused
 
 
-def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], grader: Any = None) -> list[dict]:
+def score(
+    model: str, items: list[Item], outputs: dict[tuple[str, str], dict[str, Any]], grader: Grader | None = None
+) -> list[dict[str, Any]]:
     """One prediction row per item. In domain the Grader decides (rules and/or the judge, one batch call);
     out of domain the benchmark's official extractor gives a letter (a miss is wrong)."""
     from rlev_cli.verify import extract_final_answer
@@ -454,6 +481,7 @@ def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], g
         )
         verdicts = dict(zip(indomain, graded, strict=True))
     rows = []
+    extracted: str | None
     for k, item in enumerate(items):
         out, text = outputs[(item.benchmark, item.id)], texts[k]
         if k in verdicts:
@@ -492,8 +520,8 @@ def score(model: str, items: list[Item], outputs: dict[tuple[str, str], dict], g
 
 
 def summary_rows(
-    model: str, benchmark: str, rows: list[dict], unlabeled: int, value_column: str = "value"
-) -> list[dict]:
+    model: str, benchmark: str, rows: list[dict[str, Any]], unlabeled: int, value_column: str = "value"
+) -> list[dict[str, Any]]:
     """The "all" row (with coverage = graded / all responses) and, in domain, the value buckets."""
     graded = [r for r in rows if r["correct"] is not None]
     skipped = len(rows) - len(graded) + unlabeled
@@ -525,7 +553,7 @@ def summary_rows(
     return out
 
 
-def coverage_warnings(model: str, benchmark: str, rows: list[dict]) -> list[str]:
+def coverage_warnings(model: str, benchmark: str, rows: list[dict[str, Any]]) -> list[str]:
     """One line when some responses are ungraded: Acc and H-Acc then cover fewer responses than the paper's."""
     from collections import Counter
 
@@ -544,7 +572,7 @@ def coverage_warnings(model: str, benchmark: str, rows: list[dict]) -> list[str]
 AVERAGE = "Average/"  # model label prefix of the paper's "Average" rows (Table 1)
 
 
-def averages(summaries: list[dict], targets: list[Target]) -> list[dict]:
+def averages(summaries: list[dict[str, Any]], targets: list[Target]) -> list[dict[str, Any]]:
     """The paper's "Average" rows: for each reward mode run with several estimators, Acc, H-Acc and length
     averaged over the runs and the value density as the mean of per-run densities (metrics.average_rows),
     for the "all" row and each value bucket."""
@@ -556,7 +584,7 @@ def averages(summaries: list[dict], targets: list[Target]) -> list[dict]:
     for reward, labels in by_reward.items():
         if len(labels) < 2:
             continue
-        groups: dict[tuple[str, str], list[dict]] = {}
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in summaries:
             if row["model"] in labels:
                 groups.setdefault((row["benchmark"], row["bucket"]), []).append(row)
@@ -588,7 +616,7 @@ def _num(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
 
-def accuracy_by_value(summaries: list[dict]) -> list[dict]:
+def accuracy_by_value(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Table 8 of the paper: in-domain accuracy (%) on all items, the top 20 % and the bottom 20 % by value."""
     table: dict[str, dict[str, Any]] = {}
     for row in summaries:

@@ -4,6 +4,7 @@ accuracy/length per value bucket ("value-sensitive termination")."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def summarize(correct: Sequence[bool], lengths: Sequence[float], values: Sequenc
 
 def bucket_rows(
     ids: Sequence[str], correct: Sequence[bool], lengths: Sequence[float], values: Sequence[float]
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Rows ranked by value (ties broken by id: a stable, recorded order), cut at the 20 % / 80 % ranks.
 
     Each row records the value range it covers (`bucket_low`, `bucket_high`)."""
@@ -66,7 +67,7 @@ def bucket_rows(
     return rows
 
 
-def average_rows(rows: Sequence[dict]) -> dict[str, float]:
+def average_rows(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     """The paper's "Average" rows: arithmetic means of Acc, H-Acc and length, and the MEAN OF THE
     DENSITIES (not mean H-Acc / mean length, which is reported as `density_of_means`).
 

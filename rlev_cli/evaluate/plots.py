@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rlev_cli.workspace import atomic_path
 
+if TYPE_CHECKING:  # matplotlib is imported only when plots are written
+    from matplotlib.figure import Figure
 
-def write_plots(summary_rows: list[dict], out_dir: Path) -> list[Path]:
+
+def write_plots(summary_rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Write value_buckets.png and hacc_vs_acc.png under `out_dir` from the in-domain summary rows;
+    returns the paths written (none when there is no in-domain row)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,7 +51,7 @@ def write_plots(summary_rows: list[dict], out_dir: Path) -> list[Path]:
     return paths
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()

@@ -10,6 +10,7 @@ reason, never flattened into text.
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -32,12 +33,12 @@ def looks_like_message_text(column: pa.Array) -> np.ndarray:
     """Rows of a string column holding a JSON message list (CSV cells, or a JSON file of mixed prompts)."""
     text = pc.utf8_ltrim_whitespace(pc.fill_null(column, ""))
     mask = pc.and_(pc.starts_with(text, "["), pc.match_substring(text, '"role"'))
-    return mask.to_numpy(zero_copy_only=False)
+    return cast(np.ndarray, mask.to_numpy(zero_copy_only=False))
 
 
 def parse_message_text(column: pa.Array, mask: np.ndarray) -> pa.Array:
     """The rows under `mask` parsed into the message type (null where the text is not a message list)."""
-    values: list[list[dict] | None] = [None] * len(column)
+    values: list[list[dict[str, str | None]] | None] = [None] * len(column)
     texts = column.to_pylist()
     for i in np.flatnonzero(mask):
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -35,6 +35,9 @@ from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, writ
 
 @dataclass
 class IngestResult:
+    """What `run_ingest` wrote (questions.parquet, rejects.parquet, manifest.json) and the counts the
+    manifest reports: records in = questions + rejects."""
+
     questions_path: Path
     rejects_path: Path
     manifest_path: Path
@@ -52,8 +55,13 @@ class IngestResult:
 
 
 def run_ingest(
-    paths: list[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
+    paths: Sequence[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
 ) -> IngestResult:
+    """Read exam files, folders and `hf://` datasets into the questions table (ids, totals, values, the
+    split) plus rejects and a manifest, written together under `config.out`.
+
+    `progress` is called with 1 per input read. Raises `RlevError` for unusable input, for no question at
+    all, and under `config.strict` for any reject."""
     specs = [str(p) for p in paths if hub.is_hub(p)]
     local = [Path(p) for p in paths if not hub.is_hub(p)]
     files = detect.find_inputs(local) if local else []
@@ -111,6 +119,7 @@ def run_ingest(
             f"{len(rejects)} record(s) rejected under --strict, first: {first['source']}: "
             f"{first['reason']} (run without --strict to get rejects.parquet)"
         )
+    assert config.out is not None  # IngestConfig.__post_init__ resolves it from the workspace
     out = Path(config.out)
     if questions.num_rows == 0:
         top = reasons.most_common(1)

@@ -104,7 +104,7 @@ def first_jsonl_keys(raw: bytes) -> set[str]:
     return set()
 
 
-def first_list_record(raw: bytes) -> dict | None:
+def first_list_record(raw: bytes) -> dict[str, Any] | None:
     """The first record of a JSON list of objects, read from the start of the file only (so choosing a
     reader does not parse a whole release file twice); None when the file is not such a list."""
     head = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw

@@ -11,7 +11,7 @@ from typing import Any
 
 from rlev_cli.ingest.numbers import parse_number
 from rlev_cli.ingest.papers import gaokao_exam
-from rlev_cli.ingest.records import ReadResult, candidate, record_json, reject
+from rlev_cli.ingest.records import ReadResult, Reject, candidate, record_json, reject
 
 # "（5分）", "(12 分)", "（ 2分）": item points written in the stem.
 _IN_TEXT_POINTS = re.compile(r"[（(]\s*(\d+(?:\.\d+)?)\s*分\s*[）)]")
@@ -38,10 +38,13 @@ def in_text_points(question: str) -> float | None:
     return None
 
 
-def read_gaokao(data: dict, source: str, stem: str) -> ReadResult:
-    rows: list[dict] = []
-    rejects: list[dict] = []
-    mismatches: list[dict] = []
+def read_gaokao(data: dict[str, Any], source: str, stem: str) -> ReadResult:
+    """A GAOKAO-Bench file ({"keywords", "example": [...]}): one candidate per item, points from its
+    `score` (per answer slot for objective items), the paper from its year and category; a "(N分)" in
+    the question that disagrees is flagged and listed in the notes."""
+    rows: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
+    mismatches: list[dict[str, Any]] = []
     items = data["example"]
     for position, item in enumerate(items):
         where = f"{source}#example[{position}]"
@@ -63,7 +66,7 @@ def read_gaokao(data: dict, source: str, stem: str) -> ReadResult:
     return ReadResult.from_rows("gaokao", rows, rejects, len(items), {"in_text_points_mismatch": mismatches})
 
 
-def _gaokao_item(item: dict, where: str, stem: str) -> tuple[dict, str | None]:
+def _gaokao_item(item: dict[str, Any], where: str, stem: str) -> tuple[dict[str, Any], str | None]:
     missing = [k for k in ("year", "category", "question", "answer", "score") if k not in item]
     if missing:
         return {}, f"missing field(s) {', '.join(missing)}"

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from rlev_cli.ingest import splits
 from rlev_cli.ingest.config import IngestConfig
-from rlev_cli.ingest.records import drop_rows, two_values
+from rlev_cli.ingest.records import Reject, drop_rows, two_values
 from rlev_cli.schema import QUESTIONS
 
 
@@ -63,7 +63,7 @@ class SharedQuestions:
 
 
 def build_questions(
-    table: pa.Table, given: pa.Array, rejects: list[dict], config: IngestConfig
+    table: pa.Table, given: pa.Array, rejects: list[Reject], config: IngestConfig
 ) -> tuple[pa.Table, SharedQuestions]:
     n = table.num_rows
     question, answer = normalized_pair(table["question"], table["answer"])
@@ -141,8 +141,8 @@ def build_questions(
     flags = table["flags"]
     if (score == 0).any():
         flag_list = flags.to_pylist()
-        for i in np.flatnonzero(score == 0):
-            flag_list[i] = [*(flag_list[i] or []), "zero_points"]
+        for row in np.flatnonzero(score == 0):
+            flag_list[row] = [*(flag_list[row] or []), "zero_points"]
         flags = pa.array(flag_list, pa.list_(pa.string()))
     m = table.num_rows
     value = score / total if m else np.zeros(0)

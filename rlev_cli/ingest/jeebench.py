@@ -24,7 +24,9 @@ def looks_like_jeebench(data: Any) -> bool:
     )
 
 
-def read_jeebench(data: list, source: str) -> ReadResult:
+def read_jeebench(data: list[Any], source: str) -> ReadResult:
+    """A JEEBench list of items (description, type, question, gold): the description names the exam;
+    the items carry no points, which come from a --scheme by type label."""
     rows, rejects = [], []
     for position, item in enumerate(data):
         where = f"{source}#[{position}]"

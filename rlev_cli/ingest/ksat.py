@@ -21,7 +21,9 @@ def looks_like_ksat(data: Any) -> bool:
     return isinstance(data, dict) and isinstance(data.get("questions"), list) and "exam_id" in data
 
 
-def read_ksat(data: dict, source: str) -> ReadResult:
+def read_ksat(data: dict[str, Any], source: str) -> ReadResult:
+    """A KSAT exam file (exam_id, passages, questions with points): one candidate per question, its
+    passage prepended; questions without points, text or answer are rejects."""
     rows, rejects = [], []
     passages = {
         p.get("passage_id"): p.get("passage_text", "") for p in data.get("passages") or [] if isinstance(p, dict)
@@ -97,7 +99,7 @@ def read_ksat(data: dict, source: str) -> ReadResult:
     return ReadResult.from_rows("ksat", rows, rejects, len(data["questions"]))
 
 
-def _declared_total(data: dict) -> float | None:
+def _declared_total(data: dict[str, Any]) -> float | None:
     for key in ("total_points", "total"):
         value, _ = parse_number(data.get(key))
         if value is not None:

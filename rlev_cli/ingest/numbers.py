@@ -58,7 +58,7 @@ def parse_number_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray,
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
         invalid = np.isinf(values)
-        reasons = (
+        reasons: list[str | None] = (
             [f"{values[i]!r} is not finite" if invalid[i] else None for i in range(n)] if invalid.any() else [None] * n
         )
         values[invalid] = np.nan
@@ -83,7 +83,7 @@ def parse_number_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray,
     # mixed or exotic types: scalar path
     values = np.full(n, np.nan)
     invalid = np.zeros(n, dtype=bool)
-    reasons: list[str | None] = [None] * n
+    reasons = [None] * n
     for i, raw in enumerate(column.to_pylist()):
         number, reason = parse_number(raw)
         if reason:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -69,7 +69,17 @@ def candidate(**fields: Any) -> dict[str, Any]:
     return row
 
 
-def reject(source: str, reason: str, record: Any = None, exam_id: str | None = None) -> dict[str, Any]:
+class Reject(TypedDict):
+    """One row of rejects.parquet (`schema.REJECTS`): a record that did not become a question, and why."""
+
+    source: str  # file, or file:line / file:item for one record
+    reason: str
+    exam_id: str | None
+    duplicate_of: str | None  # the kept question id, for a duplicate
+    record: str | None  # the raw record as JSON (cut at MAX_RECORD_CHARS)
+
+
+def reject(source: str, reason: str, record: Any = None, exam_id: str | None = None) -> Reject:
     return {
         "source": source,
         "reason": reason,
@@ -85,14 +95,19 @@ class ReadResult:
 
     format: str
     candidates: pa.Table
-    rejects: list[dict[str, Any]]
+    rejects: list[Reject]
     n_records: int
     notes: dict[str, list[Any]] = field(default_factory=dict)
     unusable: str | None = None  # why the whole file could not be read (then one reject, no candidates)
 
     @classmethod
     def from_rows(
-        cls, fmt: str, rows: list[dict], rejects: list[dict], n_records: int, notes: dict | None = None
+        cls,
+        fmt: str,
+        rows: list[dict[str, Any]],
+        rejects: list[Reject],
+        n_records: int,
+        notes: dict[str, list[Any]] | None = None,
     ) -> ReadResult:
         table = pa.Table.from_pylist(rows, schema=CANDIDATES) if rows else CANDIDATES.empty_table()
         return cls(fmt, table, rejects, n_records, notes or {})
@@ -106,7 +121,7 @@ def drop_rows(
     given: pa.Array,
     mask: np.ndarray,
     reasons: list[str],
-    rejects: list[dict],
+    rejects: list[Reject],
 ) -> tuple[pa.Table, pa.Array]:
     """Move the rows under `mask` to rejects (with their record) and return the rest."""
     if not mask.any():
@@ -119,7 +134,7 @@ def drop_rows(
     return table.filter(keep), given.filter(keep)
 
 
-def _summary(row: dict) -> dict:
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in ("exam_id", "question", "answer", "score", "total") if row.get(k) is not None}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -104,7 +105,7 @@ def assign_splits(
     test_fraction: float,
     seed: int,
     warnings: list[str],
-) -> tuple[pa.Array, dict]:
+) -> tuple[pa.Array, dict[str, Any]]:
     """The split of every row (`split` holds the released one, null = to draw) and how it was decided.
 
     `codes` maps rows to `exams`; `links` pairs exam codes that share a question. Column-wise: splits
@@ -123,7 +124,7 @@ def assign_splits(
         unit = np.array([units.find(e) for e in range(len(exams))], dtype=np.int64)[codes]
     else:
         unit = codes.astype(np.int64)
-    info: dict = {"released": int(given.sum()), "drawn": int(n - given.sum())}
+    info: dict[str, Any] = {"released": int(given.sum()), "drawn": int(n - given.sum())}
     if given.any():
         spread = _exams_across_splits(code[given], codes[given], exams)
         if spread:
@@ -177,7 +178,7 @@ def _draw(unit: np.ndarray, exams: list[str], test_fraction: float, seed: int, w
 
 def split_questions(
     questions: pa.Table, links_by_id: list[tuple[str, str]], config: IngestConfig, warnings: list[str]
-) -> tuple[pa.Table, dict]:
+) -> tuple[pa.Table, dict[str, Any]]:
     """The split column (kept as released, else drawn by exam: see splits.py) and how it was decided."""
     exams, codes = per_exam(questions["exam_id"])
     code_of = {exam: e for e, exam in enumerate(exams)} if links_by_id else {}

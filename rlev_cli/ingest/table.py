@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -21,7 +21,7 @@ from rlev_cli.ingest.chat import is_message_list, looks_like_message_text, parse
 from rlev_cli.ingest.detect import decode_text
 from rlev_cli.ingest.numbers import parse_number_column
 from rlev_cli.ingest.qtypes import QTYPE_ALIASES, infer_qtypes
-from rlev_cli.ingest.records import CANDIDATES, SPLIT_WORDS, ReadResult, UnusableFile, record_json, reject
+from rlev_cli.ingest.records import CANDIDATES, SPLIT_WORDS, ReadResult, Reject, UnusableFile, record_json, reject
 from rlev_cli.schema import QTYPES
 
 MAP_KEYS = (
@@ -67,7 +67,7 @@ def read_flat(
     return map_columns(table, source, fmt, field_map, path.stem, line_rejects, line_numbers, need_score)
 
 
-def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[dict], np.ndarray | None]:
+def _load(path: Path, source: str, raw: bytes | None) -> tuple[pa.Table, list[Reject], np.ndarray | None]:
     """The file as a table, the records refused while parsing, and line numbers when rows skip lines."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
@@ -159,7 +159,7 @@ def _load_csv(text: str) -> pa.Table:
         raise UnusableFile(f"malformed CSV: {err}") from err
 
 
-def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], np.ndarray | None]:
+def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[Reject], np.ndarray | None]:
     import pyarrow.json as pjson
 
     data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
@@ -190,7 +190,7 @@ def _load_jsonl(raw: bytes, source: str) -> tuple[pa.Table, list[dict], np.ndarr
     return table, rejects + more, np.asarray(lines)
 
 
-def _rows_to_table(rows: list, where: list[str]) -> tuple[pa.Table, list[dict]]:
+def _rows_to_table(rows: list[Any], where: list[str]) -> tuple[pa.Table, list[Reject]]:
     """Python records -> a table of string/number/list columns; values kept as Python objects via JSON
     text where types are mixed, so strict parsing can report each bad cell."""
     good, rejects, keep = [], [], []
@@ -263,7 +263,7 @@ def map_columns(
     fmt: str,
     field_map: dict[str, str],
     stem: str,
-    rejects: list[dict],
+    rejects: list[Reject],
     line_numbers: np.ndarray | None,
     need_score: bool = True,
 ) -> ReadResult:
@@ -384,7 +384,9 @@ def map_columns(
         where_list = where.take(pa.array(index)).to_pylist()
         for k, i in enumerate(index):
             record = {k2: v for k2, v in raw_rows[k].items() if k2 != "__source"}
-            rejects.append(reject(where_list[k], reasons[i], record_json(record)))
+            reason = reasons[i]
+            assert reason is not None  # fail() gave every bad row its reason
+            rejects.append(reject(where_list[k], reason, record_json(record)))
         candidates = candidates.filter(pa.array(~bad))
     return ReadResult(fmt, candidates, rejects, n_records)
 
@@ -432,7 +434,9 @@ def _text_column(table: pa.Table, name: str) -> pa.Array:
 
 
 def _empty(column: pa.Array) -> np.ndarray:
-    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True).to_numpy(zero_copy_only=False)
+    return cast(
+        np.ndarray, pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True).to_numpy(zero_copy_only=False)
+    )
 
 
 def _options(table: pa.Table, name: str | None, n: int) -> pa.Array:

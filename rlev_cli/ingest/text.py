@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -61,11 +62,13 @@ TITLE = re.compile(r"^\s*#\s+(.+)$")
 
 
 def read_text(text: str, source: str, path: Path, answers_text: str | None) -> ReadResult:
+    """A plain-text or Markdown paper (syntax in the module docstring; `answers_text` is the sibling
+    answer file, if any): one candidate per numbered question; the exam id is the title line, else the file stem."""
     lines = text.splitlines()
     exam_id = path.stem
     total = None
     rule_points: float | None = None
-    questions: list[dict] = []
+    questions: list[dict[str, Any]] = []
     key: dict[int, str] = {}
     in_key = False
     paren_style: bool | None = None  # whether "(1)" numbers questions (decided by the first question)
@@ -157,7 +160,7 @@ def _key_line(line: str, key: dict[int, str]) -> None:
 
 
 def _to_result(
-    questions: list[dict], key: dict[int, str], exam_id: str, total: float | None, source: str
+    questions: list[dict[str, Any]], key: dict[int, str], exam_id: str, total: float | None, source: str
 ) -> ReadResult:
     rows, rejects = [], []
     if not questions:

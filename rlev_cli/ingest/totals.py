@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from rlev_cli.errors import RlevError
 from rlev_cli.ingest.config import IngestConfig
 from rlev_cli.ingest.numbers import parse_number
-from rlev_cli.ingest.records import drop_rows, first_rows, per_exam
+from rlev_cli.ingest.records import Reject, drop_rows, first_rows, per_exam
 
 LOW_COVERAGE = 0.5
 
@@ -59,7 +59,19 @@ def load_totals(path: Path) -> dict[str, float]:
     return totals
 
 
-def load_scheme(path: Path) -> dict[str, dict[str, Any]]:
+class ExamTotal(TypedDict):
+    """One exam of the manifest's "exams" list: its total, where the total came from, the points its
+    questions carry and their share of the total (all None for an unscored exam)."""
+
+    exam_id: str
+    total: float | None
+    total_source: str | None
+    points: float | None
+    coverage: float | None
+    sum_exceeds_total: NotRequired[bool]
+
+
+def load_scheme(path: Path) -> dict[str, dict[str, float]]:
     """{exam_id or "*": {type label: full marks, optional "total": T}} (also the
     {"papers": {id: {"total": T, "marks": {...}}}} form)."""
     try:
@@ -76,7 +88,7 @@ def load_scheme(path: Path) -> dict[str, dict[str, Any]]:
         }
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise RlevError(f'{path}: a scheme is {{"<exam_id or *>": {{"<type label>": full_marks}}}}')
-    scheme: dict[str, dict[str, Any]] = {}
+    scheme: dict[str, dict[str, float]] = {}
     for exam, marks in data.items():
         scheme[exam] = {}
         for label, value in marks.items():
@@ -91,7 +103,7 @@ def load_scheme(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def apply_scheme(
-    table: pa.Table, given: pa.Array, scheme: dict, config: IngestConfig, rejects: list[dict]
+    table: pa.Table, given: pa.Array, scheme: dict[str, dict[str, float]], config: IngestConfig, rejects: list[Reject]
 ) -> tuple[pa.Table, pa.Array]:
     missing = pc.is_null(table["score"]).to_numpy(zero_copy_only=False)
     if not missing.any():
@@ -141,7 +153,7 @@ def _exam_points(score: np.ndarray, codes: np.ndarray, sections: np.ndarray | No
     return common + best
 
 
-def pd_isnull(values) -> np.ndarray:
+def pd_isnull(values: np.ndarray) -> np.ndarray:
     return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
 
@@ -150,9 +162,9 @@ def resolve_totals(
     given: pa.Array,
     totals: dict[str, float],
     config: IngestConfig,
-    rejects: list[dict],
+    rejects: list[Reject],
     warnings: list[str],
-) -> tuple[pa.Table, pa.Array, dict[str, dict]]:
+) -> tuple[pa.Table, pa.Array, dict[str, ExamTotal]]:
     """Record total, then --totals, then --total, then built-in known totals, then (opt-in) the sum.
 
     Vectorized: the per-exam lookups run over the distinct exams, never over the rows."""
@@ -216,7 +228,7 @@ def _sections(table: pa.Table) -> np.ndarray | None:
     return np.array(table["section"].to_pylist(), dtype=object)
 
 
-def exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
+def exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, ExamTotal]:
     """Per real exam: total, points, coverage (records that are their own exam have no paper to report)."""
     own = pc.fill_null(table["own_exam"], False)
     if pc.any(own).as_py():
@@ -229,14 +241,14 @@ def exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
     points = _exam_points(score, codes, _sections(table), len(exams))
     first = first_rows(codes, len(exams))
     sources = table["total_source"].take(pa.array(first)).to_pylist()
-    report: dict[str, dict] = {}
+    report: dict[str, ExamTotal] = {}
     low = 0
     for e, exam in enumerate(exams):
         exam_total = float(total[first[e]])
         if np.isnan(exam_total):  # an unscored exam (--unscored)
             report[exam] = {"exam_id": exam, "total": None, "total_source": None, "points": None, "coverage": None}
             continue
-        entry = {
+        entry: ExamTotal = {
             "exam_id": exam,
             "total": exam_total,
             "total_source": sources[e],
@@ -260,7 +272,7 @@ def exam_totals(table: pa.Table, warnings: list[str]) -> dict[str, dict]:
     return report
 
 
-def exam_report(questions: pa.Table, exams: dict[str, dict]) -> tuple[list[dict], int]:
+def exam_report(questions: pa.Table, exams: dict[str, ExamTotal]) -> tuple[list[dict[str, Any]], int]:
     """One manifest entry per real exam (records that are their own exam are only counted), and the
     number of exams."""
     names, codes = per_exam(questions["exam_id"])

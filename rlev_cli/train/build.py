@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlev_cli.output import out
 from rlev_cli.train.config import TrainConfig
+
+if TYPE_CHECKING:  # trl and torch are imported when a trainer is built
+    from trl import GRPOConfig, RLOOConfig
+
+    from rlev_cli.train.logs import Progress
+    from rlev_cli.train.trainers import RlevTrainer
 
 
 def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]:
@@ -65,8 +73,15 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
 
 
 def build_trainer(
-    config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None, resume_step: int | None = None
-):
+    config: TrainConfig,
+    data: Path,
+    model: str,
+    run_dir: Path,
+    progress: Progress | None = None,
+    resume_step: int | None = None,
+) -> tuple[RlevTrainer, dict[str, Any]]:
+    """The TRL trainer of a run, ready to `train()`: the train split as prompts, the value-scaled reward,
+    rollout and metrics logging, and what the run manifest records about them."""
     import torch
 
     from rlev_cli.tiny import load_tokenizer, quiet_transformers
@@ -158,7 +173,9 @@ def build_trainer(
     return trainer, info
 
 
-def trl_config_for(config: TrainConfig, run_dir: Path, cuda: bool):
+def trl_config_for(
+    config: TrainConfig, run_dir: Path, cuda: bool
+) -> tuple[GRPOConfig | RLOOConfig, Callable[..., RlevTrainer], dict[str, Any]]:
     """The TRL configuration of a run, the trainer class and its extra arguments (the KL placement)."""
     from trl import GRPOConfig, RLOOConfig
 
@@ -185,7 +202,7 @@ class _DropUngradedDump:
     """logging filter: TRL logs every kwarg of a batch with an ungraded completion (kilobytes per step);
     rlev counts ungraded completions in rollouts.parquet, the manifest and one summary line instead."""
 
-    def filter(self, record) -> bool:
+    def filter(self, record: logging.LogRecord) -> bool:
         return "All reward functions returned None" not in str(record.msg)
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
@@ -24,11 +25,17 @@ from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
 
+if TYPE_CHECKING:  # logs imports transformers: only when a run starts
+    from rlev_cli.train.logs import Progress
+
 SHIPPED_ACCELERATE = ("multi_gpu", "zero2", "zero3", "multi_node")
 
 
 @dataclass
 class TrainResult:
+    """A finished run: its folder and final model, the steps trained, the prompts it saw (and those left
+    out), the last logged metrics and the checkpoint it resumed from, if any."""
+
     run_dir: Path
     model_dir: Path
     steps: int
@@ -123,7 +130,7 @@ def tracking(config: TrainConfig, run_dir: Path) -> dict[str, str]:
     return {"report_to": config.report_to, "where": where[config.report_to]}
 
 
-def recipe_deviations(config: TrainConfig) -> dict[str, list]:
+def recipe_deviations(config: TrainConfig) -> dict[str, list[Any]]:
     """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]}."""
     from rlev_cli.train.recipe import PAPER_FIELDS
 
@@ -178,7 +185,7 @@ def _comparable(value: object) -> object:
     return str(value) if isinstance(value, Path) else value
 
 
-def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, dict[str, list]]:
+def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig, dict[str, list[Any]]]:
     """The saved configuration of the run being resumed, with the allowed overrides among `explicit`
     (the options the user gave); a given option that contradicts the saved one is an error naming both."""
     run_dir = resolve_run_dir(config)
@@ -191,7 +198,7 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
     fields = TrainConfig.__dataclass_fields__
     given = as_dict(config)
     merged = {k: v for k, v in saved.items() if k in fields}
-    overrides: dict[str, list] = {}
+    overrides: dict[str, list[Any]] = {}
     for name in sorted(explicit & set(fields) - set(_NOT_COMPARED)):
         was, now = _comparable(saved.get(name, fields[name].default)), _comparable(given[name])
         if name == "data" and now is not None:
@@ -211,9 +218,11 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
     return TrainConfig(**merged), overrides
 
 
-def run_training(config: TrainConfig, progress=None, explicit: set[str] | None = None) -> TrainResult:
+def run_training(
+    config: TrainConfig, progress: Progress | None = None, explicit: set[str] | None = None
+) -> TrainResult:
     """Train (or resume) one run. `explicit`: the options the user set (for --resume checks)."""
-    overrides: dict[str, list] = {}
+    overrides: dict[str, list[Any]] = {}
     if config.resume and not os.environ.get("RLEV_WORKER"):
         config, overrides = resume_config(config, explicit or set())
         finished = _finished_steps(Path(str(config.output)))
@@ -280,7 +289,9 @@ def checkpoints(run_dir: Path) -> tuple[list[Path], list[Path]]:
     return complete, [p for p in found if p not in complete]
 
 
-def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progress=None) -> TrainResult:
+def train_here(
+    config: TrainConfig, data: Path, model: str, run_dir: Path, progress: Progress | None = None
+) -> TrainResult:
     from rlev_cli.train.build import build_trainer
 
     resume_from, resume_step = None, None
@@ -306,7 +317,9 @@ def train_here(config: TrainConfig, data: Path, model: str, run_dir: Path, progr
         trainer.save_model(str(tmp))
         if config.lora_r:
             _merge_lora(tmp)
-        trainer.processing_class.save_pretrained(str(tmp))
+        tokenizer = trainer.processing_class
+        assert tokenizer is not None  # build_trainer passes the tokenizer
+        tokenizer.save_pretrained(str(tmp))
         if (Path(model) / "rlev_tiny.json").exists():
             shutil.copy(Path(model) / "rlev_tiny.json", tmp / "rlev_tiny.json")
         shutil.rmtree(model_dir, ignore_errors=True)

@@ -59,14 +59,14 @@ def row_system_prompt(row: dict[str, Any], system_prompt: str | None) -> str:
 
 
 def to_prompts(
-    rows: list[dict],
+    rows: list[dict[str, Any]],
     system_prompt: str | None,
     reward: str,
     alpha: float,
     seed: int,
     tokenizer: Any,
     max_prompt_length: int,
-) -> tuple[list[dict], float, int]:
+) -> tuple[list[dict[str, Any]], float, int]:
     """Chat prompts, the values the reward sees (shuffled for --reward shuffled), the uniform scale s̄,
     and how many rows were left out for prompts over max_prompt_length tokens."""
     values, mean_scale = prepare_values([r["value"] for r in rows], reward, alpha, seed)

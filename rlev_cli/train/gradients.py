@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -117,7 +117,8 @@ def bucket_gradient_norms(model: Any, batch: ProbeBatch, seq_advantages: torch.T
         logps = sequence_logps(model, batch)
         objective = (seq_advantages.detach() * member * logps).sum() / len(buckets)
         grads = torch.autograd.grad(objective, params, allow_unused=True)
-        norms[name] = float(torch.sqrt(sum((g.float() ** 2).sum() for g in grads if g is not None)))
+        squares = sum((g.float() ** 2).sum() for g in grads if g is not None)  # the objective reaches some
+        norms[name] = float(torch.sqrt(cast(torch.Tensor, squares)))  # parameter, so a tensor, never sum()'s 0
     return norms
 
 

@@ -7,13 +7,17 @@ log serves every algorithm the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from rlev_cli.schema import write_table
+
+# advance(n_steps, **rollout stats): the command's progress bar
+Progress = Callable[..., Any]
 
 ROLLOUTS = pa.schema(
     [
@@ -101,7 +105,9 @@ class RunLogCallback(TrainerCallback):
     The Trainer's end-of-run log (train_runtime, train_loss, ...) is kept apart in `summary`: it carries
     the last step's number and used to overwrite that step's metrics row."""
 
-    def __init__(self, run_dir: Path, rollout_log: RolloutLog, advance=None, keep_until: int | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, rollout_log: RolloutLog, advance: Progress | None = None, keep_until: int | None = None
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.rollout_log = rollout_log
         self.advance = advance
@@ -113,7 +119,7 @@ class RunLogCallback(TrainerCallback):
 
             self.metrics = [m for m in pq.read_table(existing).to_pylist() if m["step"] <= keep_until]
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if self.advance:
             self.advance(1, **self.rollout_log.stats())
         # The Trainer saves right after this hook: rollouts on disk then always cover the checkpoint that a
@@ -121,7 +127,14 @@ class RunLogCallback(TrainerCallback):
         if control.should_save:
             self.rollout_log.flush(state.is_world_process_zero)
 
-    def on_log(self, args, state, control, logs=None, **kwargs):
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not state.is_world_process_zero or not logs:
             return
         numbers = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
@@ -132,7 +145,9 @@ class RunLogCallback(TrainerCallback):
         self.metrics = [m for m in self.metrics if m["step"] != state.global_step] + [row]
         self._write()
 
-    def on_train_end(self, args, state, control, **kwargs):
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
         self.rollout_log.flush(state.is_world_process_zero)
         if state.is_world_process_zero:
             self._write()

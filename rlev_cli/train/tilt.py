@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from rlev_cli.train.gradients import ProbeBatch, advantages, bucket_gradient_norms, sample_probe_batch
 
@@ -75,7 +75,7 @@ class ValueTiltCallback(TrainerCallback):
         self.seen_values = [float(r["value"]) for r in rows for _ in range(g)]  # what the reward sees
         return batch
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         if state.global_step % self.every:
             return
         if self.batch is None:

@@ -5,10 +5,24 @@ Every trainer records the advantages it used (for tests and for rollouts.parquet
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from trl import GRPOTrainer, RLOOTrainer
+
+# What a mixin's `self` is: type checking sees the TRL trainer it is mixed into (both share Trainer's
+# accelerator and state, and GRPO's rollout logs); at run time the mixins are plain classes.
+if TYPE_CHECKING:
+    from transformers import Trainer
+
+    from rlev_cli.train.logs import RunLogCallback
+
+    _TrainerBase = Trainer
+    _GRPOBase = GRPOTrainer
+else:
+    _TrainerBase = _GRPOBase = object
+
+Output = dict[str, torch.Tensor | Any]  # what TRL's _generate_and_score_completions returns
 
 
 def reverse_cumsum(x: torch.Tensor) -> torch.Tensor:
@@ -57,10 +71,11 @@ def reinforce_pp_advantages(
     count = reduce((mask.sum()).reshape(1)).squeeze(0)
     mean = reduce((returns * mask).sum().reshape(1)).squeeze(0) / count.clamp(min=1.0)
     var = reduce((((returns - mean) * mask) ** 2).sum().reshape(1)).squeeze(0) / count.clamp(min=1.0)
-    return (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
+    advantages: torch.Tensor = (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
+    return advantages
 
 
-class _RecordsRollouts:
+class _RecordsRollouts(_TrainerBase):
     """Keeps the advantages of the last generation batch and hands the whole batch to the rollout log.
 
     TRL has gathered the batch's prompts, completions, rewards and the reward's `log_extra` columns from
@@ -69,8 +84,12 @@ class _RecordsRollouts:
 
     rollout_log: Any = None
     last_advantages: torch.Tensor | None = None
+    if TYPE_CHECKING:
+        _logs: dict[str, Any]  # set by GRPOTrainer / RLOOTrainer
+        reward_func_names: list[str]
+        run_log: RunLogCallback  # set by build_trainer
 
-    def _record(self, output: dict) -> dict:
+    def _record(self, output: Output) -> Output:
         advantages = output["advantages"]
         mask = output["completion_mask"]
         if advantages.dim() == 2:  # per-token: summarize by the mean over valid tokens
@@ -89,7 +108,7 @@ class _RecordsRollouts:
     def _rollout_rows(self, advantages: list[float], lengths: list[int]) -> list[dict[str, Any]]:
         n = len(advantages)
 
-        def last(column) -> list:
+        def last(column: Any) -> list[Any]:
             values = list(column)[-n:]
             return values if len(values) == n else [None] * n
 
@@ -143,54 +162,59 @@ def kl_penalized_advantages(
     return (advantages[:, None] - beta * reverse_cumsum(kl.clamp(-10.0, 10.0) * m)) * m
 
 
-class _KlInReward:
+class _KlInReward(_GRPOBase):
     """k1 KL inside the reward (OpenRLHF): per-token KL from the generation pass, and the loss run with
     β = 0 so it is not counted twice. Also keeps the gathered rewards (NaN = ungraded) of the last batch."""
 
     kl_in_reward: bool = False
     _gathered_rewards: torch.Tensor | None = None
 
-    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+    def _calculate_rewards(
+        self, inputs: list[dict[str, Any]], prompts: list[Any], completions: list[Any], completion_ids_list: list[Any]
+    ) -> torch.Tensor:
+        rewards_per_func: torch.Tensor = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         self._gathered_rewards = rewards_per_func
         return rewards_per_func
 
-    def _local_rewards(self, output: dict) -> torch.Tensor:
+    def _local_rewards(self, output: Output) -> torch.Tensor:
         """This process's weighted rewards, NaN where every reward function returned None."""
+        assert self._gathered_rewards is not None  # _calculate_rewards ran in this generation step
         weights = self.reward_weights.to(self._gathered_rewards.device)
         rewards = self._gathered_rewards.clone()
-        total = (rewards * weights[None]).nansum(dim=1)
+        total: torch.Tensor = (rewards * weights[None]).nansum(dim=1)
         total[torch.isnan(rewards).all(dim=1)] = torch.nan
         return total
 
-    def _slice_local(self, total: torch.Tensor, output: dict) -> torch.Tensor:
+    def _slice_local(self, total: torch.Tensor, output: Output) -> torch.Tensor:
         local = output["completion_mask"].shape[0]
         start = self.accelerator.process_index * local
         return total[start : start + local]
 
-    def _kl(self, output: dict) -> torch.Tensor | None:
+    def _kl(self, output: Output) -> torch.Tensor | None:
         if not (self.kl_in_reward and self.beta and "ref_per_token_logps" in output):
             return None
         old = output.get("old_per_token_logps")
         if old is None:
             with torch.no_grad():
                 old = self._old_logps(output)
-        return old - output["ref_per_token_logps"]
+        kl: torch.Tensor = old - output["ref_per_token_logps"]
+        return kl
 
-    def _old_logps(self, output: dict) -> torch.Tensor:
+    def _old_logps(self, output: Output) -> torch.Tensor:
         input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
         attention = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
         logps, _, _ = self._get_per_token_logps_and_entropies(
             self.model, input_ids, attention, output["completion_ids"].size(1)
         )
-        return logps
+        return cast(torch.Tensor, logps)
 
-    def _compute_loss(self, model, inputs):
+    def _compute_loss(self, model: Any, inputs: Output) -> torch.Tensor:
+        # TRL's _compute_loss is unannotated (a typed caller may not call it without this ignore)
         if not (self.kl_in_reward and self.beta):
-            return super()._compute_loss(model, inputs)
+            return cast(torch.Tensor, super()._compute_loss(model, inputs))  # type: ignore[no-untyped-call]
         beta, self.beta = self.beta, 0.0
         try:
-            return super()._compute_loss(model, inputs)
+            return cast(torch.Tensor, super()._compute_loss(model, inputs))  # type: ignore[no-untyped-call]
         finally:
             self.beta = beta
 
@@ -203,7 +227,7 @@ class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
         super().__init__(*args, **kwargs)
         self.kl_in_reward = kl_in_reward
 
-    def _generate_and_score_completions(self, inputs):
+    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
         kl = self._kl(output)
         if kl is not None:
@@ -215,7 +239,7 @@ class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
 
 
 class RlevRLOOTrainer(_RecordsRollouts, RLOOTrainer):
-    def _generate_and_score_completions(self, inputs):
+    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         return self._record(super()._generate_and_score_completions(inputs))
 
 
@@ -230,11 +254,15 @@ class ReinforcePPTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
         self.rpp_baseline = rpp_baseline
         self.kl_in_reward = kl_in_reward
 
-    def _generate_and_score_completions(self, inputs):
+    def _group_size(self) -> int:
+        assert self.num_generations is not None  # GRPOConfig always sets it
+        return self.num_generations
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
         total = self._local_rewards(output)
         if self.rpp_baseline:  # group mean on the gathered batch, where whole groups live
-            grouped = total.view(-1, self.num_generations)
+            grouped = total.view(-1, self._group_size())
             total = (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).view(-1)
         sums = None
         if self.accelerator.num_processes > 1:
@@ -242,10 +270,13 @@ class ReinforcePPTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
         output["advantages"] = reinforce_pp_advantages(
             self._slice_local(total, output),
             output["completion_mask"],
-            self.num_generations,
+            self._group_size(),
             baseline=False,
             kl=self._kl(output),
             beta=self.beta,
             sums=sums,
         )
         return self._record(output)
+
+
+RlevTrainer = RlevGRPOTrainer | RlevRLOOTrainer | ReinforcePPTrainer

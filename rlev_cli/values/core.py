@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,9 @@ REQUIRED = ("id", "exam_id", "question", "qtype")
 
 @dataclass
 class ValuesResult:
+    """What `run_predict_values` wrote (the table, the report and the model, when there are ones), how
+    many rows got a new value and where the values came from ("predicted" or "difficulty")."""
+
     out_path: Path
     report_path: Path | None
     model_path: Path | None
@@ -42,10 +46,19 @@ class ValuesResult:
     report: dict[str, Any]
 
 
+class SavedModel(TypedDict):
+    """What `save_model` writes: the fitted regressor, the target it predicts and the model name."""
+
+    pipeline: ValueRegressor
+    target: str  # "value" or "score"
+    model: str  # one of features.MODELS
+
+
 def read_table(path: Path) -> pd.DataFrame:
+    """A questions table as a DataFrame, with float value/score/total and a value_source column."""
     from rlev_cli.schema import read_questions
 
-    frame = read_questions(path, REQUIRED).to_pandas()
+    frame: pd.DataFrame = read_questions(path, REQUIRED).to_pandas()
     for column in ("value", "score", "total"):
         if column not in frame:
             frame[column] = np.nan
@@ -73,9 +86,15 @@ def scored_mask(frame: pd.DataFrame, path: Path) -> np.ndarray:
 
 
 def run_predict_values(config: ValuesConfig) -> ValuesResult:
+    """Fill (or with `replace_all` overwrite) the value column of a questions table: from a difficulty
+    column, a saved model, or a model fitted on the scored rows and cross-validated by exam (then saved,
+    with value_report.json). Scored rows keep their ground truth unless `replace_all`."""
+    assert config.data is not None  # ValuesConfig.__post_init__ resolves it from the workspace
     frame = read_table(config.data)
     out_path = Path(config.out or config.data)
     truth = scored_mask(frame, config.data)
+    report: dict[str, Any]
+    model_path: Path | None
     if config.from_difficulty:
         predicted, source, report, model_path = from_difficulty(frame, config), "difficulty", {}, None
     elif config.model_in:
@@ -168,7 +187,9 @@ def cv_sample(groups: np.ndarray, seed: int) -> np.ndarray:
     return np.flatnonzero(pd.Series(groups).isin(chosen).to_numpy())
 
 
-def fit_and_report(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig):
+def fit_and_report(
+    frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig
+) -> tuple[np.ndarray, dict[str, Any], SavedModel]:
     from sklearn.model_selection import GroupKFold
 
     scored = frame[truth]
@@ -226,18 +247,25 @@ def _y(target: str, value: np.ndarray, score: np.ndarray) -> np.ndarray:
 
 def _to_value(target: str, prediction: np.ndarray, total: np.ndarray) -> np.ndarray:
     if target == "value":
-        return np.clip(prediction, 0.0, 1.0)
-    return np.clip(prediction, 0.0, total) / total  # points in [0, T], then v = points / T
+        return cast(np.ndarray, np.clip(prediction, 0.0, 1.0))
+    return cast(np.ndarray, np.clip(prediction, 0.0, total) / total)  # points in [0, T], then v = points / T
 
 
-def _predict(regressor, target: str, frame: pd.DataFrame, default_total: float, X=None, text=None) -> np.ndarray:
+def _predict(
+    regressor: ValueRegressor,
+    target: str,
+    frame: pd.DataFrame,
+    default_total: float,
+    X: pd.DataFrame | None = None,
+    text: Any = None,
+) -> np.ndarray:
     total = frame["total"].to_numpy()
     total = np.where(np.isfinite(total) & (total > 0), total, default_total)
     X = feature_frame(frame) if X is None else X
     return _to_value(target, regressor.predict(X, text=text), total)
 
 
-def _baseline_oof(qtypes: np.ndarray, value: np.ndarray, folds) -> np.ndarray:
+def _baseline_oof(qtypes: np.ndarray, value: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     oof = np.zeros(len(value))
     for train, test in folds:
         means = pd.Series(value[train]).groupby(qtypes[train]).mean()
@@ -248,7 +276,7 @@ def _baseline_oof(qtypes: np.ndarray, value: np.ndarray, folds) -> np.ndarray:
 def _metrics(predicted: np.ndarray, value: np.ndarray, total: np.ndarray, score: np.ndarray) -> dict[str, float]:
     from scipy.stats import pearsonr, spearmanr
 
-    def safe(fn) -> float:
+    def safe(fn: Callable[[np.ndarray, np.ndarray], Any]) -> float:
         if np.std(predicted) == 0 or np.std(value) == 0:
             return 0.0
         return round(float(fn(predicted, value)[0]), 4)
@@ -286,7 +314,7 @@ def with_predictions(
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "rlev_cli.values.")
 
 
-def _skops_io():
+def _skops_io() -> Any:  # the skops.io module (skops ships no types)
     """`skops.io`, imported as it is. (It used to be imported with `torch` hidden from `sys.modules` to
     save the ~2 s torch import that skops's walk over sklearn's modules triggers; scipy's array-API checks
     then dereferenced the hidden module and every `--model-in` crashed. Correct loading comes first.)"""
@@ -295,7 +323,7 @@ def _skops_io():
     return sio
 
 
-def save_model(model: dict, path: Path, report: dict, config: ValuesConfig) -> None:
+def save_model(model: SavedModel, path: Path, report: dict[str, Any], config: ValuesConfig) -> None:
     sio = _skops_io()
 
     meta = {
@@ -309,7 +337,7 @@ def save_model(model: dict, path: Path, report: dict, config: ValuesConfig) -> N
         sio.dump({"pipeline": model["pipeline"], "meta": json.dumps(meta)}, tmp)
 
 
-def load_model(path: Path) -> tuple[Any, dict]:
+def load_model(path: Path) -> tuple[Any, dict[str, Any]]:
     sio = _skops_io()
 
     if not Path(path).exists():
@@ -325,7 +353,8 @@ def load_model(path: Path) -> tuple[Any, dict]:
     return bundle["pipeline"], json.loads(bundle["meta"])
 
 
-def apply_saved(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig) -> tuple[np.ndarray, dict]:
+def apply_saved(frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig) -> tuple[np.ndarray, dict[str, Any]]:
+    assert config.model_in is not None  # called for --model-in only
     pipeline, meta = load_model(config.model_in)
     predicted = _predict(pipeline, meta["target"], frame, config.default_total)
     report: dict[str, Any] = {

@@ -4,6 +4,7 @@ plus structure (type, subject, options, length, formula density, sub-parts, answ
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ def feature_frame(rows: pd.DataFrame) -> pd.DataFrame:
             "log_answer_chars": np.log1p(answer.str.len()),
         }
     )
-    frame.index = range(len(frame))
+    frame.index = pd.RangeIndex(len(frame))
     return frame
 
 
@@ -68,21 +69,23 @@ class CharNgramHasher:
         self.n_features = n_features
         self.max_chars = max_chars
 
-    def get_params(self, deep: bool = True) -> dict:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {"ngram_range": self.ngram_range, "n_features": self.n_features, "max_chars": self.max_chars}
 
-    def set_params(self, **params):
+    # scikit-learn's estimator protocol; X is a sequence of texts, the result a scipy.sparse.csr_matrix
+    # (scipy ships no types, hence Any)
+    def set_params(self, **params: Any) -> CharNgramHasher:
         for key, value in params.items():
             setattr(self, key, value)
         return self
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: Any = None) -> CharNgramHasher:
         return self
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
         return self.transform(X)
 
-    def transform(self, X):
+    def transform(self, X: Any) -> Any:
         import scipy.sparse as sp
 
         if self.n_features & (self.n_features - 1):
@@ -112,7 +115,7 @@ class CharNgramHasher:
         return matrix
 
 
-def make_structure():
+def make_structure() -> Any:  # an unfitted sklearn ColumnTransformer (sklearn ships no types)
     """Categories one-hot, statistics standardized (fitted on training rows only)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -142,10 +145,10 @@ class ValueRegressor:
         self.model = model
         self.seed = seed
 
-    def get_params(self, deep: bool = True) -> dict:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {"model": self.model, "seed": self.seed}
 
-    def _design(self, X: pd.DataFrame, text=None):
+    def _design(self, X: pd.DataFrame, text: Any = None) -> Any:
         import scipy.sparse as sp
 
         structure = self.structure_.transform(X)
@@ -155,7 +158,7 @@ class ValueRegressor:
         weighted = self.tfidf_.transform(counts).astype(np.float32)
         return sp.hstack([weighted, sp.csr_matrix(structure, dtype=np.float32)], format="csr")
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray, text=None) -> ValueRegressor:
+    def fit(self, X: pd.DataFrame, y: np.ndarray, text: Any = None) -> ValueRegressor:
         from sklearn.feature_extraction.text import TfidfTransformer
 
         self.structure_ = make_structure().fit(X)
@@ -165,13 +168,13 @@ class ValueRegressor:
         self.model_ = make_model(self.model, self.seed).fit(self._design(X, text), y)
         return self
 
-    def predict(self, X: pd.DataFrame, text=None) -> np.ndarray:
+    def predict(self, X: pd.DataFrame, text: Any = None) -> np.ndarray:
         if not hasattr(self, "model_"):
             raise RuntimeError("ValueRegressor is not fitted yet; call fit first")
-        return self.model_.predict(self._design(X, text))
+        return cast(np.ndarray, self.model_.predict(self._design(X, text)))
 
 
-def make_model(name: str, seed: int):
+def make_model(name: str, seed: int) -> Any:  # an unfitted sklearn regressor
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import Ridge
 

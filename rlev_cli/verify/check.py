@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
+from typing import Any
 
 from rlev_cli.verify.extract import answer_region
 
@@ -235,7 +236,7 @@ def refusal(answer: str) -> str | None:
 
 # ---- dispatch ---------------------------------------------------------------------------------------
 
-Job = list  # ["math", answer, forms] or ["numeric", answer, gold, tolerance]
+Job = list[Any]  # ["math", answer, forms] or ["numeric", answer, gold, tolerance]
 
 
 def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:

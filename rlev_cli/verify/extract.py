@@ -73,8 +73,8 @@ def _first_sentence(tail: str) -> str:
                 return tail[: end + len(closer)]
     line = tail.split("\n", 1)[0]
     if "$" not in line and "\\(" not in line:
-        end = _SENTENCE_END.search(line)
-        return line[: end.start()] if end else line
+        sentence_end = _SENTENCE_END.search(line)
+        return line[: sentence_end.start()] if sentence_end else line
     in_math, i = False, 0
     while i < len(line):
         if line.startswith("\\(", i) or line.startswith("\\)", i):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 Verdict = tuple[bool | None, str]
 
@@ -40,7 +40,7 @@ def parse_math(text: str) -> list[Any]:
     """math-verify's parse without its signal timeout (the caller bounds the time)."""
     from math_verify import parse
 
-    return parse(_as_latex(text), extraction_config=_configs(), parsing_timeout=None)
+    return cast(list[Any], parse(_as_latex(text), extraction_config=_configs(), parsing_timeout=None))
 
 
 def _gold(form: str) -> list[Any]:

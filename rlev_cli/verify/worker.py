@@ -175,7 +175,8 @@ class MathWorker:
                         for i in range(position, len(jobs)):
                             results[i] = (None, f"math check unavailable: {err}")
                         break
-                chunk, size = [], 0
+                chunk: list[bytes] = []
+                size = 0
                 while position + len(chunk) < len(jobs) and (not chunk or size < _CHUNK_BYTES):
                     index = position + len(chunk)
                     line = json.dumps({"id": index, "job": jobs[index], "budget": timeout_s}) + "\n"

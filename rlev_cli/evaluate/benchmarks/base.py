@@ -20,6 +20,9 @@ Extractor = Callable[[str, Sequence[str]], Extraction]
 
 @dataclass
 class Item:
+    """One prompt to answer: its benchmark and id, the chat messages, the gold letter (or reference
+    answer in domain) and what grading and the summary need (value, qtype, options, the permutation)."""
+
     benchmark: str
     id: str
     messages: list[dict[str, str]]
@@ -33,6 +36,7 @@ class Item:
 
 
 def user(text: str, system: str | None = None) -> list[dict[str, str]]:
+    """Chat messages for one prompt: the user turn, after a system turn when one is given."""
     return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
 
 
