@@ -93,3 +93,20 @@ def test_resume_of_a_missing_run_is_an_error(tmp_path):
         f"--resume: {tmp_path / 'nope'} does not exist (nothing to resume); drop --resume to start a new run"
     )
     assert not (tmp_path / "nope").exists()
+
+
+def test_output_that_holds_a_run_needs_resume(ingested, workspace, tmp_path):
+    """A finished run is never trained over: its model, metrics and checkpoints would mix with a new run's."""
+    from typer.testing import CliRunner
+
+    from rlev_cli.cli import app
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    result = CliRunner().invoke(app, ["train", "--output", str(run), "--max-steps", "1"])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        f"--output {run} already holds a run; add --resume to continue it, or choose another --output"
+    )
+    assert (run / "config.json").read_text() == "{}"
