@@ -187,11 +187,17 @@ def cv_sample(groups: np.ndarray, seed: int) -> np.ndarray:
     return np.flatnonzero(pd.Series(groups).isin(chosen).to_numpy())
 
 
+def exam_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds grouped by exam: (train rows, test rows) pairs, no exam on both sides."""
+    from sklearn.model_selection import GroupKFold
+
+    splitter = GroupKFold(n_splits=min(n_folds, len(set(groups))))
+    return [(train, test) for train, test in splitter.split(np.zeros(len(groups)), groups=groups)]
+
+
 def fit_and_report(
     frame: pd.DataFrame, truth: np.ndarray, config: ValuesConfig
 ) -> tuple[np.ndarray, dict[str, Any], SavedModel]:
-    from sklearn.model_selection import GroupKFold
-
     scored = frame[truth]
     groups = scored["exam_id"].to_numpy()
     n_exams = len(set(groups))
@@ -212,7 +218,7 @@ def fit_and_report(
     sample = cv_sample(groups, config.seed)
     Xs, Ts = X.iloc[sample].reset_index(drop=True), text[sample]
     vs, ss, ts, gs = value[sample], score[sample], total[sample], groups[sample]
-    folds = list(GroupKFold(n_splits=min(config.folds, len(set(gs)))).split(Xs, vs, gs))
+    folds = exam_folds(gs, config.folds)
     targets = ("value", "score") if config.target == "auto" else (config.target,)
     results = {}
     for target in targets:

@@ -45,12 +45,19 @@ def test_fills_unscored_rows_and_reports_against_baseline(ingested, workspace):
 
 
 def test_folds_never_share_an_exam(ingested):
-    from sklearn.model_selection import GroupKFold
+    """rlev's own folds (the ones fit_and_report cross-validates on): every scored row is tested exactly once,
+    and no exam is on both sides of a fold."""
+    from rlev_cli.values.core import exam_folds
 
     table = pq.read_table(ingested).to_pandas()
-    scored = table[table["value_source"] == "score"]
-    for train, test in GroupKFold(n_splits=5).split(scored, groups=scored["exam_id"]):
-        assert not set(scored["exam_id"].iloc[train]) & set(scored["exam_id"].iloc[test])
+    groups = table[table["value_source"] == "score"]["exam_id"].to_numpy()
+    folds = exam_folds(groups, 5)
+    assert len(folds) == 5
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(len(groups)))
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+    assert len(exam_folds(groups[:3], 5)) == len(set(groups[:3]))  # never more folds than exams
 
 
 def test_all_replaces_truth_and_keeps_originals(ingested, workspace, tmp_path):
