@@ -31,8 +31,11 @@ def is_message_list(column: pa.Array) -> bool:
 
 def looks_like_message_text(column: pa.Array) -> np.ndarray:
     """Rows of a string column holding a JSON message list (CSV cells, or a JSON file of mixed prompts)."""
-    text = pc.utf8_ltrim_whitespace(pc.fill_null(column, ""))
-    mask = pc.and_(pc.starts_with(text, "["), pc.match_substring(text, '"role"'))
+    text = pc.fill_null(column, "")
+    has_role = pc.match_substring(text, '"role"')
+    if not pc.any(has_role).as_py():  # plain questions: no copy of the column to trim it
+        return np.zeros(len(column), dtype=bool)
+    mask = pc.and_(pc.starts_with(pc.utf8_ltrim_whitespace(text), "["), has_role)
     return cast(np.ndarray, mask.to_numpy(zero_copy_only=False))
 
 

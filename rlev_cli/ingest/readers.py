@@ -123,7 +123,7 @@ def read_as(path: Path, raw: bytes, source: str, config: IngestConfig) -> ReadRe
     """One file's records with the requested (or detected) format's reader."""
     fmt = config.format
     try:
-        if not raw.strip():
+        if _blank(raw):
             raise UnusableFile("empty file")
         data = None
         if fmt == "auto":
@@ -131,6 +131,11 @@ def read_as(path: Path, raw: bytes, source: str, config: IngestConfig) -> ReadRe
         return READERS[fmt](path, raw, data, source, config)
     except UnusableFile as err:
         return unusable(fmt if fmt != "auto" else "unreadable", source, str(err))
+
+
+def _blank(raw: bytes) -> bool:
+    """`not raw.strip()`, without copying a large file: its first bytes almost always decide it."""
+    return not raw[:4096].strip() and not raw.strip()
 
 
 def unusable(fmt: str, source: str, reason: str) -> ReadResult:

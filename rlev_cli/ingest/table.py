@@ -109,7 +109,7 @@ def _load_json_list(raw: bytes, source: str) -> pa.Table | None:
     import pyarrow.json as pjson
 
     data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    if data.lstrip()[:1] != b"[" or b"\x00" in data[:8192]:
+    if _first_byte(data) != b"[" or b"\x00" in data[:8192]:
         return None
     wrapped = b'{"rows":' + data + b"}"
     try:
@@ -130,6 +130,12 @@ def _load_json_list(raw: bytes, source: str) -> pa.Table | None:
     index = pa.array(np.arange(table.num_rows)).cast(pa.string())
     where = pc.binary_join_element_wise(pa.scalar(source + "#["), index, pa.scalar("]"), "")
     return table.append_column("__source", where)
+
+
+def _first_byte(data: bytes) -> bytes:
+    """`data.lstrip()[:1]` without copying the whole file."""
+    head = data[:4096].lstrip()
+    return head[:1] if head else data.lstrip()[:1]
 
 
 def _decode(raw: bytes) -> str:
@@ -434,9 +440,9 @@ def _text_column(table: pa.Table, name: str) -> pa.Array:
 
 
 def _empty(column: pa.Array) -> np.ndarray:
-    return cast(
-        np.ndarray, pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True).to_numpy(zero_copy_only=False)
-    )
+    # Empty or only Unicode whitespace (what utf8_trim_whitespace removes), without copying the column.
+    blank = pc.or_(pc.equal(column, ""), pc.utf8_is_space(column))
+    return cast(np.ndarray, pc.fill_null(blank, True).to_numpy(zero_copy_only=False))
 
 
 def _options(table: pa.Table, name: str | None, n: int) -> pa.Array:
