@@ -143,24 +143,8 @@ def test_unknown_difficulty_names_the_accepted_levels(tmp_path, bad):
 
 
 def test_difficulty_levels(workspace, tmp_path):
-    from rlev_cli.schema import QUESTIONS, write_table
-
-    rows = [
-        {
-            "id": str(i),
-            "exam_id": "web",
-            "qtype": "free_form",
-            "question": f"q{i}",
-            "answer": "a",
-            "value_source": "none",
-            "split": "train",
-            "source": "x",
-            "difficulty": level,
-        }
-        for i, level in enumerate(["Primary School", "junior high school", "SENIOR HIGH SCHOOL", "University", "PhD"])
-    ]
-    table = pa.Table.from_pylist(rows, schema=QUESTIONS.append(pa.field("difficulty", pa.string())))
-    write_table(table, tmp_path / "web.parquet", "questions")
+    levels = ["Primary School", "junior high school", "SENIOR HIGH SCHOOL", "University", "PhD"]
+    difficulty_table(tmp_path / "web.parquet", levels)
     result = run_predict_values(ValuesConfig(data=tmp_path / "web.parquet", from_difficulty="difficulty"))
     values = pq.read_table(result.out_path)["value"].to_pylist()
     assert values == [0.01, 0.02, 0.04, 0.06, 0.08] and result.source == "difficulty"
