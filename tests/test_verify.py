@@ -8,7 +8,7 @@ import pytest
 
 from rlev_cli.verify import check, extract_final_answer
 from rlev_cli.verify.extract import last_line
-from rlev_cli.verify.judge import JUDGE_PROMPT
+from rlev_cli.verify.judge import JUDGE_PROMPT, judge_messages
 from tests.conftest import EXAMS
 
 JEE = {(r["type"], r["gold"]) for r in json.loads((EXAMS / "jeebench" / "dataset.json").read_text())}
@@ -52,5 +52,10 @@ def test_extraction_takes_the_last_marker():
 
 
 def test_judge_prompt_sees_only_the_last_line():
+    """The messages the judge is sent (the paper's protocol: the final step only, then the reference)."""
+    messages = judge_messages("What is 3+4?", "step 1: 3\nstep 2: add 4\nTherefore, the answer is 7\n\n", "7")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    user = messages[1]["content"]
+    assert user == JUDGE_PROMPT.format(question="What is 3+4?", response="Therefore, the answer is 7", reference="7")
+    assert "step 1" not in user and "step 2" not in user
     assert last_line("step 1\nstep 2\nTherefore, the answer is 7\n\n") == "Therefore, the answer is 7"
-    assert "{reference}" in JUDGE_PROMPT and JUDGE_PROMPT.startswith("Given a problem")
