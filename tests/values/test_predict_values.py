@@ -189,10 +189,11 @@ def test_never_imports_the_training_stack(ingested):
     # shim, and hiding torch from that walk broke every saved-model load (#9 item 5).
     code = (
         "import sys; from rlev_cli.cli import main; sys.argv=['rlev','predict-values','--json'];\n"
-        "try: main()\nexcept SystemExit: pass\n"
+        "try: main()\nexcept SystemExit as done: assert done.code in (0, None), done.code\n"
         "print(sorted(m for m in ('trl','transformers','vllm') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
 
 
