@@ -119,7 +119,8 @@ def run_predict_values(config: ValuesConfig) -> ValuesResult:
             "config": as_dict(config),
             **report,
         }
-        report_path = out_path.with_name("value_report.json")
+        # A saved model applied to new rows gets a report of its own: the fit's value_report.json stays.
+        report_path = out_path.with_name("value_applied_report.json" if config.model_in else "value_report.json")
         write_json(report_path, report)
     return ValuesResult(out_path, report_path, model_path, len(frame), n_filled, source, report)
 

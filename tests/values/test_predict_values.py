@@ -83,6 +83,12 @@ def test_saved_model_round_trip_gives_identical_predictions(ingested, tmp_path):
     expected_mae = np.abs(b[scored.to_numpy()] - table.loc[scored, "value"].to_numpy()).mean()
     assert second.report["held_out"]["mae"] == pytest.approx(expected_mae, abs=1e-6)
     assert second.report["chosen"] == first.report["chosen"] and second.report["model_in"] == str(model)
+    # the fit's report is not overwritten by applying the model: each run has its own file
+    assert (first.report_path, second.report_path) == (
+        tmp_path / "value_report.json",
+        tmp_path / "value_applied_report.json",
+    )
+    assert "held_out" not in json.loads(first.report_path.read_text())
     with open(model, "rb") as handle:
         assert handle.read(2) == b"PK"  # a skops zip, not a pickle
 
