@@ -96,15 +96,15 @@ def _command(
             if values.pop("debug"):
                 os.environ["RLEV_DEBUG"] = "1"
             config_file = values.pop("config_file")
+            from_file = read_config_file(config_file, config_class) if config_file else {}
             arguments = {p.name: values.pop(p.name) for p in own}
             field_names = {f.name for f in dataclasses.fields(config_class)}
             fixed = {k: v for k, v in arguments.items() if k in field_names and v}
             given = {key for key in values if _given(ctx, key)}
-            config = build_config(config_class, values, given, config_file, **fixed)
+            config = build_config(config_class, values, given, from_file, **fixed)
             passed = dict(arguments)  # also the ones that set a field: the command declared them
             if "explicit" in inspect.signature(fn).parameters:  # what the user set, e.g. for --resume checks
-                from_file = set(read_config_file(config_file, config_class)) if config_file else set()
-                passed["explicit"] = (given | set(fixed) | from_file) - {"workspace"}
+                passed["explicit"] = (given | set(fixed) | set(from_file)) - {"workspace"}
             try:
                 fn(config, **passed)
             except KeyboardInterrupt:  # Ctrl-C: say what state the outputs are in, exit 130 as shells expect

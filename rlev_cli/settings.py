@@ -184,12 +184,12 @@ def parse_pairs(name: str, items: Sequence[str]) -> dict[str, str]:
 
 
 def build_config(
-    config: type, flags: dict[str, Any], given: set[str], config_file: Path | None = None, **fixed: Any
+    config: type, flags: dict[str, Any], given: set[str], from_file: dict[str, Any] | None = None, **fixed: Any
 ) -> Any:
     """The settings of one run: `fixed` (set by the command) over flags given on the command line
-    (`given`) over the `--config` file over the declared defaults."""
+    (`given`) over the `--config` file's settings (`read_config_file`) over the declared defaults."""
     hints = _resolved_types(config)
-    values: dict[str, Any] = read_config_file(config_file, config) if config_file else {}
+    values: dict[str, Any] = dict(from_file or {})
     for name, value in flags.items():
         if name in given or name not in values:
             values[name] = value

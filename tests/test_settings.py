@@ -13,7 +13,7 @@ from rlev_cli.cli import app
 from rlev_cli.errors import RlevError
 from rlev_cli.evaluate.config import EvalConfig
 from rlev_cli.ingest.config import IngestConfig
-from rlev_cli.settings import build_config, cli_fields, help_for, parse_pairs
+from rlev_cli.settings import build_config, cli_fields, help_for, parse_pairs, read_config_file
 from rlev_cli.train.config import TrainConfig
 from rlev_cli.values.config import ValuesConfig
 from tests.conftest import EXAMS
@@ -58,9 +58,10 @@ def test_choices_are_real_choices_in_help():
 def test_flags_over_yaml_over_defaults(tmp_path):
     yaml_file = tmp_path / "train.yaml"
     yaml_file.write_text("alpha: 3.0\nlearning_rate: 1.0e-5\n")
-    config = build_config(TrainConfig, {"alpha": 5.0, "learning_rate": 5e-7}, {"alpha"}, yaml_file)
+    from_file = read_config_file(yaml_file, TrainConfig)
+    config = build_config(TrainConfig, {"alpha": 5.0, "learning_rate": 5e-7}, {"alpha"}, from_file)
     assert (config.alpha, config.learning_rate, config.kl_coef) == (5.0, 1e-5, 0.01)
-    config = build_config(TrainConfig, {"alpha": 10.0}, set(), yaml_file)
+    config = build_config(TrainConfig, {"alpha": 10.0}, set(), from_file)
     assert config.alpha == 3.0
 
 
