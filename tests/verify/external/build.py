@@ -52,6 +52,7 @@ SOURCES = {
     "mmlu-pro": ("TIGER-AI-Lab/MMLU-Pro", "f418b116db00b065c2aea046518d8fcf74d39872"),
     "gsm8k": ("openai/grade-school-math", "3101c7d5072418e28b9008a6636bde82a006892c"),
     "math-verify": ("huggingface/Math-Verify", "5d148cfaaf99214c2e4ffb4bc497ab042c592a7a"),
+    "theoremqa": ("TIGER-AI-Lab/TheoremQA", "acfc9686aa9b49f3c8f189364a9a9ee9c53da039"),
 }
 GAOKAO_OBJ_PER_FILE = 90  # responses per objective file (14 files): ~1,250 exam answers
 GAOKAO_OBJ_MATH_PER_FILE = 214  # the two math MCQ files are kept whole
@@ -61,7 +62,12 @@ MMLU_PRO_MODELS = {  # model -> responses drawn (a chat model, an instruct model
     "mathstral-7B": 90,
     "gemini-1.5-pro-002": 90,
 }
-GSM8K_ITEMS = 110  # questions; two of the four released model solutions each
+GSM8K_ITEMS = 110
+THEOREMQA_ITEMS = 110  # questions; both released models' outputs for each
+THEOREMQA_MODELS = {
+    "Mistral_7B_v0.1_5shots_mistral": "Mistral-7B-v0.1",
+    "internlm2_math_20b_5shots_short": "internlm2-math-20b",
+}  # questions; two of the four released model solutions each
 QUESTION_CHARS = 400
 
 
@@ -94,7 +100,10 @@ def abridge(text: str) -> str:
 # ---- failure families (tags for the per-family report; a case may carry several) -----------------------
 
 _FAMILIES: list[tuple[str, Any]] = [
-    ("zh: 选项X in an explanation", lambda c: re.search(r"选项\s*[A-J]\s*(?:是|为)?\s*(?:错误|不正确|正确|错)", c["response"])),
+    (
+        "zh: 选项X in an explanation",
+        lambda c: re.search(r"选项\s*[A-J]\s*(?:是|为)?\s*(?:错误|不正确|正确|错)", c["response"]),
+    ),
     ("zh: 【答案】 tag", lambda c: "【答案】" in c["response"]),
     ("several slots", lambda c: "," in c["reference"] and re.fullmatch(r"[A-J]+(,[A-J]+)+", c["reference"])),
     ("several \\boxed in the response", lambda c: c["response"].count("\\boxed") > 1),
@@ -104,7 +113,10 @@ _FAMILIES: list[tuple[str, Any]] = [
     ("\\text{} unit", lambda c: re.search(r"\\(?:text|mathrm)\{\s*[A-Za-z~]", c["reference"])),
     ("escaped \\$", lambda c: "\\$" in c["response"] or "\\$" in c["reference"]),
     ("long chain-of-thought math", lambda c: c["qtype"] in MATH_QTYPES and len(c["response"]) >= 600),
-    ("answer then more text", lambda c: re.search(r"(?:answer is|答案)", c["response"][: max(0, len(c["response"]) - 300)])),
+    (
+        "answer then more text",
+        lambda c: re.search(r"(?:answer is|答案)", c["response"][: max(0, len(c["response"]) - 300)]),
+    ),
 ]
 MATH_QTYPES = ("numeric", "fill_blank", "free_form")
 
@@ -122,9 +134,18 @@ def gaokao_objective(mirror: Mirror) -> list[dict[str, Any]]:
     the item is correct when every slot is."""
     out = []
     listing = subprocess.run(
-        ["git", "-C", str(mirror.root / "OpenLMLab+GAOKAO-Bench" / "repo"), "ls-tree", "--name-only",
-         SOURCES["gaokao"][1], "Results/gpt_4_0314_obj/"],
-        check=True, capture_output=True, text=True,
+        [
+            "git",
+            "-C",
+            str(mirror.root / "OpenLMLab+GAOKAO-Bench" / "repo"),
+            "ls-tree",
+            "--name-only",
+            SOURCES["gaokao"][1],
+            "Results/gpt_4_0314_obj/",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     for path in sorted(p for p in listing if p.endswith(".json")):
         stem = Path(path).stem.removeprefix("gpt-4-0314_")
@@ -135,7 +156,9 @@ def gaokao_objective(mirror: Mirror) -> list[dict[str, Any]]:
             row, why = _gaokao_item(item, path, stem)
             if why:
                 continue
-            label = [a.strip().upper() for a in ex["model_answer"]] == [a.strip().upper() for a in ex["standard_answer"]]
+            label = [a.strip().upper() for a in ex["model_answer"]] == [
+                a.strip().upper() for a in ex["standard_answer"]
+            ]
             rows.append(
                 {
                     "id": f"gaokao-obj/{stem}/{ex['index']}",
@@ -261,6 +284,93 @@ def gsm8k(mirror: Mirror) -> list[dict[str, Any]]:
     return out
 
 
+def _number(text: Any) -> float | None:
+    """TheoremQA's number_it, in short: units and $ dropped, then a float, else LaTeX read by latex2sympy."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    text = str(text).replace("%", "/100").replace("$", "").replace("°", "").strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        from latex2sympy2_extended import latex2sympy
+
+        return float(latex2sympy(text).evalf())
+    except Exception:
+        return None
+
+
+def theoremqa_verdict(pred: str, truth: str, truth_num: Any) -> bool:
+    """TheoremQA's compare_answer_with_groundtruth (utils.py) on the released `pred`: an option letter by
+    containment, else the same text, else integers by rounding, floats within 4 % (relative), lists of
+    numbers element by element after sorting."""
+    if truth.lower() in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)"):
+        return truth.lower() in pred.lower()
+    if pred.lower() == truth.lower():
+        return True
+    if truth_num is None:
+        return False
+
+    def close(p: float | None, g: float | int) -> bool:
+        if p is None or p != p:
+            return False
+        if isinstance(g, int):
+            return round(p) == g
+        return abs(p - g) <= abs(g) * 0.04
+
+    if isinstance(truth_num, (int, float)):
+        return close(_number(pred), truth_num)
+    if not (pred.startswith("(") and pred.endswith(")")):
+        return False
+    values = [_number(v) for v in pred[1:-1].split(",")]
+    if len(values) != len(truth_num) or any(v is None for v in values):
+        return False
+    return all(close(p, g) for p, g in zip(sorted(values), sorted(truth_num), strict=True))  # type: ignore[type-var]
+
+
+def theoremqa(mirror: Mirror) -> list[dict[str, Any]]:
+    """TheoremQA's released outputs of two models (5-shot): the verdict is TheoremQA's own comparison of
+    its extracted `pred` with the answer (reimplemented above; its extraction is crude, e.g. any "no" in
+    the answer text becomes False, so the hand reading overrules it often)."""
+    import pyarrow as pa
+
+    from rlev_cli.ingest.qtypes import infer_qtypes
+
+    out = []
+    keep = None
+    for stem, model in THEOREMQA_MODELS.items():
+        path = f"outputs/{stem}.jsonl"
+        rows = [
+            json.loads(line) for line in mirror.read("theoremqa", path).decode("utf-8").splitlines() if line.strip()
+        ]
+        if keep is None:
+            keep = set(
+                sorted(range(len(rows)), key=lambda i: sha(f"theoremqa/{rows[i]['question']}"))[:THEOREMQA_ITEMS]
+            )
+        for i in sorted(keep):
+            r = rows[i]
+            truth, truth_num = r["correct"]
+            reference = str(truth).strip()
+            out.append(
+                {
+                    "id": f"theoremqa/{model}/{i}",
+                    "item": f"theoremqa/{sha(r['question'])[:12]}",
+                    "source": "TheoremQA outputs",
+                    "source_path": path,
+                    "model": model,
+                    "lang": "en",
+                    "qtype": infer_qtypes(pa.array([reference]))[0].as_py(),
+                    "question": abridge(r["question"]),
+                    "options": None,
+                    "reference": reference,
+                    "response": r["solution"],
+                    "source_label": theoremqa_verdict(str(r["pred"]).strip(), reference, truth_num),
+                }
+            )
+    return out
+
+
 def _parametrized(source: str) -> list[tuple[str, str, int]]:
     """The (gold, pred, expected) tuples of a Math-Verify test module's @pytest.mark.parametrize list."""
     tree = ast.parse(source)
@@ -278,7 +388,10 @@ def math_verify_tests(mirror: Mirror) -> list[dict[str, Any]]:
     answer and a model's final answer, with the maintainers' verdict. Math-Verify passes these by
     construction, so they are reported apart."""
     out = []
-    for module, model in (("tests/test_open_thoughts.py", "OpenThoughts"), ("tests/test_numina_cases.py", "NuminaMath")):
+    for module, model in (
+        ("tests/test_open_thoughts.py", "OpenThoughts"),
+        ("tests/test_numina_cases.py", "NuminaMath"),
+    ):
         for n, (gold, pred, expected) in enumerate(_parametrized(mirror.read("math-verify", module).decode())):
             gold_text = gold.strip()
             out.append(
@@ -340,7 +453,7 @@ def split(cases: list[dict[str, Any]]) -> None:
 
 def build(mirror: Mirror) -> list[dict[str, Any]]:
     cases = gaokao_objective(mirror) + gaokao_fill_in(mirror) + mmlu_pro(mirror) + gsm8k(mirror)
-    cases += math_verify_tests(mirror)
+    cases += math_verify_tests(mirror) + theoremqa(mirror)
     ids = Counter(c["id"] for c in cases)
     assert max(ids.values()) == 1, [i for i, n in ids.items() if n > 1]
     decisions = load_decisions()
@@ -356,8 +469,22 @@ def build(mirror: Mirror) -> list[dict[str, Any]]:
 
 
 FIELDS = (
-    "id", "item", "half", "source", "source_path", "model", "lang", "qtype", "families", "question", "options",
-    "reference", "response", "source_label", "label", "decision_reason",
+    "id",
+    "item",
+    "half",
+    "source",
+    "source_path",
+    "model",
+    "lang",
+    "qtype",
+    "families",
+    "question",
+    "options",
+    "reference",
+    "response",
+    "source_label",
+    "label",
+    "decision_reason",
 )
 
 
