@@ -372,27 +372,38 @@ def theoremqa(mirror: Mirror) -> list[dict[str, Any]]:
 
 
 def _parametrized(source: str) -> list[tuple[str, str, int]]:
-    """The (gold, pred, expected) tuples of a Math-Verify test module's @pytest.mark.parametrize list."""
+    """The (gold, pred, expected) tuples of a Math-Verify test module's @pytest.mark.parametrize lists."""
     tree = ast.parse(source)
     cases = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "parametrize":
+            names = ast.literal_eval(node.args[0]).replace(" ", "")
+            if not names.startswith("gold,pred,"):
+                continue
             for elt in node.args[1].elts:  # type: ignore[attr-defined]
-                gold, pred, expected = (ast.literal_eval(e) for e in elt.elts)
+                try:
+                    gold, pred, expected = (ast.literal_eval(e) for e in elt.elts[:3])
+                except ValueError:  # a case built with an f-string: not a model's output
+                    continue
                 cases.append((gold, pred, int(expected)))
     return cases
 
 
 def math_verify_tests(mirror: Mirror) -> list[dict[str, Any]]:
-    """Math-Verify's regression cases taken from real model outputs (OpenThoughts, NuminaMath): a gold
-    answer and a model's final answer, with the maintainers' verdict. Math-Verify passes these by
-    construction, so they are reported apart."""
+    """Math-Verify's regression cases taken from real model outputs (OpenThoughts, NuminaMath final answers;
+    and from test_all.py the whole chain-of-thought MATH solutions, a prediction of 150 characters or
+    more: the shorter ones there are written by hand): a gold answer and a model's answer, with the
+    maintainers' verdict. Math-Verify passes these by construction, so they are reported apart."""
     out = []
-    for module, model in (
-        ("tests/test_open_thoughts.py", "OpenThoughts"),
-        ("tests/test_numina_cases.py", "NuminaMath"),
-    ):
+    modules = (
+        ("tests/test_open_thoughts.py", "OpenThoughts", 0),
+        ("tests/test_numina_cases.py", "NuminaMath", 0),
+        ("tests/test_all.py", "MATH chain-of-thought", 150),
+    )
+    for module, model, min_chars in modules:
         for n, (gold, pred, expected) in enumerate(_parametrized(mirror.read("math-verify", module).decode())):
+            if len(pred) < min_chars:
+                continue
             gold_text = gold.strip()
             out.append(
                 {
