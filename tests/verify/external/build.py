@@ -409,7 +409,11 @@ def math_verify_tests(mirror: Mirror) -> list[dict[str, Any]]:
                 {
                     "id": f"math-verify/{Path(module).stem}/{n}",
                     "item": f"math-verify/{Path(module).stem}/{sha(gold_text)[:12]}",
-                    "source": "Math-Verify tests (real model answers)",
+                    # the whole MATH solutions are a source of their own: the split alternates within a source,
+                    # so adding them to the OpenThoughts/NuminaMath source would have moved its items
+                    "source": "Math-Verify tests, MATH chain-of-thought"
+                    if min_chars
+                    else "Math-Verify tests (real model answers)",
                     "source_path": module,
                     "model": model,
                     "lang": "en",
