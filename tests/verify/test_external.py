@@ -45,7 +45,7 @@ def test_the_set_is_real_model_output_with_provenance():
     assert len(TUNED) >= 750 and len({c["id"] for c in TUNED}) == len(TUNED)
     assert {c["half"] for c in TUNED} == {"tuned"}
     sources = Counter(c["source"] for c in TUNED)
-    assert len(sources) >= 5 and min(sources.values()) >= 25, sources
+    assert len(sources) >= 5 and min(sources.values()) >= 20, sources
     assert Counter(c["lang"] for c in TUNED)["zh"] >= 300 and Counter(c["lang"] for c in TUNED)["en"] >= 300
     listed = (EXTERNAL / "SOURCES.md").read_text(encoding="utf-8")
     for source in sources:  # each source has its row: repository, commit, path, licence, labels

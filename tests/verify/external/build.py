@@ -426,7 +426,10 @@ def math_verify_tests(mirror: Mirror) -> list[dict[str, Any]]:
                     "question": "",
                     "options": None,
                     # a MATH-style reference: the gold in \boxed{}, as a worked solution would hold it
-                    "reference": gold_text if "\\boxed" in gold_text else f"$\\boxed{{{_unwrap(gold_text)}}}$",
+                    # (a gold that is a whole worked solution without \boxed is kept as it is: the judge's)
+                    "reference": gold_text
+                    if "\\boxed" in gold_text or len(gold_text) > 120
+                    else f"$\\boxed{{{_unwrap(gold_text)}}}$",
                     "response": pred,
                     "source_label": bool(expected),
                 }
