@@ -54,7 +54,14 @@ def test_the_set_is_real_model_output_with_provenance():
     qtypes = Counter(c["qtype"] for c in TUNED)
     assert {"single_choice", "multi_choice", "numeric", "fill_blank", "free_form"} <= set(qtypes), qtypes
     families = Counter(f for c in TUNED for f in c["families"])
-    for family in ("zh: 选项X in an explanation", "zh: 【答案】 tag", "several slots", "name=value reference"):
+    for family in (
+        "zh: 选项X in an explanation",
+        "zh: 【答案】 tag",
+        "several slots",
+        "name=value reference",
+        "zh: 答案是 <option content> before a later letter",
+        "long chain-of-thought math",
+    ):
         assert families[family] >= 5, families
 
 

@@ -118,12 +118,24 @@ _FAMILIES: list[tuple[str, Any]] = [
     ("\\text{} unit", lambda c: re.search(r"\\(?:text|mathrm)\{\s*[A-Za-z~]", c["reference"])),
     ("escaped \\$", lambda c: "\\$" in c["response"] or "\\$" in c["reference"]),
     ("long chain-of-thought math", lambda c: c["qtype"] in MATH_QTYPES and len(c["response"]) >= 600),
+    ("zh: 答案是 <option content> before a later letter", lambda c: _content_then_letter(c)),
     (
-        "answer then more text",
+        "an answer statement well before the end",
         lambda c: re.search(r"(?:answer is|答案)", c["response"][: max(0, len(c["response"]) - 300)]),
     ),
 ]
 MATH_QTYPES = ("numeric", "fill_blank", "free_form")
+
+
+_CONTENT_ANSWER = re.compile(r"(?:答案|正确选项)(?:是|为|应该是)\s*[“\"「:：]?\s*(?![A-J](?:[^A-Za-z]|$))[^\n。]{2,}")
+
+
+def _content_then_letter(case: dict[str, Any]) -> bool:
+    """答案是 followed by an option's content, not its letter, and a letter later on."""
+    if case["qtype"] not in ("single_choice", "multi_choice"):
+        return False
+    match = _CONTENT_ANSWER.search(case["response"])
+    return bool(match and re.search(r"[A-J]", case["response"][match.end() :]))
 
 
 def families(case: dict[str, Any]) -> list[str]:
