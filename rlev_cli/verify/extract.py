@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import re
 
+_CHOOSE = r"(?:选|選)(?:择|擇)?(?!\s*(?:项|項))"  # 选 / 选择, never 选项 ("所以选项D是错误的")
 _TEXT_MARKERS = re.compile(
     r"(?:the\s+(?:final\s+)?answers?\s+(?:is|are|would\s+be|should\s+be)\s*[:：]?|(?:final\s+)?answers?\s*[:：]"
     r"|答案\s*(?:依次|分别|分別)?\s*(?:是|为|為|应为|應為|应是|選|选)\s*[:：]?|答案\s*[:：]"
-    r"|(?:故|所以|因此|因而|则|應|应|即)\s*(?:选|選)(?:择|擇)?\s*[:：]?"
-    r"|(?<![^\s，。,.:：;；!！])(?:选|選)\s*[:：]?(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
-    r"|정답은|정답\s*[:：])\s*",
+    r"|正确(?:的)?(?:选项|選項|答案)\s*(?:是|为|為|应为|應為)\s*[:：]?"
+    r"|(?:故|所以|因此|因而|则|應|应|即)\s*(?:本题|本題|应该|應該|应当|應當|应|應)?\s*" + _CHOOSE + r"\s*[:：]?"
+    r"|(?<![^\s，。,.:：;；!！])(?:本题|本題|应该|應該|应)?\s*(?:选|選)(?:择|擇)?\s*[:：]?"
+    r"(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
+    r"|정답은|정답\s*[:：]"
+    r"|(?:^|(?<=\n))[#*> \t]*(?:the\s+)?(?:final\s+)?answer[ \t*]*(?=\r?\n))\s*",  # a heading line "### Final Answer"
     re.IGNORECASE,
 )
 _MARKER_WORD = re.compile(r"answer|答案|选|選|정답", re.IGNORECASE)  # in every text marker
@@ -64,8 +68,9 @@ def last_line(text: str | None) -> str:
 
 
 def _first_sentence(tail: str) -> str:
-    """The tail up to its first sentence end outside math (`$…$`, `\\(…\\)`): '5. Then' -> '5'."""
-    tail = tail.lstrip()
+    """The tail up to its first sentence end outside math (`$…$`, `\\(…\\)`): '5. Then' -> '5'. A display
+    block (`$$…$$`, `\\[…\\]`) at the start, on the marker's line or the next, is taken whole."""
+    tail = tail.lstrip(" \t\r\n*")
     for opener, closer in (("$$", "$$"), ("\\[", "\\]")):
         if tail.startswith(opener):
             end = tail.find(closer, len(opener))
@@ -81,6 +86,9 @@ def _first_sentence(tail: str) -> str:
             in_math = line[i + 1] == "("
             i += 2
             continue
+        if line.startswith("\\$", i):  # an escaped dollar (a price) is not math
+            i += 2
+            continue
         if line[i] == "$":
             in_math = not in_math
         elif not in_math and _SENTENCE_END.match(line, i):
@@ -91,19 +99,49 @@ def _first_sentence(tail: str) -> str:
 
 
 def _clean(answer: str) -> str:
-    answer = answer.replace("**", "").strip()
+    answer = _END_TAG.sub(" ", answer).replace("**", "").strip()
     return answer.rstrip("。．").rstrip().removesuffix(".").strip() if not answer.endswith("..") else answer
+
+
+# GAOKAO-Bench's answer tag "【答案】C <eoa>" (exam solutions and models trained on them); it ends at an end
+# tag, at the next 【…】 section ("【解析】") or at the end of its line
+_EXAM_TAG = re.compile(r"【\s*答案\s*】\s*[:：]?")
+_END_TAG = re.compile(r"<\s*/?\s*(?:eoa|eoe|eos|s|\|im_end\||\|endoftext\|)\s*>", re.IGNORECASE)
+_TAG_END = re.compile(r"<\s*/?\s*(?:eoa|eoe|eos|s|\|im_end\||\|endoftext\|)\s*>|【", re.IGNORECASE)
+MAX_SCAN_CHARS = 20_000  # markers are looked for in the response's last 20,000 characters only
+
+
+def _tagged(text: str, tag: re.Match[str], *, whole_tail: bool) -> str:
+    tail = text[tag.end() :]
+    end = _TAG_END.search(tail)
+    region = tail[: end.start()] if end else tail
+    box = _BOXED.search(region)
+    if box is not None and not whole_tail:
+        found = _braced(region, box.end())
+        if found is not None:
+            return _clean(found[0])
+    return _clean(region.strip() if whole_tail else _first_sentence(region))
+
+
+def _scan_window(text: str) -> tuple[str, int]:
+    """The part of a response where its final answer can be: a long response's last MAX_SCAN_CHARS."""
+    if len(text) <= MAX_SCAN_CHARS:
+        return text, 0
+    return text[-MAX_SCAN_CHARS:], len(text) - MAX_SCAN_CHARS
 
 
 def answer_region(response: str, *, whole_tail: bool = False) -> str:
     """The final-answer region (see the module docstring); `whole_tail` keeps every line after the marker
     (several answer slots listed one per line)."""
-    text = response or ""
+    text, _ = _scan_window(response or "")
+    if "【" in text:
+        tags = list(_EXAM_TAG.finditer(text))
+        if tags:
+            return _tagged(text, tags[-1], whole_tail=whole_tail)
     first = _MARKER_WORD.search(text)  # a cheap scan first: the full pattern is slow on long reasoning
     markers = list(_TEXT_MARKERS.finditer(text, max(0, first.start() - 24))) if first else []
     marker = markers[-1] if markers else None
-    boxes = list(_BOXED.finditer(text))
-    box = boxes[-1] if boxes else None
+    box = _last_box(text)
     if box is not None and (marker is None or box.start() >= marker.end()):
         found = _braced(text, box.end())
         if found is not None and (marker is None or not whole_tail):
@@ -115,7 +153,72 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
         found = _braced(text, box.end())
         if found is not None:
             return _clean(found[0])
-    return _clean(last_line(text))
+    return _clean(_last_display(text) or last_line(text))
+
+
+def _last_box(text: str) -> re.Match[str] | None:
+    at = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if at == -1:
+        return None
+    for match in _BOXED.finditer(text, at):
+        return match
+    boxes = list(_BOXED.finditer(text))  # '\\boxed {' with a space, or a '\\boxed' without a brace last
+    return boxes[-1] if boxes else None
+
+
+def _last_display(text: str) -> str | None:
+    """A display block (`\\[ … \\]`, `$$ … $$`) that ends the response over several lines, whole."""
+    stripped = text.rstrip()
+    for opener, closer in (("\\[", "\\]"), ("$$", "$$")):
+        if stripped.endswith(closer) and "\n" in stripped[-2000:]:
+            start = stripped.rfind(opener, 0, len(stripped) - len(closer))
+            if start != -1 and "\n" in stripped[start:]:
+                return stripped[start:]
+    return None
+
+
+_BOX_JOINER = re.compile(r"^[\s$,;，、.]*(?:and|or|和|或|及|\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\})?[\s$,;，、]*$")
+
+
+def final_boxes(response: str) -> list[str]:
+    """The contents of the run of `\\boxed{}` that ends with the last one, joined only by commas, "and",
+    "or" and spaces ("$\\boxed{2}$ and $\\boxed{3}$" -> ['2', '3']: a list of solutions); [] when the
+    response has no box after its last text marker."""
+    text, _ = _scan_window(response or "")
+    boxes: list[tuple[int, int, str]] = []
+    for match in _BOXED.finditer(text):
+        found = _braced(text, match.end())
+        if found is not None:
+            boxes.append((match.start(), found[1], found[0]))
+    if not boxes:
+        return []
+    run = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if not _BOX_JOINER.match(text[box[1] : run[0][0]]):
+            break
+        run.insert(0, box)
+    return [content for _, _, content in run]
+
+
+_SUB_QUESTION = re.compile(r"(?:^|(?<=[\s。；;:：]))[(（]\s*(?:\d{1,2}|[一二三四五六七八九十])\s*[)）]|[①-⑳]")
+
+
+def sub_answers(response: str) -> list[str]:
+    """One final answer per sub-question, in order: the response split at its sub-question labels
+    ((1), （1）, ①…), each part's own answer region ("（1）【答案】C … （2）【答案】A" -> ['C', 'A']);
+    [] unless every labelled part that follows the first label states an answer with a marker."""
+    text, _ = _scan_window(response or "")
+    labels = list(_SUB_QUESTION.finditer(text))
+    if len(labels) < 2:
+        return []
+    bounds = [m.start() for m in labels] + [len(text)]
+    answers = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        part = text[start:end]
+        if not (_EXAM_TAG.search(part) or _TEXT_MARKERS.search(part) or _BOXED.search(part)):
+            continue  # a label inside a part's reasoning ("by (1) we know"), not a new part
+        answers.append(answer_region(part))
+    return answers
 
 
 def extract_final_answer(response: str) -> str:

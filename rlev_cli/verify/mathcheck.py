@@ -16,6 +16,14 @@ from typing import Any, cast
 Verdict = tuple[bool | None, str]
 
 _FORMS_CACHE: dict[str, list[Any]] = {}
+PHASE = ["response"]  # what the worker is parsing when its timer fires: "reference" or "response"
+_DIGIT_GROUPS = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\,|\{\\,\})(?=\d{3}(?!\d))")
+
+
+def join_digit_groups(text: str) -> str:
+    """'10{,}000' / '900,\\!000,\\!000' / '1\\,000' -> '10000' / '900000000' / '1000': LaTeX's thousands
+    separators (a plain ',' stays: '1,2' is two blanks)."""
+    return _DIGIT_GROUPS.sub("", text) if "," in text or "\\," in text else text
 
 
 _ROMAN_LETTER = re.compile(r"\\mathrm\s*\{\s*(?:~\s*)?([A-Za-z])\s*\}")
@@ -24,7 +32,7 @@ _ROMAN_LETTER = re.compile(r"\\mathrm\s*\{\s*(?:~\s*)?([A-Za-z])\s*\}")
 def _as_latex(text: str) -> str:
     # '\mathrm{~N}' (an upright N after a tie, GAOKAO's typesetting) is the symbol N to a reader; the
     # LaTeX parser gives up on the tie
-    text = _ROMAN_LETTER.sub(r"\1", text).replace("~", " ").strip()
+    text = _ROMAN_LETTER.sub(r"\1", text).replace("~", " ").replace("\\$", "").strip()
     if "$" in text or "\\(" in text or "\\[" in text:
         return text
     return f"${text}$"
@@ -47,15 +55,31 @@ def _gold(form: str) -> list[Any]:
     if form not in _FORMS_CACHE:
         if len(_FORMS_CACHE) > 4096:
             _FORMS_CACHE.clear()
-        _FORMS_CACHE[form] = parse_math(form)
+        PHASE[0] = "reference"  # the worker's timer says so when it fires here (then it stays set)
+        try:
+            _FORMS_CACHE[form] = parse_math(form)
+        except Exception:  # math-verify's parser raising on a reference: nothing parsed
+            _FORMS_CACHE[form] = []
+        PHASE[0] = "response"
     return _FORMS_CACHE[form]
 
 
-def _is_equation_of_expression(expr: Any) -> bool:
-    """An equation like (x-3)^2+y^2=2 or 5x-y+2=0: a relation whose left side is not a lone symbol."""
-    from sympy import Eq, Symbol
+def _is_name(expr: Any) -> bool:
+    """What a reference names its value by: x, a_3, f(x), (p, q)."""
+    from sympy import Symbol, Tuple
+    from sympy.core.function import AppliedUndef
 
-    return isinstance(expr, Eq) and not isinstance(expr.lhs, Symbol)
+    if isinstance(expr, Tuple):
+        return all(_is_name(e) for e in expr)
+    return isinstance(expr, (Symbol, AppliedUndef))
+
+
+def _is_equation_of_expression(expr: Any) -> bool:
+    """An equation like (x-3)^2+y^2=2 or 5x-y+2=0: a relation whose left side is not a name ("f(x)=1",
+    "(p,q)=(3,2)" name their value; a bare value answers them)."""
+    from sympy import Eq
+
+    return isinstance(expr, Eq) and not _is_name(expr.lhs)
 
 
 def _is_relation(expr: Any) -> bool:
@@ -82,8 +106,8 @@ def top_level_items(text: str) -> list[str]:
 
 def _blanks(form: str) -> list[str] | None:
     """Several blanks written as a bare list ('1,2', '$-1, 3$'), else None (a bracketed tuple, set or
-    interval is one answer and stays whole)."""
-    inner = form.strip().strip("$").strip()
+    interval is one answer and stays whole; '900,\\!000' is one number)."""
+    inner = join_digit_groups(form.strip().strip("$").strip())
     items = top_level_items(inner)
     return items if len(items) > 1 and all(items) else None
 
@@ -108,14 +132,14 @@ def _one_equal(answer: str, form: str) -> bool | None:
     return bool(verify(gold, pred, timeout_seconds=None, strict=True))
 
 
-def math_equal(answer: str, forms: list[str]) -> Verdict:
-    """The answer against the accepted forms of a reference (any one matching is enough); several blanks
-    ('1,2') are compared blank by blank, in order."""
+def math_equal(answer: str, forms: list[str], ordered: bool = True) -> Verdict:
+    """The answer against the accepted forms of a reference (any one matching is enough); with `ordered`,
+    several blanks ('1,2') are compared blank by blank, in order."""
     parsed_any = False
     for form in forms:
-        blanks = _blanks(form)
+        blanks = _blanks(form) if ordered else None
         if blanks is not None:
-            said = top_level_items(answer.strip().strip("$").strip())
+            said = top_level_items(join_digit_groups(answer.strip().strip("$").strip()))
             results = [_one_equal(a, f"${g}$") for a, g in zip(said, blanks, strict=False)]
             if any(r is None for r in results):
                 continue
@@ -172,8 +196,8 @@ def _after_last_equals(answer: str) -> str:
 
 
 def run_job(job: list[Any]) -> Verdict:
-    """One comparison job from the parent: ["math", answer, forms] or ["numeric", answer, gold, tol]."""
+    """One comparison job from the parent: ["math", answer, forms, ordered] or ["numeric", answer, gold, tol]."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     if job[0] == "math":
-        return math_equal(job[1], job[2])
+        return math_equal(job[1], job[2], bool(job[3]) if len(job) > 3 else True)
     return numeric_close(job[1], job[2], job[3])

@@ -56,7 +56,7 @@ def serve() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_LIMIT, _MEMORY_LIMIT))
     except (ImportError, ValueError, OSError):
         pass
-    from rlev_cli.verify.mathcheck import run_job
+    from rlev_cli.verify.mathcheck import PHASE, run_job
 
     signal.signal(signal.SIGALRM, _on_timer)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
@@ -75,7 +75,11 @@ def serve() -> None:
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _Deadline:
-            ok, reason = None, f"timeout after {budget:g} s"
+            if PHASE[0] == "reference":  # the reference took the time: the item's fault, not the response's
+                ok, reason = None, f"timeout parsing the reference (after {budget:g} s)"
+            else:
+                ok, reason = None, f"timeout after {budget:g} s"
+            PHASE[0] = "response"
         except MemoryError:
             ok, reason = None, "refused: the check ran out of memory"
         except Exception as err:  # an exotic input that math-verify itself chokes on: ungraded, said why
