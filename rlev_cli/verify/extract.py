@@ -177,7 +177,8 @@ def _last_display(text: str) -> str | None:
     return None
 
 
-_BOX_JOINER = re.compile(r"^[\s$,;，、.]*(?:and|or|和|或|及|\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\})?[\s$,;，、]*$")
+_BOX_GAP = 48  # boxes this close, with no sentence end between them, are one list ("\\boxed{2} and \\boxed{3}")
+_GAP_BREAK = re.compile(r"[。！？]|[.!?](?:\s|$)|\n\s*\n")
 
 
 def final_boxes(response: str) -> list[str]:
@@ -194,13 +195,17 @@ def final_boxes(response: str) -> list[str]:
         return []
     run = [boxes[-1]]
     for box in reversed(boxes[:-1]):
-        if not _BOX_JOINER.match(text[box[1] : run[0][0]]):
+        gap = text[box[1] : run[0][0]]
+        if len(gap) > _BOX_GAP or _GAP_BREAK.search(gap):
             break
         run.insert(0, box)
     return [content for _, _, content in run]
 
 
-_SUB_QUESTION = re.compile(r"(?:^|(?<=[\s。；;:：]))[(（]\s*(?:\d{1,2}|[一二三四五六七八九十])\s*[)）]|[①-⑳]")
+_SUB_QUESTION = re.compile(
+    r"(?:^|(?<=[\s。；;:：]))[(（]\s*(?:\d{1,2}|[一二三四五六七八九十])\s*[)）]|[①-⑳]"
+    r"|(?:^|(?<=\n))[ \t]*\d{1,3}[ \t]*[.．、](?=[ \t]*(?:【|答案))"  # "41.【答案】B <eoa>" (GAOKAO-Bench)
+)
 
 
 def sub_answers(response: str) -> list[str]:
