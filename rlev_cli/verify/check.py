@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
-from rlev_cli.verify.extract import answer_region, final_boxes, sub_answers
+from rlev_cli.verify.extract import answer_region, final_boxes, stacked_answers, sub_answers
 from rlev_cli.verify.mathcheck import join_digit_groups
 
 Verdict = tuple[bool | None, str]
@@ -87,6 +87,9 @@ def _choice(response: str, key: str) -> Verdict:
         return None, f"unparsable reference: {key!r} is not a set of option letters"
     found = option_letters(answer_region(response))
     if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
+        stacked = {letter for region in stacked_answers(response) for letter in option_letters(region)}
+        if len(stacked) > 1:  # "The answer is (B).\n\nThe answer is (G).": several answers offered at once
+            return False, ""
         return set(found) == {key}, ""
     return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
 
@@ -221,11 +224,16 @@ def _is_text_reference(form: str) -> bool:
     return "$" not in form and bool(words)
 
 
+_NOTE = re.compile(r"\s*[(（][^()（）]*[\u3400-\u9fff][^()（）]*[)）]\s*$")
+_ROOT_WORD = re.compile(r"根号\s*(\d+(?:\.\d+)?|\{[^{}]*\})")  # '根号3' is \sqrt{3}
+
+
 def reference_forms(reference: str) -> list[str]:
     """The accepted forms of a fill-in reference; GAOKAO's `\\#\\#` separates equivalent ones."""
     text = reference.strip()
     if text.endswith(".") and text[:-1].rstrip().endswith("$"):  # '$-\frac{10}{3}$.': a sentence period
         text = text[:-1].rstrip()
+    text = _NOTE.sub("", text)  # '2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)': the grader's note is not the answer
     if text.startswith("$") and text.endswith("$") and _ALTERNATIVES.search(text):
         text = text.strip("$")
         return [f"${f.strip()}$" for f in _ALTERNATIVES.split(text) if f.strip()]
@@ -321,7 +329,7 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
     forms = reference_forms(reference)
     if not forms:
         return None, "unparsable reference: empty"
-    answer = answer_region(response)
+    answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer_region(response))
     if not answer:
         return False, ""
     boxes = final_boxes(response)

@@ -108,6 +108,9 @@ def _clean(answer: str) -> str:
 _EXAM_TAG = re.compile(r"【\s*答案\s*】\s*[:：]?")
 _END_TAG = re.compile(r"<\s*/?\s*(?:eoa|eoe|eos|s|\|im_end\||\|endoftext\|)\s*>", re.IGNORECASE)
 _TAG_END = re.compile(r"<\s*/?\s*(?:eoa|eoe|eos|s|\|im_end\||\|endoftext\|)\s*>|【", re.IGNORECASE)
+_PROSE = re.compile(r"[\u4e00-\u9fff]{2,}|[A-Za-z]{3,}\s+[A-Za-z]{3,}")
+_INLINE_MATH = re.compile(r"\$[^$]*\$")
+_CONCLUSION = re.compile(r"(?:因此|所以|故|综上所述|综上|即|therefore|thus|hence|so)\s*[,，:：]?\s*", re.IGNORECASE)
 MAX_SCAN_CHARS = 20_000  # markers are looked for in the response's last 20,000 characters only
 
 
@@ -120,7 +123,14 @@ def _tagged(text: str, tag: re.Match[str], *, whole_tail: bool) -> str:
         found = _braced(region, box.end())
         if found is not None:
             return _clean(found[0])
-    return _clean(region.strip() if whole_tail else _first_sentence(region))
+    if whole_tail:
+        return _clean(region.strip())
+    first = _first_sentence(region)
+    if _PROSE.search(_INLINE_MATH.sub(" ", first)):  # a worked answer: its conclusion ("因此，$a = 1$") is it
+        conclusions = list(_CONCLUSION.finditer(region))
+        if conclusions:
+            return _clean(_first_sentence(region[conclusions[-1].end() :]))
+    return _clean(first)
 
 
 def _scan_window(text: str) -> tuple[str, int]:
@@ -179,6 +189,26 @@ def _last_display(text: str) -> str | None:
 
 _BOX_GAP = 48  # boxes this close, with no sentence end between them, are one list ("\\boxed{2} and \\boxed{3}")
 _GAP_BREAK = re.compile(r"[。！？]|[.!?](?:\s|$)|\n\s*\n")
+
+
+def stacked_answers(response: str) -> list[str]:
+    """The regions of the answer statements that end the response back to back, with nothing but their own
+    answers between them ("The answer is (B).\\n\\nThe answer is (G)." -> ['(B)', '(G)']): several answers
+    offered at once, not a self-correction."""
+    text, _ = _scan_window(response or "")
+    first = _MARKER_WORD.search(text)
+    if first is None:
+        return []
+    markers = list(_TEXT_MARKERS.finditer(text, max(0, first.start() - 24)))
+    if not markers:
+        return []
+    run = [markers[-1]]
+    for previous in reversed(markers[:-1]):
+        gap = text[previous.end() : run[0].start()].lstrip(" \t\r\n*")
+        if gap[len(_first_sentence(gap)) :].strip(" \t\r\n.。*"):
+            break
+        run.insert(0, previous)
+    return [_clean(_first_sentence(text[m.end() :])) for m in run]
 
 
 def final_boxes(response: str) -> list[str]:
