@@ -257,6 +257,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         config.verify_timeout,
         concurrency=config.judge_concurrency,
         cache_path=Path(config.workspace) / CACHE_FILE,
+        workers=config.verify_workers,
     )
     targets = resolve_targets(config)
     items, unlabeled, missing, rows = build_items(config)
@@ -573,10 +574,11 @@ def coverage_warnings(model: str, benchmark: str, rows: list[dict[str, Any]]) ->
         return lines
     reason, count = Counter(r["ungraded_reason"] or "no reason" for r in ungraded).most_common(1)[0]
     share = 100.0 * (len(rows) - len(ungraded)) / len(rows)
-    return lines + [
+    return [
+        *lines,
         f"{model} {benchmark}: coverage {share:.1f} % ({len(rows) - len(ungraded)}/{len(rows)} graded); Acc and "
         f"H-Acc are over the graded responses only (the paper's are over all); most common reason ({count}x): "
-        f"{reason}; see ungraded_reason in predictions.parquet"
+        f"{reason}; see ungraded_reason in predictions.parquet",
     ]
 
 

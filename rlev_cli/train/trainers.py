@@ -137,7 +137,8 @@ class _RecordsRollouts(_TrainerBase):
         return rows
 
 
-_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason", "ungraded_cause")  # RlevReward's log_extra columns
+# RlevReward's log_extra columns
+_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason", "ungraded_cause")
 
 
 def _last_text(item: Any) -> str:

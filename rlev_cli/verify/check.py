@@ -87,10 +87,10 @@ def _choice(response: str, key: str) -> Verdict:
         return None, f"unparsable reference: {key!r} is not a set of option letters"
     found = option_letters(answer_region(response))
     if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
-        stacked = {letter for region in stacked_answers(response) for letter in option_letters(region)}
-        if len(stacked) > 1:  # "The answer is (B).\n\nThe answer is (G).": several answers offered at once
+        if set(found) != {key}:
             return False, ""
-        return set(found) == {key}, ""
+        stacked = {letter for region in stacked_answers(response) for letter in option_letters(region)}
+        return len(stacked) <= 1, ""  # "The answer is (B).\n\nThe answer is (G).": several answers at once
     return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
 
 
@@ -416,11 +416,11 @@ def rule_verdicts(
             verdicts.append(outcome)
             _remember(key, outcome)
     if pending:
-        from rlev_cli.verify.worker import math_worker
+        from rlev_cli.verify.worker import math_pool
 
         # the same final answer to the same reference is one job (a group of completions often agrees)
         unique = {repr(job): job for _, _, job in pending if repr(job) not in _JOB_CACHE}
-        results = math_worker().run(list(unique.values()), timeout_s)
+        results = math_pool().run(list(unique.values()), timeout_s)
         for job_key, result in zip(unique, results, strict=True):
             if result[0] is not None or result[1].startswith("unparsable"):
                 if len(_JOB_CACHE) >= _CACHE_SIZE:

@@ -16,7 +16,9 @@ region. With no marker the region is the last non-empty line. Markdown bold (`**
 
 from __future__ import annotations
 
+import itertools
 import re
+from functools import lru_cache
 
 _CHOOSE = r"(?:选|選)(?:择|擇)?(?!\s*(?:项|項))"  # 选 / 选择, never 选项 ("所以选项D是错误的")
 _TEXT_MARKERS = re.compile(
@@ -26,8 +28,7 @@ _TEXT_MARKERS = re.compile(
     r"|(?:故|所以|因此|因而|则|應|应|即)\s*(?:本题|本題|应该|應該|应当|應當|应|應)?\s*" + _CHOOSE + r"\s*[:：]?"
     r"|(?<![^\s，。,.:：;；!！])(?:本题|本題|应该|應該|应)?\s*(?:选|選)(?:择|擇)?\s*[:：]?"
     r"(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
-    r"|정답은|정답\s*[:：]"
-    r"|(?:^|(?<=\n))[#*> \t]*(?:the\s+)?(?:final\s+)?answer[ \t*]*(?=\r?\n))\s*",  # a heading line "### Final Answer"
+    r"|정답은|정답\s*[:：])\s*",
     re.IGNORECASE,
 )
 _MARKER_WORD = re.compile(r"answer|答案|选|選|정답", re.IGNORECASE)  # in every text marker
@@ -99,7 +100,9 @@ def _first_sentence(tail: str) -> str:
 
 
 def _clean(answer: str) -> str:
-    answer = _END_TAG.sub(" ", answer).replace("**", "").strip()
+    if "<" in answer:
+        answer = _END_TAG.sub(" ", answer)
+    answer = answer.replace("**", "").strip()
     return answer.rstrip("。．").rstrip().removesuffix(".").strip() if not answer.endswith("..") else answer
 
 
@@ -148,22 +151,30 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
         tags = list(_EXAM_TAG.finditer(text))
         if tags:
             return _tagged(text, tags[-1], whole_tail=whole_tail)
-    first = _MARKER_WORD.search(text)  # a cheap scan first: the full pattern is slow on long reasoning
-    markers = list(_TEXT_MARKERS.finditer(text, max(0, first.start() - 24))) if first else []
+    markers = _marker_spans(text)
     marker = markers[-1] if markers else None
     box = _last_box(text)
-    if box is not None and (marker is None or box.start() >= marker.end()):
+    if box is not None and (marker is None or box.start() >= marker[1]):
         found = _braced(text, box.end())
         if found is not None and (marker is None or not whole_tail):
             return _clean(found[0])
     if marker is not None:
-        tail = text[marker.end() :]
+        tail = text[marker[1] :]
         return _clean(tail.strip() if whole_tail else _first_sentence(tail))
     if box is not None:
         found = _braced(text, box.end())
         if found is not None:
             return _clean(found[0])
     return _clean(_last_display(text) or last_line(text))
+
+
+@lru_cache(maxsize=64)  # answer_region, stacked_answers and the slots check read the same response
+def _marker_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of every text marker; a cheap scan first: the full pattern is slow on long reasoning."""
+    first = _MARKER_WORD.search(text)
+    if first is None:
+        return ()
+    return tuple(m.span() for m in _TEXT_MARKERS.finditer(text, max(0, first.start() - 24)))
 
 
 def _last_box(text: str) -> re.Match[str] | None:
@@ -196,19 +207,16 @@ def stacked_answers(response: str) -> list[str]:
     answers between them ("The answer is (B).\\n\\nThe answer is (G)." -> ['(B)', '(G)']): several answers
     offered at once, not a self-correction."""
     text, _ = _scan_window(response or "")
-    first = _MARKER_WORD.search(text)
-    if first is None:
-        return []
-    markers = list(_TEXT_MARKERS.finditer(text, max(0, first.start() - 24)))
-    if not markers:
+    markers = _marker_spans(text)
+    if len(markers) < 2:
         return []
     run = [markers[-1]]
     for previous in reversed(markers[:-1]):
-        gap = text[previous.end() : run[0].start()].lstrip(" \t\r\n*")
+        gap = text[previous[1] : run[0][0]].lstrip(" \t\r\n*")
         if gap[len(_first_sentence(gap)) :].strip(" \t\r\n.。*"):
             break
         run.insert(0, previous)
-    return [_clean(_first_sentence(text[m.end() :])) for m in run]
+    return [_clean(_first_sentence(text[end:])) for _, end in run]
 
 
 def final_boxes(response: str) -> list[str]:
@@ -248,7 +256,7 @@ def sub_answers(response: str) -> list[str]:
         return []
     bounds = [m.start() for m in labels] + [len(text)]
     answers = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         part = text[start:end]
         if not (_EXAM_TAG.search(part) or _TEXT_MARKERS.search(part) or _BOXED.search(part)):
             continue  # a label inside a part's reasoning ("by (1) we know"), not a new part

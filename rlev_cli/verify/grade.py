@@ -66,23 +66,15 @@ def rule_grades(
     responses: Sequence[str], references: Sequence[str], qtypes: Sequence[str], timeout_s: float = 1.0
 ) -> list[tuple[bool | None, str]]:
     """(correct or None, reason when ungraded) per answer, by the rules of `rlev_cli.verify.check`."""
-    import importlib
+    from rlev_cli.verify.check import rule_verdicts
 
-    rules = importlib.import_module("rlev_cli.verify.check")  # the module (the package re-exports a function)
-
-    if hasattr(rules, "rule_verdicts"):  # the bounded, reasoned batch check (verify's interface)
-        return list(rules.rule_verdicts(responses, references, qtypes, timeout_s=timeout_s))
-    out: list[tuple[bool | None, str]] = []
-    for response, reference, qtype in zip(responses, references, qtypes, strict=True):
-        ok = rules.check(response, reference, qtype)
-        out.append((bool(ok), "") if ok is not None else (None, f"the rules cannot grade a {qtype} answer"))
-    return out
+    return rule_verdicts(responses, references, qtypes, timeout_s=timeout_s)
 
 
 class Grader:
     """Grades a batch of answers; the one object `train`'s reward and `evaluate`'s scorer both call."""
 
-    def __init__(self, verifier: str = "rule", judge: Any = None, timeout_s: float = 1.0) -> None:
+    def __init__(self, verifier: str = "rule", judge: Any = None, timeout_s: float = 1.0, workers: int = 0) -> None:
         if verifier not in VERIFIERS:
             raise RlevError(f"--verifier {verifier!r}: choose {', '.join(VERIFIERS)}")
         if verifier != "rule" and judge is None:
@@ -90,6 +82,7 @@ class Grader:
         self.verifier = verifier
         self.judge = judge
         self.timeout_s = timeout_s
+        self.workers = workers  # math-check worker processes (0: the cores free)
 
     def grade(
         self,
@@ -111,6 +104,9 @@ class Grader:
         verdicts: list[Verdict | None] = [None] * n
         to_judge: list[int] = list(range(n)) if self.verifier == "judge" else []
         if self.verifier != "judge":
+            from rlev_cli.verify.worker import math_pool
+
+            math_pool(self.workers)  # sized, not started: a worker starts when a batch needs it
             for i, (ok, reason) in enumerate(rule_grades(responses, references, qtypes, self.timeout_s)):
                 if ok is None and self.judge is not None:  # the judge grades what the rules cannot
                     to_judge.append(i)
@@ -150,6 +146,7 @@ def make_grader(
     concurrency: int | None = None,
     cache_path: Path | None = None,
     check_alive: bool = True,
+    workers: int = 0,
 ) -> Grader:
     """The one judge factory: a Grader with an LLM judge when a URL is given.
 
@@ -178,4 +175,4 @@ def make_grader(
             judge.check_alive()
     if judge is not None and verifier == "rule":
         verifier = "rule+judge"  # --judge-url alone keeps its old meaning: the judge grades what rules cannot
-    return Grader(verifier, judge, timeout_s)
+    return Grader(verifier, judge, timeout_s, workers)

@@ -182,7 +182,8 @@ def test_train_counts_a_response_fault_as_wrong_in_the_baseline(tmp_path, monkey
         assert [r["ungraded_reason"] for r in group] == [None, None, why, None]
         assert [r["reward"] for r in group] == pytest.approx([s, 0.0, 0.0, s])
         # leave-one-out over all 4: the refused completion is in every sibling's baseline and has its own
-        assert [r["advantage"] for r in group] == pytest.approx([2 * s / 3, -2 * s / 3, -2 * s / 3, 2 * s / 3], abs=1e-5)
+        expected = [2 * s / 3, -2 * s / 3, -2 * s / 3, 2 * s / 3]
+        assert [r["advantage"] for r in group] == pytest.approx(expected, abs=1e-5)
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["ungraded"], summary["ungraded_response_counted_wrong"]) == (0, 2)
     assert (
