@@ -730,7 +730,8 @@ add(
     "single_choice",
     "D,C,B",
     True,
-    "（1）【解析】……<eoe>\n【答案】D <eoa>\n（2）【解析】……<eoe>\n【答案】C <eoa>\n（3）【解析】……<eoe>\n【答案】B <eoa>",
+    "（1）【解析】……<eoe>\n【答案】D <eoa>\n（2）【解析】……<eoe>\n【答案】C <eoa>\n"
+    "（3）【解析】……<eoe>\n【答案】B <eoa>",
     "41.【答案】D <eoa>\n42.【答案】C <eoa>\n43.【答案】B <eoa>",
     "(1) 答案：D\n(2) 答案：C\n(3) 答案：B",
     "① 故选D。② 故选C。③ 故选B。",
