@@ -89,8 +89,10 @@ def _choice(response: str, key: str) -> Verdict:
     if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
         if set(found) != {key}:
             return False, ""
-        stacked = {letter for region in stacked_answers(response) for letter in option_letters(region)}
-        return len(stacked) <= 1, ""  # "The answer is (B).\n\nThe answer is (G).": several answers at once
+        # answer statements back to back whose first and last differ ("The answer is (B).\n\nThe answer is
+        # (G)."): a hedge over the options, not an answer (the lines between may repeat few-shot exemplars)
+        stacked = stacked_answers(response)
+        return len(stacked) < 2 or option_letters(stacked[0]) == option_letters(stacked[-1]), ""
     return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
 
 
@@ -182,9 +184,12 @@ def numeric_value(text: str) -> Fraction | Decimal | None:
 
 
 def numeric_tolerance(gold: Decimal) -> Decimal:
-    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer."""
+    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer; a gold
+    written with one decimal is a rounded value: anything that rounds to it (half a unit: 3.72 for 3.7)."""
     exponent = gold.as_tuple().exponent
     unit = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else NUMERIC_ABS_TOL
+    if unit == Decimal("0.1"):
+        return unit / 2
     return min(NUMERIC_ABS_TOL, unit)
 
 
@@ -224,6 +229,8 @@ def _is_text_reference(form: str) -> bool:
     return "$" not in form and bool(words)
 
 
+_TRUTH = {"true": True, "false": False, "yes": True, "no": False}
+_TRUTH_WORD = re.compile(r"(true|false|yes|no)\b", re.IGNORECASE)
 _NOTE = re.compile(r"\s*[(（][^()（）]*[\u3400-\u9fff][^()（）]*[)）]\s*$")
 _ROOT_WORD = re.compile(r"根号\s*(\d+(?:\.\d+)?|\{[^{}]*\})")  # '根号3' is \sqrt{3}
 
@@ -332,6 +339,10 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
     answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer_region(response))
     if not answer:
         return False, ""
+    truth = _TRUTH.get(canonical_text(reference))
+    if truth is not None:  # TheoremQA's True / False: "Yes, …" / "No, they are not …" answer it
+        said_truth = _TRUTH_WORD.match(answer.strip().lstrip("*$\\(").replace("\\text{", ""))
+        return (said_truth is not None and _TRUTH[said_truth.group(1).casefold()] == truth), ""
     boxes = final_boxes(response)
     if len(boxes) > 1 and answer == boxes[-1].strip():  # '\\boxed{2} and \\boxed{3}': a list of solutions
         answer = ", ".join(b.strip() for b in boxes)

@@ -153,6 +153,8 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
             return _tagged(text, tags[-1], whole_tail=whole_tail)
     markers = _marker_spans(text)
     marker = markers[-1] if markers else None
+    if marker is not None and len(markers) > 1 and not text[marker[1] :].strip(" \t\r\n*.:"):
+        marker = markers[-2]  # the response was cut right after its last marker ("…\nThe answer is")
     box = _last_box(text)
     if box is not None and (marker is None or box.start() >= marker[1]):
         found = _braced(text, box.end())

@@ -753,7 +753,7 @@ add(
     "G",
     False,
     "The answer is (B).\n\nThe answer is (H).\n\nThe answer is (G).\n",
-    "The answer is (G).\nThe answer is (C).\nThe answer is (G).",
+    "The answer is (C).\nThe answer is (G).",
 )
 add(
     "hedged: several answers back to back",
@@ -762,6 +762,7 @@ add(
     "G",
     True,
     "The answer is (G).\nThe answer is (G).",
+    "The answer is (G).\nThe answer is (C).\nThe answer is (G).",
     "The answer is (B). Wait, I misread the options; recomputing gives 12.\nThe answer is (G).",
 )
 add(
@@ -941,6 +942,71 @@ add("zh: 根号 and a grader's note", R15, "fill_blank", "$\\sqrt{3}$", True, "�
 add("zh: 根号 and a grader's note", R15, "fill_blank", "$\\sqrt{3}$", False, "【答案】根号2<eoa>")
 add("zh: 根号 and a grader's note", R15, "fill_blank", "2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)", True, "【答案】2<eoa>")
 add("zh: 根号 and a grader's note", R15, "fill_blank", "2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)", False, "【答案】3<eoa>")
+
+add(
+    "TheoremQA: True / False",
+    "TheoremQA style (constructed)",
+    "fill_blank",
+    "True",
+    True,
+    "The answer is Yes.",
+    "Therefore, the answer is True",
+    "Yes, the series converges.",
+)
+add(
+    "TheoremQA: True / False",
+    "TheoremQA style (constructed)",
+    "fill_blank",
+    "False",
+    True,
+    "No, they are not isomorphic.",
+    "The answer is False.",
+)
+add(
+    "TheoremQA: True / False",
+    "TheoremQA style (constructed)",
+    "fill_blank",
+    "False",
+    False,
+    "The answer is Yes.",
+    "Therefore, the answer is True",
+    "It is not clear whether they are isomorphic.",
+)
+add(
+    "numeric: a gold with one decimal is rounded",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "3.7",
+    True,
+    "The acceleration is approximately 3.72 m/s^2.\nThe answer is 3.72.",
+    "The answer is 3.68",
+)
+add(
+    "numeric: a gold with one decimal is rounded",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "3.7",
+    False,
+    "The answer is 3.76",
+    "The answer is 3.64",
+    "The answer is 37",
+)
+add(
+    "a response cut after its last marker",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "0",
+    True,
+    "The answer is 0.\nThe answer is 0.\nThe answer is",
+)
+add(
+    "a response cut after its last marker",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "0",
+    False,
+    "The answer is 1.\nThe answer is 1.\nThe answer is",
+)
 
 if __name__ == "__main__":
     OUT.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
