@@ -34,6 +34,7 @@ MAX_BOXES = 100  # more \boxed{} than this in one response is not a final answer
 _CACHE: dict[tuple[str, str, str, float], Verdict] = {}  # whole responses
 _JOB_CACHE: dict[str, Verdict] = {}  # math jobs: (final answer, reference forms) -> graded verdict
 _CACHE_SIZE = 1 << 16
+_CACHED_CHARS = 20_000
 
 # ---- option letters --------------------------------------------------------------------------------
 
@@ -447,6 +448,8 @@ def rule_verdicts(
 
 
 def _remember(key: tuple[str, str, str, float], verdict: Verdict) -> None:
+    if len(key[0]) > _CACHED_CHARS:  # a long response is not kept (65,536 of them would be gigabytes)
+        return
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.clear()
     _CACHE[key] = verdict

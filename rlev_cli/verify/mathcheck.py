@@ -16,6 +16,7 @@ from typing import Any, cast
 Verdict = tuple[bool | None, str]
 
 _FORMS_CACHE: dict[str, list[Any]] = {}
+_PARSED: dict[str, list[Any]] = {}  # the current job's answer, parsed (math_equal clears it)
 PHASE = ["response"]  # what the worker is parsing when its timer fires: "reference" or "response"
 _DIGIT_GROUPS = re.compile(r"(?<=\d)(?:\{,\}|,\\!|\\,|\{\\,\})(?=\d{3}(?!\d))")
 
@@ -102,7 +103,9 @@ def _one_equal(answer: str, form: str) -> bool | None:
     gold = _gold(form)
     if not gold or isinstance(gold[0], str):  # math-verify hands back the raw string when nothing parses
         return None
-    pred = parse_math(answer)
+    pred = _PARSED.get(answer)
+    if pred is None:  # the same final answer against several accepted forms is parsed once
+        pred = _PARSED[answer] = parse_math(answer)
     if not pred or isinstance(pred[0], str):
         return False
     # math-verify reads '1,2' as a set equal to the interval (1,2); a grader does not accept a list of
@@ -115,6 +118,7 @@ def _one_equal(answer: str, form: str) -> bool | None:
 def math_equal(answer: str, forms: list[str], ordered: bool = True) -> Verdict:
     """The answer against the accepted forms of a reference (any one matching is enough); with `ordered`,
     several blanks ('1,2') are compared blank by blank, in order."""
+    _PARSED.clear()
     parsed_any = False
     for form in forms:
         blanks = _blanks(form) if ordered else None
