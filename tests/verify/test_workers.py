@@ -63,3 +63,18 @@ def test_the_default_is_the_cores_free_and_the_setting_is_checked():
     assert GradingSettings().verify_workers == 0
     with pytest.raises(RlevError, match=r"--verify-workers -1: must be >= 0 \(0 = the cores free\)"):
         GradingSettings(verify_workers=-1)
+
+
+def test_the_grader_sizes_the_process_pool_from_the_setting():
+    from rlev_cli.verify.grade import make_grader
+    from rlev_cli.verify.worker import math_pool
+
+    before = math_pool().size
+    try:
+        grader = make_grader("rule", workers=3)
+        assert grader.grade(["q"], ["Therefore, the answer is $y=5x+2$"], ["$5 x-y+2=0$"], ["fill_blank"])[0].correct
+        assert math_pool().size == 3
+        make_grader("rule", workers=0).grade(["q"], ["so 7"], ["7"], ["numeric"])
+        assert math_pool().size == free_cores()
+    finally:
+        math_pool(before)
