@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
-from rlev_cli.verify.extract import answer_region, final_boxes, stacked_answers, sub_answers
+from rlev_cli.verify.extract import answer_region, final_boxes, numbered_letters, stacked_answers, sub_answers
 from rlev_cli.verify.mathcheck import join_digit_groups
 
 Verdict = tuple[bool | None, str]
@@ -83,6 +83,8 @@ def _choice(response: str, key: str) -> Verdict:
                 found = [p[0] for p in parts]
         if len(found) < len(wanted):
             found = option_letters(answer_region(response, whole_tail=True))
+        if len(found) < len(wanted):  # "41. B\n42. C": numbered lines without any marker
+            found = numbered_letters(response) or found
         return found == wanted, ""
     if not (_KEY_SINGLE.match(key) or _KEY_MULTI.match(key)):
         return None, f"unparsable reference: {key!r} is not a set of option letters"

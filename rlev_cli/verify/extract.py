@@ -221,6 +221,20 @@ def stacked_answers(response: str) -> list[str]:
     return [_clean(_first_sentence(text[end:])) for _, end in run]
 
 
+_NUMBERED_LETTER = re.compile(r"^\s*\d{1,3}\s*[.．、:：)）]\s*[(（]?\s*([A-J])\s*[)）]?\s*[.。]?\s*$")
+
+
+def numbered_letters(response: str) -> list[str]:
+    """The option letters of the numbered lines that end the response ("41. B\\n42. C" -> ['B', 'C'])."""
+    letters: list[str] = []
+    for line in reversed((response or "")[-4000:].rstrip().splitlines()):
+        match = _NUMBERED_LETTER.match(line)
+        if match is None:
+            break
+        letters.insert(0, match.group(1))
+    return letters
+
+
 def final_boxes(response: str) -> list[str]:
     """The contents of the run of `\\boxed{}` that ends with the last one, joined only by commas, "and",
     "or" and spaces ("$\\boxed{2}$ and $\\boxed{3}$" -> ['2', '3']: a list of solutions); [] when the
@@ -254,8 +268,8 @@ def sub_answers(response: str) -> list[str]:
     [] unless every labelled part that follows the first label states an answer with a marker."""
     text, _ = _scan_window(response or "")
     labels = list(_SUB_QUESTION.finditer(text))
-    if len(labels) < 2:
-        return []
+    if len(labels) < 2:  # no labels: one 【答案】 tag per sub-question ("【答案】B <eoa>\n【答案】C <eoa>")
+        return [_tagged(text, tag, whole_tail=False) for tag in _EXAM_TAG.finditer(text)] if "【" in text else []
     bounds = [m.start() for m in labels] + [len(text)]
     answers = []
     for start, end in itertools.pairwise(bounds):

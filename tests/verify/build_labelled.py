@@ -1008,6 +1008,26 @@ add(
     "The answer is 1.\nThe answer is 1.\nThe answer is",
 )
 
+add(
+    "zh: one answer per sub-question",
+    SLOTS,
+    "single_choice",
+    "D,C,B",
+    True,
+    "【答案】D <eoa>\n【答案】C <eoa>\n【答案】B <eoa>",
+    "41. D\n42. C\n43. B",
+)
+add(
+    "zh: one answer per sub-question",
+    SLOTS,
+    "single_choice",
+    "D,C,B",
+    False,
+    "【答案】D <eoa>\n【答案】B <eoa>\n【答案】C <eoa>",
+    "41. D\n42. C",
+    "41. D\n42. C\n43. B\n44. A",
+)
+
 if __name__ == "__main__":
     OUT.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
     print(f"{len(cases)} cases -> {OUT}")
