@@ -153,15 +153,15 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
             return _tagged(text, tags[-1], whole_tail=whole_tail)
     markers = _marker_spans(text)
     marker = markers[-1] if markers else None
-    if marker is not None and len(markers) > 1 and not text[marker[1] :].strip(" \t\r\n*.:"):
+    if marker is not None and len(markers) > 1 and not text[marker.end() :].strip(" \t\r\n*.:"):
         marker = markers[-2]  # the response was cut right after its last marker ("…\nThe answer is")
     box = _last_box(text)
-    if box is not None and (marker is None or box.start() >= marker[1]):
+    if box is not None and (marker is None or box.start() >= marker.end()):
         found = _braced(text, box.end())
         if found is not None and (marker is None or not whole_tail):
             return _clean(found[0])
     if marker is not None:
-        tail = text[marker[1] :]
+        tail = text[marker.end() :]
         return _clean(tail.strip() if whole_tail else _first_sentence(tail))
     if box is not None:
         found = _braced(text, box.end())
@@ -171,12 +171,13 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
 
 
 @lru_cache(maxsize=64)  # answer_region, stacked_answers and the slots check read the same response
-def _marker_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) of every text marker; a cheap scan first: the full pattern is slow on long reasoning."""
+def _marker_spans(text: str) -> list[re.Match[str]]:
+    """Every text marker; a cheap scan first: the full pattern is slow on long reasoning. (Callers only
+    read the list: it is shared through the cache.)"""
     first = _MARKER_WORD.search(text)
     if first is None:
-        return ()
-    return tuple(m.span() for m in _TEXT_MARKERS.finditer(text, max(0, first.start() - 24)))
+        return []
+    return list(_TEXT_MARKERS.finditer(text, max(0, first.start() - 24)))
 
 
 def _last_box(text: str) -> re.Match[str] | None:
@@ -214,11 +215,11 @@ def stacked_answers(response: str) -> list[str]:
         return []
     run = [markers[-1]]
     for previous in reversed(markers[:-1]):
-        gap = text[previous[1] : run[0][0]].lstrip(" \t\r\n*")
+        gap = text[previous.end() : run[0].start()].lstrip(" \t\r\n*")
         if gap[len(_first_sentence(gap)) :].strip(" \t\r\n.。*"):
             break
         run.insert(0, previous)
-    return [_clean(_first_sentence(text[end:])) for _, end in run]
+    return [_clean(_first_sentence(text[m.end() :])) for m in run]
 
 
 _NUMBERED_LETTER = re.compile(r"^\s*\d{1,3}\s*[.．、:：)）]\s*[(（]?\s*([A-J])\s*[)）]?\s*[.。]?\s*$")
