@@ -50,6 +50,11 @@ class TrainConfig(GradingSettings, WorkspaceSettings):
     save_steps: int = setting(100, help="Checkpoint every N steps.")
     logging_steps: int = setting(1, help="Log metrics every N steps.")
     resume: bool = setting(False, help="Resume the run in --output (or the latest run) from its last checkpoint.")
+    allow_new_data: bool = setting(
+        False,
+        help="With --resume: continue on a questions table whose SHA-256 differs from the run's "
+        "(recorded as a new data segment; train_ids.parquet keeps both).",
+    )
     seed: int = setting(0, help="Seed.")
     output: Path | None = setting(None, help="Run folder [default: <workspace>/runs/<name>].")
     scale_rewards: str = setting(
