@@ -167,7 +167,12 @@ def test_a_failure_after_the_first_file_leaves_the_previous_set(good_workspace, 
         "the previous questions.parquet, rejects.parquet, manifest.json (if any) are unchanged"
     )
     _unchanged(good_workspace, before)
-    assert sorted(p.name for p in good_workspace.iterdir()) == ["manifest.json", "questions.parquet", "rejects.parquet"]
+    assert sorted(p.name for p in good_workspace.iterdir()) == [
+        ".rlev.lock",
+        "manifest.json",
+        "questions.parquet",
+        "rejects.parquet",
+    ]
 
 
 def test_outputs_get_the_umask_permissions(workspace, monkeypatch):
@@ -242,4 +247,9 @@ def test_a_full_disk_leaves_the_previous_set(small_filesystem, tmp_path):
         "nothing was replaced, the previous questions.parquet, rejects.parquet, manifest.json (if any) are unchanged"
     )
     _unchanged(workspace, before)
-    assert sorted(p.name for p in workspace.iterdir()) == ["manifest.json", "questions.parquet", "rejects.parquet"]
+    assert sorted(p.name for p in workspace.iterdir()) == [
+        ".rlev.lock",
+        "manifest.json",
+        "questions.parquet",
+        "rejects.parquet",
+    ]
