@@ -80,7 +80,8 @@ def _ingest(
 ) -> IngestResult:
     specs = [str(p) for p in paths if hub.is_hub(p)]
     local = [Path(p) for p in paths if not hub.is_hub(p)]
-    files = detect.find_inputs(local) if local else []
+    warnings: list[str] = []
+    files = detect.find_inputs(local, warnings) if local else []
     totals = load_totals(config.totals) if config.totals else {}
     scheme = load_scheme(config.scheme) if config.scheme else {}
     results, inputs = [], []
@@ -103,6 +104,12 @@ def _ingest(
                     "records": result.n_records,
                 }
             )
+            if result.encoding:  # not UTF-8: a guess, said and recorded
+                inputs[-1].update(encoding=result.encoding, encoding_guessed=True)
+                warnings.append(
+                    f"{display(path)}: not UTF-8; read as {detect.GUESSED[result.encoding]} by guess (recorded in "
+                    "the manifest); if its text looks wrong, save the file as UTF-8"
+                )
             if progress:
                 progress(1)
     for spec in specs:
@@ -118,7 +125,6 @@ def _ingest(
     given_ids = _given_ids(results)
     rejects = [rej for r in results for rej in r.rejects]
     n_records = sum(r.n_records for r in results)
-    warnings: list[str] = []
 
     candidates, given_ids = apply_scheme(candidates, given_ids, scheme, config, rejects)
     candidates, given_ids, exams = resolve_totals(candidates, given_ids, totals, config, rejects, warnings)
