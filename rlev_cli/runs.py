@@ -187,3 +187,59 @@ def latest_run(runs: Path) -> Path | None:
     """The newest run folder (one with a config.json) under `runs`, or None."""
     candidates = [p for p in runs.glob("*") if (p / "config.json").exists()] if runs.exists() else []
     return max(candidates, key=lambda p: (p.stat().st_mtime, p.name)) if candidates else None
+
+
+# The files that hold a Hugging Face model's weights (full, sharded, or a PEFT adapter in a checkpoint).
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+)
+
+
+def check_weights(folder: Path, remedy: str) -> None:
+    """Refuse (one RlevError line) a model or checkpoint folder without its weights, or a sharded one with
+    a shard missing; `remedy` says what to do."""
+    folder = Path(folder)
+    present = [name for name in WEIGHT_FILES if (folder / name).is_file()]
+    if not present:
+        raise RlevError(f"{folder}: no model weights ({', '.join(WEIGHT_FILES[:3])} or another); {remedy}")
+    for name in present:
+        if name.endswith(".index.json"):
+            try:
+                shards = sorted(set(json.loads((folder / name).read_text(encoding="utf-8"))["weight_map"].values()))
+            except (OSError, ValueError, KeyError, AttributeError) as err:
+                raise RlevError(f"{folder / name}: not a readable weights index ({err}); {remedy}") from err
+            missing = [shard for shard in shards if not (folder / shard).is_file()]
+            if missing:
+                raise RlevError(f"{folder}: weights shard(s) {', '.join(missing)} missing; {remedy}")
+
+
+def run_model(run: Path, remedy: str) -> Path:
+    """RUN/model, checked to be a whole Hugging Face model (config.json and weights)."""
+    model = Path(run) / "model"
+    if not (model / "config.json").exists():
+        raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
+    check_weights(model, remedy)
+    return model
+
+
+def refuse_links(folder: Path, remedy: str = "remove it") -> None:
+    """Refuse a run (or output) folder that holds a symbolic link anywhere inside it: rlev and TRL would
+    write through it, to a file outside the folder (TRL's model card overwrote one that way)."""
+    import os
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for parent, dirs, files in os.walk(folder):  # does not follow links: a linked folder is listed in dirs
+        for name in sorted(dirs + files):
+            path = Path(parent) / name
+            if path.is_symlink():
+                raise RlevError(
+                    f"{path} is a symbolic link (to {os.readlink(path)}); rlev never writes through a link inside "
+                    f"{folder}: {remedy}"
+                )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
-from rlev_cli.runs import check_resume_data, file_sha, latest_run, record_data
+from rlev_cli.runs import check_resume_data, check_weights, file_sha, latest_run, record_data, refuse_links
 from rlev_cli.settings import as_dict
 from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
@@ -252,6 +252,8 @@ def run_training(
             "set the rollout size with --rollout-prompts"
         )
     data, model, run_dir = prepare(config)
+    # nothing (ours or TRL's) is written through a link planted in the run folder
+    refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
     data_sha256 = file_sha(data)
     if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
         check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
@@ -318,6 +320,7 @@ def train_here(
             out.warn(f"{folder} was cut short while saving (no readable trainer_state.json); removed")
             shutil.rmtree(folder, ignore_errors=True)  # every worker of a multi-process run gets here
         if found:
+            check_weights(found[-1], "remove that folder to resume from the checkpoint before it (or from the start)")
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
     expected = os.environ.get("RLEV_DATA_SHA256")  # a worker: every rank trains on the table its launcher hashed
