@@ -168,7 +168,9 @@ def _remove(staged: list[tuple[Path, Path]]) -> None:
 # line naming the holder (the file holds its command, pid, host and start time). Readers take no lock:
 # every file is replaced by a rename, so a reader that opens a file reads one whole version of it.
 
-_held: dict[Path, int] = {}  # folder -> depth: the same process may take a folder's lock again (nested)
+# (folder, thread) -> depth: the same thread may take a folder's lock again (nested); another thread of this
+# process opens its own descriptor, which flock treats as another holder.
+_held: dict[tuple[Path, int], int] = {}
 
 
 class WorkspaceLocked(RlevError):
@@ -191,8 +193,8 @@ def workspace_lock(folder: Path, command: str, files: Sequence[str] = (), wait: 
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    key = folder.resolve()
-    if key in _held:  # nested in this process: flock would conflict with our own other descriptor
+    key = (folder.resolve(), threading.get_ident())
+    if key in _held:  # nested in this thread: flock would conflict with our own other descriptor
         _held[key] += 1
         try:
             yield
