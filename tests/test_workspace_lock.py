@@ -140,7 +140,8 @@ def test_a_waiting_writer_says_whom_it_waits_for(tmp_path, capsys):
     process = holder(
         f"""
         from pathlib import Path
-                lock = workspace_lock(Path({str(folder)!r}), "build the tiny model tiny-seed0")
+        from rlev_cli.workspace import workspace_lock
+        lock = workspace_lock(Path({str(folder)!r}), "build the tiny model tiny-seed0")
         lock.__enter__()
         """
     )
