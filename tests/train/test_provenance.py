@@ -136,3 +136,25 @@ def test_the_recorded_hash_is_the_table_read_not_the_file_at_the_end(tmp_path, m
     assert manifest["data_sha256"] == read_sha
     assert [s["sha256"] for s in manifest["data_segments"]] == [read_sha]
     assert sorted(pq.read_table(run / "train_ids.parquet")["id"].to_pylist()) == ["high", "low"]
+
+
+def test_ctrl_c_before_the_run_folder_exists_offers_no_resume(tmp_path, monkeypatch, workspace):
+    """An older run in the workspace is not the one to resume when this one had not started."""
+    import rlev_cli.train.core as core
+
+    older = workspace / "runs" / "older"
+    older.mkdir(parents=True)
+    (older / "config.json").write_text("{}")
+    import os
+
+    os.utime(older / "config.json", (0, 0))
+
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(core, "prepare", interrupted)
+    result = runner.invoke(app, ["train", "--data", str(two_prompt_table(tmp_path / "q.parquet"))])
+    assert result.exit_code == 130
+    assert (
+        result.stderr.strip().splitlines()[-1] == "Error: interrupted; no run folder was written yet, nothing to resume"
+    )
