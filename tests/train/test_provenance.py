@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -145,8 +146,6 @@ def test_ctrl_c_before_the_run_folder_exists_offers_no_resume(tmp_path, monkeypa
     older = workspace / "runs" / "older"
     older.mkdir(parents=True)
     (older / "config.json").write_text("{}")
-    import os
-
     os.utime(older / "config.json", (0, 0))
 
     def interrupted(config):
