@@ -174,5 +174,7 @@ class TrainConfig(GradingSettings, WorkspaceSettings):
             raise RlevError(f"--epochs must be > 0 (got {self.epochs})")
         if self.max_steps == 0 or self.max_steps < -1:
             raise RlevError(f"--max-steps must be > 0, or -1 to run --epochs (got {self.max_steps})")
+        if self.allow_new_data and not self.resume:
+            raise RlevError("--allow-new-data goes with --resume (a new run records the table it reads)")
         if self.lora_r < 0:
             raise RlevError(f"--lora-r must be > 0 (a LoRA rank), or 0 for full fine-tuning (got {self.lora_r})")

@@ -10,6 +10,7 @@ import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
@@ -157,3 +158,14 @@ def test_ctrl_c_before_the_run_folder_exists_offers_no_resume(tmp_path, monkeypa
     assert (
         result.stderr.strip().splitlines()[-1] == "Error: interrupted; no run folder was written yet, nothing to resume"
     )
+
+
+def test_allow_new_data_without_resume_is_an_error():
+    from rlev_cli.errors import RlevError
+    from rlev_cli.train.config import TrainConfig
+
+    with pytest.raises(
+        RlevError, match=r"^--allow-new-data goes with --resume \(a new run records the table it reads\)$"
+    ):
+        TrainConfig(allow_new_data=True)
+    assert TrainConfig(allow_new_data=True, resume=True).allow_new_data
