@@ -10,11 +10,14 @@ and pointing it at the local fixture file (lm-eval's "Using Local Datasets"). Pe
 rendered prompt, the response (cut at the task's `until`), the extracted answer and the verdict; then the
 accuracies. Differences are listed item by item; `--strict` exits 1 when there is any.
 
-| rlev `--variant` | lm-eval task | rows |
-| --- | --- | --- |
-| `mmlu_pro=lm-eval-cot-0shot` | `mmlu_pro` (`_default_template_yaml`, custom-extract), `num_fewshot: 0` | fixtures/ood/mmlu_pro.jsonl |
-| `gpqa_diamond=lm-eval-cot-0shot` | `gpqa_diamond_cot_zeroshot` (flexible-extract), rlev's option order | synthetic rows (GPQA is gated) |
-| `ceval=official-answer-only-0shot` | no generative C-Eval task in lm-eval (`ceval-valid` scores loglikelihoods): a `generate_until` task with the official `chatgpt.py` prompt and its extractor as a `custom` filter, written here from `chatgpt.py`, not from rlev | fixtures/ood/ceval.jsonl (val) |
+The pairs (rlev `--variant` <-> lm-eval task, rows):
+- `mmlu_pro=lm-eval-cot-0shot` <-> `mmlu_pro` (`_default_template_yaml`, custom-extract) with `num_fewshot: 0`,
+  on fixtures/ood/mmlu_pro.jsonl;
+- `gpqa_diamond=lm-eval-cot-0shot` <-> `gpqa_diamond_cot_zeroshot` (flexible-extract) in rlev's option order,
+  on synthetic rows (GPQA is gated);
+- `ceval=official-answer-only-0shot` <-> lm-eval has no generative C-Eval task (`ceval-valid` scores
+  loglikelihoods), so a `generate_until` task with the official `chatgpt.py` prompt and its extractor as a
+  `custom` filter, written here from `chatgpt.py` (not from rlev), on fixtures/ood/ceval.jsonl's val rows.
 
 lm-eval may live in another environment (`--lm-eval-python`, or $RLEV_LM_EVAL_PYTHON); by default this
 interpreter is used when it can import `lm_eval`.
@@ -136,6 +139,13 @@ def ceval_filter(resps, docs):
 '''
 
 
+MMLU_PRO_DESCRIPTION = (
+    "The following are multiple choice questions (with answers) about {{category}}. Think step by step and then "
+    'finish your answer with \\"the answer is (X)\\" where X is the correct letter choice.\\n'
+)
+CEVAL_SYSTEM = "你是一个中文人工智能助手，以下是中国关于{{subject_zh}}考试的单项选择题，请选出其中的正确答案。"
+
+
 def task_configs(lm_eval_tasks: Path, data: Path) -> dict[str, str]:
     """The three task YAMLs, each including lm-eval's own task (or, for C-Eval, built from chatgpt.py)."""
     return {
@@ -150,7 +160,7 @@ def task_configs(lm_eval_tasks: Path, data: Path) -> dict[str, str]:
             fewshot_split: null
             num_fewshot: 0
             # lm-eval's per-category description (mmlu_pro_<category>.yaml), templated on the row's category
-            description: "The following are multiple choice questions (with answers) about {{{{category}}}}. Think step by step and then finish your answer with \\"the answer is (X)\\" where X is the correct letter choice.\\n"
+            description: "{MMLU_PRO_DESCRIPTION}"
             """),
         "rlev_parity_gpqa_diamond.yaml": textwrap.dedent(f"""\
             include: {lm_eval_tasks}/gpqa/cot_zeroshot/_gpqa_cot_zeroshot_yaml
@@ -172,7 +182,7 @@ def task_configs(lm_eval_tasks: Path, data: Path) -> dict[str, str]:
             test_split: val
             output_type: generate_until
             process_docs: !function parity_utils.ceval_docs
-            description: "你是一个中文人工智能助手，以下是中国关于{{{{subject_zh}}}}考试的单项选择题，请选出其中的正确答案。"
+            description: "{CEVAL_SYSTEM}"
             doc_to_text: !function parity_utils.ceval_text
             doc_to_target: answer
             generation_kwargs:
@@ -236,8 +246,8 @@ res = lm_eval.simple_evaluate(
 keep = {}
 for task, samples in res["samples"].items():
     keep[task] = [
-        {"doc_id": s["doc_id"], "filter": s["filter"], "doc": s["doc"], "context": s["arguments"][0][0], "response": s["resps"][0][0],
-         "extracted": s["filtered_resps"][0], "correct": float(s["exact_match"])}
+        {"doc_id": s["doc_id"], "filter": s["filter"], "doc": s["doc"], "context": s["arguments"][0][0],
+         "response": s["resps"][0][0], "extracted": s["filtered_resps"][0], "correct": float(s["exact_match"])}
         for s in samples
     ]
 json.dump({"samples": keep, "results": res["results"], "version": lm_eval.__version__}, open(out, "w"), default=str)
@@ -360,8 +370,10 @@ def compare(model: str, rlev_out: Path, lm: dict[str, Any], data: Path, limit: i
 
 def print_report(report: dict[str, Any]) -> None:
     print(f"lm-eval {report['lm_eval_version']}   model {report['model']}   {report['seconds']:.0f} s")
-    head = f"{'benchmark':<14}{'n':>4}{'prompt':>8}{'response':>10}{'answer':>8}{'verdict':>9}{'Acc rlev':>10}{'Acc lm-eval':>13}"
-    print(head)
+    print(
+        f"{'benchmark':<14}{'n':>4}{'prompt':>8}{'response':>10}{'answer':>8}{'verdict':>9}"
+        f"{'Acc rlev':>10}{'Acc lm-eval':>13}"
+    )
     for bench, row in report["benchmarks"].items():
         print(
             f"{bench:<14}{row['n']:>4}{row['same_prompt']:>8}{row['same_response']:>10}{row['same_extracted']:>8}"
@@ -370,7 +382,9 @@ def print_report(report: dict[str, Any]) -> None:
     print("(prompt/response/answer/verdict: items where both harnesses agree)")
     for bench, row in report["benchmarks"].items():
         for diff in row["differences"]:
-            print(f"  {bench} {diff['id']} {diff['field']}: rlev {diff['rlev']!r:.200} | lm-eval {diff['lm_eval']!r:.200}")
+            print(
+                f"  {bench} {diff['id']} {diff['field']}: rlev {diff['rlev']!r:.200} | lm-eval {diff['lm_eval']!r:.200}"
+            )
 
 
 def main() -> None:
