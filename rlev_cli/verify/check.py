@@ -7,7 +7,8 @@ whose exact value needs no parser (plain, `\\frac{a}{b}`, `a \\times 10^{k}`, `a
 numeric tolerance) are decided in-process, exactly, without IPC. Nothing is normalised away: a
 sign, an exponent, a bracket or a separator always counts. A verdict is True / False, or None (ungraded)
 with the reason: an unparsable reference, a free-form reference (the LLM judge's job), a refused or
-timed-out check.
+timed-out check. `ungraded_cause` says whose fault a reason is: the reference's (left out) or the
+response's (counted wrong by `rlev_cli.verify.grade`).
 """
 
 from __future__ import annotations
