@@ -188,12 +188,9 @@ def numeric_value(text: str) -> Fraction | Decimal | None:
 
 
 def numeric_tolerance(gold: Decimal) -> Decimal:
-    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer; a gold
-    written with one decimal is a rounded value: anything that rounds to it (half a unit: 3.72 for 3.7)."""
+    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer."""
     exponent = gold.as_tuple().exponent
     unit = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else NUMERIC_ABS_TOL
-    if unit == Decimal("0.1"):
-        return unit / 2
     return min(NUMERIC_ABS_TOL, unit)
 
 
