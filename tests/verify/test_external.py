@@ -76,32 +76,18 @@ def test_a_label_that_differs_from_its_source_has_a_hand_decision():
     assert len(overruled) >= 20  # the sources' own graders are wrong on real outputs: several letters, loops
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="main's verifier: 所以选项C是错误的 read as the answer C (2), and the last of six hedged "
-    "'The answer is (X)' lines accepted (issue #15; fixed on the verifier branch)",
-)
 def test_zero_false_positives(verdicts):
     ours, _ = verdicts
     wrong = [(c, v) for c, v in zip(TUNED, ours, strict=True) if v is True and c["label"] is not True]
     assert not wrong, report([c for c, _ in wrong], [v for _, v in wrong])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="main's verifier agrees on 89 %: 【答案】 tags, several sub-questions, name=value and several-"
-    "\\boxed references (issue #15; fixed on the verifier branch)",
-)
 def test_agreement_at_least_97_percent(verdicts):
     ours, _ = verdicts
     t = tally(ours, [c["label"] for c in TUNED])
     assert t["agree"] >= 0.97, f"{t}\n{report(TUNED, ours)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="main's verifier: 87.7 % on the math cases against math-verify alone's 94.3 % (issue #15)",
-)
 def test_rlev_at_least_math_verify_alone_on_the_math_cases(verdicts):
     ours, _ = verdicts
     idx = [i for i, c in enumerate(TUNED) if c["qtype"] in MATH]
