@@ -20,7 +20,14 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
-from rlev_cli.verify.extract import answer_region, final_boxes, numbered_letters, stacked_answers, sub_answers
+from rlev_cli.verify.extract import (
+    answer_region,
+    final_boxes,
+    listed_options,
+    numbered_letters,
+    stacked_answers,
+    sub_answers,
+)
 from rlev_cli.verify.mathcheck import join_digit_groups
 
 Verdict = tuple[bool | None, str]
@@ -77,6 +84,8 @@ def _choice(response: str, key: str) -> Verdict:
         wanted = key.split(",")
         if any(len(w) != 1 for w in wanted):
             return None, f"unparsable reference: slots {key!r} must be one letter each"
+        if listed_options(response):  # the options copied into the answer ("A. x B. y C. z"): no choice
+            return False, ""
         found = option_letters(answer_region(response))
         if len(found) != len(wanted):  # one answer per sub-question: "（1）【答案】C … （2）【答案】A"
             parts = [option_letters(a) for a in sub_answers(response)]
@@ -89,6 +98,8 @@ def _choice(response: str, key: str) -> Verdict:
         return found == wanted, ""
     if not (_KEY_SINGLE.match(key) or _KEY_MULTI.match(key)):
         return None, f"unparsable reference: {key!r} is not a set of option letters"
+    if listed_options(response):  # "【答案】A. ①② B. ①③ C. ②④ D. ③④" lists the options; it chooses none
+        return False, ""
     found = option_letters(answer_region(response))
     if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
         if set(found) != {key}:
