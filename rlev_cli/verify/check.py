@@ -84,8 +84,6 @@ def _choice(response: str, key: str) -> Verdict:
         wanted = key.split(",")
         if any(len(w) != 1 for w in wanted):
             return None, f"unparsable reference: slots {key!r} must be one letter each"
-        if listed_options(response):  # the options copied into the answer ("A. x B. y C. z"): no choice
-            return False, ""
         found = option_letters(answer_region(response))
         if len(found) != len(wanted):  # one answer per sub-question: "（1）【答案】C … （2）【答案】A"
             parts = [option_letters(a) for a in sub_answers(response)]
@@ -95,11 +93,9 @@ def _choice(response: str, key: str) -> Verdict:
             found = option_letters(answer_region(response, whole_tail=True))
         if len(found) < len(wanted):  # "41. B\n42. C": numbered lines without any marker
             found = numbered_letters(response) or found
-        return found == wanted, ""
+        return found == wanted and not listed_options(response), ""
     if not (_KEY_SINGLE.match(key) or _KEY_MULTI.match(key)):
         return None, f"unparsable reference: {key!r} is not a set of option letters"
-    if listed_options(response):  # "【答案】A. ①② B. ①③ C. ②④ D. ③④" lists the options; it chooses none
-        return False, ""
     found = option_letters(answer_region(response))
     if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
         if set(found) != {key}:
@@ -107,8 +103,13 @@ def _choice(response: str, key: str) -> Verdict:
         # answer statements back to back whose first and last differ ("The answer is (B).\n\nThe answer is
         # (G)."): a hedge over the options, not an answer (the lines between may repeat few-shot exemplars)
         stacked = stacked_answers(response)
-        return len(stacked) < 2 or option_letters(stacked[0]) == option_letters(stacked[-1]), ""
-    return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
+        if len(stacked) >= 2 and option_letters(stacked[0]) != option_letters(stacked[-1]):
+            return False, ""
+    elif not (found and sorted(found) == sorted(set(key)) and len(set(found)) == len(found)):
+        return False, ""
+    # an answer naming several options with their contents ("【答案】A. ①② B. ①③ C. ②④ D. ③④", the options
+    # copied) chooses none, though its first letter may be the key
+    return not listed_options(response), ""
 
 
 # ---- numbers ----------------------------------------------------------------------------------------
