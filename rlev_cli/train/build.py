@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable
+import math
+import os
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +44,7 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
         run_name=run_dir.name,
         bf16=bf16,
         use_cpu=not cuda,
-        activation_checkpointing=False,
+        **{checkpointing_field(): False},
         remove_unused_columns=False,
         log_completions=False,
         disable_tqdm=True,
@@ -69,7 +73,67 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
         common.update(use_vllm=True, vllm_mode=config.vllm)
         if config.vllm_server_url:
             common["vllm_server_base_url"] = config.vllm_server_url
+        if config.vllm == "colocate":  # the engine's context: a prompt and its completion, no more
+            common["vllm_max_model_length"] = config.max_prompt_length + config.max_completion_length
     return common
+
+
+@contextmanager
+def vllm_on_cpu(model: str, max_model_len: int, max_num_seqs: int) -> Iterator[None]:
+    """While TRL builds its colocated engine on a CPU (vLLM's CPU build), make it an engine whose weights
+    TRL's sync can update, and size it for this run.
+
+    vLLM's CPU build packs each linear layer's weight into a oneDNN copy when the model loads
+    (`vllm.model_executor.layers.utils.dispatch_cpu_unquantized_gemm`) and, for every layer but the LM head,
+    replaces the weight by an empty parameter. TRL's sync after each optimizer step
+    (`model.load_weights([(name, param)])`) then fails with `AttributeError: 'Parameter' object has no
+    attribute 'weight_loader'`, and the LM head would keep sampling from its packed copy of the first
+    weights. Here every 2-D layer takes vLLM's own fallback instead (`torch.nn.functional.linear` on the
+    live weight, what vLLM does for MLA's kv_b_proj), so a sync reaches the next generation. Also: eager
+    execution (no torch.compile: the start is minutes shorter and nothing caches the old weights), a KV cache
+    sized for `max_num_seqs` sequences of `max_model_len` tokens (VLLM_CPU_KVCACHE_SPACE, whole GiB; an
+    explicit value wins), and vLLM's log on stderr."""
+    import importlib
+
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib(model, max_model_len, max_num_seqs)))
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+    layers: Any = importlib.import_module("vllm.model_executor.layers.utils")  # vLLM: an optional extra
+    generation: Any = importlib.import_module("trl.generation.vllm_generation")
+    dispatch, llm = layers.dispatch_cpu_unquantized_gemm, generation.LLM
+    from torch.nn.functional import linear as torch_linear
+
+    def live_weight_gemm(layer: Any, remove_weight: bool) -> None:
+        if layer.weight.is_meta or layer.weight.ndim != 2:  # not a dense layer: vLLM's own handling
+            dispatch(layer, remove_weight)
+            return
+        layer.cpu_linear = torch_linear
+
+    layers.dispatch_cpu_unquantized_gemm = live_weight_gemm
+    generation.LLM = functools.partial(llm, enforce_eager=True)
+    try:
+        yield
+    finally:
+        layers.dispatch_cpu_unquantized_gemm, generation.LLM = dispatch, llm
+
+
+def kv_cache_gib(model: str, max_model_len: int, max_num_seqs: int) -> int:
+    """GiB of RAM for the KV cache of `max_num_seqs` full-length sequences (at least 1)."""
+    from transformers import AutoConfig
+
+    text = AutoConfig.from_pretrained(model).get_text_config()
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    kv_heads = getattr(text, "num_key_value_heads", None) or text.num_attention_heads
+    per_token = 2 * text.num_hidden_layers * kv_heads * head_dim * 4  # keys and values, fp32 at most
+    return max(1, math.ceil(int(per_token) * max_model_len * max_num_seqs / 2**30))
+
+
+def checkpointing_field() -> str:
+    """The TrainingArguments name of activation checkpointing: transformers 5.2x renamed
+    `gradient_checkpointing` (still read, with a warning); vLLM's CPU build pins transformers 5.17."""
+    from transformers import TrainingArguments
+
+    fields = TrainingArguments.__dataclass_fields__
+    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
 
 
 def build_trainer(
@@ -132,15 +196,20 @@ def build_trainer(
             r=config.lora_r, lora_alpha=2 * config.lora_r, task_type="CAUSAL_LM", target_modules="all-linear"
         )
     trl_config, cls, extra = trl_config_for(config, run_dir, cuda)
-    trainer = cls(
-        model=model,
-        reward_funcs=reward,
-        args=trl_config,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        **extra,
-    )
+    engine: AbstractContextManager[None] = nullcontext()
+    if config.vllm == "colocate" and not cuda:  # TRL's max_num_seqs: one generation batch per process
+        max_num_seqs = trl_config.per_device_train_batch_size * (trl_config.steps_per_generation or 1)
+        engine = vllm_on_cpu(model, config.max_prompt_length + config.max_completion_length, max_num_seqs)
+    with engine:
+        trainer = cls(
+            model=model,
+            reward_funcs=reward,
+            args=trl_config,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            **extra,
+        )
     trainer.rollout_log = rollout_log
     # Our own progress bar and metrics.parquet replace the Trainer's printed dicts (stdout stays clean).
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
