@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m-instruct", help="a model rlev resolves, or an HF folder")
     parser.add_argument("--batch-size", type=int, default=8, help="completions per step (2 prompts x 4)")
     parser.add_argument("--completion-length", type=int, default=64)
+    parser.add_argument("--prompt-length", type=int, default=256, help="prompts over this many tokens left out")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training, both runs")
     args = parser.parse_args()
     import torch
@@ -73,6 +75,7 @@ def main() -> None:
                 max_steps=2,
                 batch_size=args.batch_size,
                 max_completion_length=args.completion_length,
+                max_prompt_length=args.prompt_length,
                 save_steps=10_000,
                 output=ws / f"run-{backend}",
             )
@@ -93,7 +96,11 @@ def main() -> None:
                 "logp_diff": [m.get("sampling/sampling_logp_difference/mean") for m in metrics],
             }
             del trainer
-    print(f"model {args.model}, GRPO, {args.batch_size} completions x <= {args.completion_length} tokens per step, ")
+            gc.collect()  # the first run's model and optimizer go before the second run's
+    print(
+        f"model {args.model}, GRPO, {args.batch_size} completions x <= {args.completion_length} tokens per step, "
+        f"prompts <= {args.prompt_length} tokens,"
+    )
     print(f"cpu fp32, {args.threads} torch thread(s) for training")
     for backend, label in (("none", "transformers generate"), ("colocate", "vLLM colocate")):
         r = results[backend]

@@ -92,3 +92,18 @@ def test_vllm_server_on_a_cpu_is_one_error_line(ingested):
         "--vllm server: TRL sends the weights to the server over NCCL, which needs a CUDA GPU; "
         "on a CPU use --vllm colocate with vLLM's CPU build (docs/training.md, vLLM rollouts)"
     )
+
+
+def test_kv_cache_is_sized_for_one_generation_batch(tmp_path, tiny_model_dir):
+    from transformers import LlamaConfig
+
+    from rlev_cli.train.build import kv_cache_gib
+
+    # 2 layers x 1 KV head x head_dim 32: 512 bytes a token, 8 MB for 8 x 2048 tokens: the 1 GiB floor
+    assert kv_cache_gib(str(tiny_model_dir), 2048, 8) == 1
+    # a 7B Llama shape: 32 layers x 8 KV heads x 128 x 2 x 4 bytes = 256 KiB a token; 16 x 4096 tokens = 16 GiB
+    LlamaConfig(num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, hidden_size=4096).save_pretrained(
+        tmp_path / "llama"
+    )
+    assert kv_cache_gib(str(tmp_path / "llama"), 4096, 16) == 16
+    assert kv_cache_gib(str(tmp_path / "llama"), 4097, 16) == 17  # whole GiB, rounded up
