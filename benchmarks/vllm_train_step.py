@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m-instruct", help="a model rlev resolves, or an HF folder")
     parser.add_argument("--batch-size", type=int, default=8, help="completions per step (2 prompts x 4)")
     parser.add_argument("--completion-length", type=int, default=64)
-    parser.add_argument("--prompt-length", type=int, default=256, help="prompts over this many tokens left out")
+    parser.add_argument("--prompt-length", type=int, default=1024, help="prompts over this many tokens left out")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training, both runs")
     args = parser.parse_args()
     import torch
