@@ -72,6 +72,60 @@ def trl_common(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]
     return common
 
 
+def rollout_shape(config: TrainConfig) -> tuple[int, int]:
+    """(prompts per rollout, optimizer steps per rollout) as TRL will run them: a rollout is
+    `per_device_train_batch_size × processes × steps_per_generation` completions, G per prompt, and its
+    micro-batches make `steps_per_generation × num_iterations ÷ gradient_accumulation_steps` optimizer steps."""
+    batch, spg = config.batch_size, config.gradient_accumulation_steps
+    if config.recipe == "paper":
+        from rlev_cli.train.recipe import recipe_batch
+
+        shape = recipe_batch(
+            config.rollout_prompts or 0,
+            config.num_generations,
+            config.num_processes,
+            config.gradient_accumulation_steps,
+        )
+        batch, spg = shape["per_device_train_batch_size"], shape["steps_per_generation"]
+    completions = batch * config.num_processes * spg
+    return completions // config.num_generations, max(1, spg // config.gradient_accumulation_steps)
+
+
+def check_steps(config: TrainConfig, n_prompts: int) -> None:
+    """Refuse a run that would train 0 steps: TRL drops a rollout it cannot fill, so with fewer train prompts
+    than one rollout takes, the Trainer trains nothing (and saves the base model as if trained) or fails deep
+    inside transformers. Called before the model is loaded.
+
+    Raises:
+        RlevError: naming the prompts, the rollout's size and how it is made, and what to change.
+    """
+    per_rollout, steps = rollout_shape(config)
+    if n_prompts >= per_rollout:
+        return
+    from rlev_cli.errors import RlevError
+
+    spg = per_rollout * config.num_generations // (config.batch_size * config.num_processes)
+    made = (
+        f"--batch-size {config.batch_size} x {config.num_processes} process(es) x {spg} micro-batch(es) per "
+        f"rollout / --num-generations {config.num_generations}"
+    )
+    if config.recipe == "paper":
+        made = f"--rollout-prompts {config.rollout_prompts} with --recipe paper"
+        fix = f"use --rollout-prompts {n_prompts} or fewer"
+    else:
+        fits = [
+            b
+            for b in range(config.num_generations, n_prompts * config.num_generations + 1, config.num_generations)
+            if b * config.num_processes * spg // config.num_generations <= n_prompts
+        ]
+        fix = f"use --batch-size {fits[-1]}" if fits else "use --num-processes 1 --gradient-accumulation-steps 1"
+    raise RlevError(
+        f"{n_prompts} train prompt(s), but one rollout takes {per_rollout} ({made}; {steps} optimizer step(s) "
+        f"per rollout), so this run would train 0 steps; {fix}, or add train rows (more exams, a lower "
+        "--test-fraction at ingest)"
+    )
+
+
 def build_trainer(
     config: TrainConfig,
     data: Path,
@@ -114,6 +168,7 @@ def build_trainer(
         raise RlevError(f"every train prompt is longer than --max-prompt-length {config.max_prompt_length} tokens")
     if too_long:
         out.warn(f"{too_long} train prompt(s) over {config.max_prompt_length} tokens left out")
+    check_steps(config, len(prompts))
     from datasets import Dataset
 
     dataset = Dataset.from_list(prompts)

@@ -76,9 +76,11 @@ def resolve_run_dir(config: TrainConfig) -> Path:
 def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
     """All cheap checks, in the order a user fixes them: data, model, vLLM, launcher."""
     data = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
+    from rlev_cli.train.build import check_steps
     from rlev_cli.train.data import load_train_rows
 
-    load_train_rows(data, config.value_column, 1)  # fails fast on missing file/column/rows
+    rows = load_train_rows(data, config.value_column, config.max_train_samples)  # missing file/column/rows
+    check_steps(config, len(rows.rows))  # a run that would train 0 steps, said before the model loads
     if config.vllm != "none":
         import importlib.util
 
@@ -101,6 +103,14 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         if not any(importlib.util.find_spec(name) for name in packages):
             raise RlevError(f"--report-to {config.report_to} needs {packages[0]}: pip install {packages[0]}")
     model = resolve_model(config.model, Path(config.workspace))
+    if config.judge_url:  # a dead judge costs one line, and no run folder is made for it
+        from rlev_cli.verify.judge import LLMJudge
+
+        judge = LLMJudge(config.judge_url, config.judge_model or "", cache=None)
+        try:
+            judge.check_alive()
+        finally:
+            judge.close()
     return data, model, resolve_run_dir(config)
 
 
@@ -237,7 +247,27 @@ def run_training(
             "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
             "set the rollout size with --rollout-prompts"
         )
-    data, model, run_dir = prepare(config)
+    data, model, run_dir = prepare(config)  # every check before the run folder exists
+    new_run = not run_dir.exists()
+    try:
+        return _start(config, data, model, run_dir, overrides, progress)
+    except BaseException:
+        # A run that failed before its first step is removed: left behind, it would be "the latest run" of
+        # `evaluate` and the folder that `--resume` retries.
+        untouched = not checkpoints(run_dir)[0] and not (run_dir / "metrics.parquet").exists()
+        if new_run and untouched and not os.environ.get("RLEV_WORKER"):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _start(
+    config: TrainConfig,
+    data: Path,
+    model: str,
+    run_dir: Path,
+    overrides: dict[str, list[Any]],
+    progress: Progress | None,
+) -> TrainResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
         deviations = recipe_deviations(config)
