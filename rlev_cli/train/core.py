@@ -338,7 +338,7 @@ def train_here(
     if trainer.accelerator.is_main_process:  # before training: a killed run still says what it trained on
         write_train_ids(run_dir, info["trained_on"])
     if progress and resume_step:
-        progress(resume_step)
+        progress(resume_step, timed=False)
     trainer.train(resume_from_checkpoint=resume_from)
     model_dir = run_dir / "model"
     if trainer.accelerator.is_main_process:
