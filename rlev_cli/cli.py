@@ -331,6 +331,9 @@ def analyze_termination(
     from rlev_cli.analysis.termination import run_termination
 
     assert config.out is not None  # set from the first run by the config
+    from rlev_cli.threads import set_torch_threads
+
+    set_torch_threads(config.threads, Path(config.runs[0]) / "model")
     result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions)
     out.summary(
         "analyze termination",

@@ -138,7 +138,10 @@ def build_trainer(
     rollout and metrics logging, and what the run manifest records about them."""
     import torch
 
+    from rlev_cli.threads import set_torch_threads
     from rlev_cli.tiny import load_tokenizer, quiet_transformers
+
+    set_torch_threads(config.threads, model, config.num_processes)
 
     quiet_transformers()
 

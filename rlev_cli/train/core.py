@@ -187,6 +187,7 @@ RESUME_OVERRIDES = (
     "vllm_server_url",
     "judge_url",
     "verify_timeout",
+    "threads",
 )
 _NOT_COMPARED = ("resume", "output", "workspace")
 
