@@ -81,6 +81,10 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
 
     rows = load_train_rows(data, config.value_column, config.max_train_samples)  # missing file/column/rows
     check_steps(config, len(rows.rows))  # a run that would train 0 steps, said before the model loads
+    if config.eval_steps:
+        from rlev_cli.train.build import eval_rows
+
+        eval_rows(data, config)  # a test split to evaluate on
     if config.vllm != "none":
         import importlib.util
 
@@ -111,7 +115,11 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
             judge.check_alive()
         finally:
             judge.close()
-    return data, model, resolve_run_dir(config)
+    run_dir = resolve_run_dir(config)
+    from rlev_cli.train.build import check_trl_config
+
+    check_trl_config(config, run_dir)  # --trl fields and TRL's own checks, before the run folder exists
+    return data, model, run_dir
 
 
 TRACKER_PACKAGES = {

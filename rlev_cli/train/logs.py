@@ -149,6 +149,9 @@ class RunLogCallback(TrainerCallback):
             self.summary = numbers
             return
         row = {"step": state.global_step, "epoch": state.epoch, **numbers}
+        same = [m for m in self.metrics if m["step"] == state.global_step]
+        if same and any(k.startswith("eval_") for k in numbers) != any(k.startswith("eval_") for k in same[-1]):
+            row = {**same[-1], **row}  # --eval-steps: the step's eval log joins its train log, one row a step
         self.metrics = [m for m in self.metrics if m["step"] != state.global_step] + [row]
         self._write()
 
