@@ -313,15 +313,13 @@ def build_trainer(
             f"{train_rows.n_without_value} of {train_rows.n_train_split} train row(s) have no "
             f"{config.value_column!r} value and are left out (label them with `rlev predict-values`)"
         )
-    prompts, uniform_scale, too_long = to_prompts(
-        train_rows.rows,
-        config.system_prompt,
-        config.reward,
-        config.alpha,
-        config.seed,
-        tokenizer,
-        config.max_prompt_length,
-    )
+
+    def prompted(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float, int]:
+        return to_prompts(
+            rows, config.system_prompt, config.reward, config.alpha, config.seed, tokenizer, config.max_prompt_length
+        )
+
+    prompts, uniform_scale, too_long = prompted(train_rows.rows)
     if not prompts:
         from rlev_cli.errors import RlevError
 
@@ -334,15 +332,7 @@ def build_trainer(
     dataset = Dataset.from_list(prompts)
     eval_dataset = None
     if config.eval_steps:  # the test split, prompted and rewarded as the train split is
-        held_out, _, _ = to_prompts(
-            eval_rows(data, config),
-            config.system_prompt,
-            config.reward,
-            config.alpha,
-            config.seed,
-            tokenizer,
-            config.max_prompt_length,
-        )
+        held_out = prompted(eval_rows(data, config))[0]
         if not held_out:
             from rlev_cli.errors import RlevError
 
