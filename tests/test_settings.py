@@ -171,3 +171,18 @@ def test_a_misspelt_yaml_key_names_the_close_match(tmp_path):
     path = _yaml(tmp_path, "lerning_rate: 1e-5\n")
     with pytest.raises(RlevError, match=r"unknown setting\(s\) lerning_rate \(did you mean learning_rate\?\); known"):
         read_config_file(path, TrainConfig)
+
+
+def test_the_converter_on_the_types_trl_declares():
+    """`convert` also serves `--trl` (TRL's fields use Literal, enums, unions of dict and str)."""
+    from typing import Literal
+
+    from transformers.trainer_utils import SchedulerType
+
+    from rlev_cli.settings import WrongType, convert
+
+    assert convert("a", Literal["a", "b"]) == "a" and convert(False, str | None | Literal[False]) is False
+    assert convert("cosine", SchedulerType | str) == "cosine" and convert({"x": 1}, dict | str | None) == {"x": 1}
+    assert convert(["1", 2], list[float] | None) == [1.0, 2.0]
+    with pytest.raises(WrongType, match=r"^one of 'a', 'b'$"):
+        convert("c", Literal["a", "b"])
