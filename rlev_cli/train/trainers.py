@@ -98,7 +98,7 @@ class _RecordsRollouts(_TrainerBase):
         else:
             per_sample = advantages
         self.last_advantages = advantages.detach().cpu()
-        if self.rollout_log is not None:
+        if self.rollout_log is not None and getattr(self.model, "training", True):  # not --eval-steps batches
             gathered = self.accelerator.gather(per_sample.detach().float()).cpu().tolist()
             lengths = self.accelerator.gather(mask.sum(1)).cpu().tolist()
             if self.accelerator.is_main_process:
@@ -128,6 +128,7 @@ class _RecordsRollouts(_TrainerBase):
                     "correct": columns["correct"][i],
                     "verdict": columns["verdict"][i],
                     "ungraded_reason": columns["ungraded_reason"][i],
+                    "ungraded_cause": columns["ungraded_cause"][i],
                     "reward": None if reward is None or reward != reward else float(reward),  # NaN = ungraded
                     "advantage": float(advantages[i]),
                     "length": int(lengths[i]),
@@ -136,7 +137,8 @@ class _RecordsRollouts(_TrainerBase):
         return rows
 
 
-_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason")  # RlevReward's log_extra columns
+# RlevReward's log_extra columns
+_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason", "ungraded_cause")
 
 
 def _last_text(item: Any) -> str:
