@@ -108,8 +108,17 @@ def _choice(response: str, key: str) -> Verdict:
     elif not (found and sorted(found) == sorted(set(key)) and len(set(found)) == len(found)):
         return False, ""
     # an answer naming several options with their contents ("【答案】A. ①② B. ①③ C. ②④ D. ③④", the options
-    # copied) chooses none, though its first letter may be the key
-    return not listed_options(response), ""
+    # copied) chooses none, though its first letter may be the key; a multiple-choice answer may name
+    # exactly the key's options with their contents ("(A) 12 and (C) 15"): a copy only when it runs A, B, C, D…
+    listed = listed_options(response)
+    if len(key) > 1 and listed and set(listed) == set(key) and not _full_run(listed):
+        return True, ""
+    return not listed, ""
+
+
+def _full_run(letters: list[str]) -> bool:
+    """'A', 'B', 'C', 'D'(, …): every label of a four-or-more-option question, in order: a copied list."""
+    return len(letters) >= 4 and letters == [chr(65 + i) for i in range(len(letters))]
 
 
 # ---- numbers ----------------------------------------------------------------------------------------

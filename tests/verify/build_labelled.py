@@ -1091,6 +1091,17 @@ add(
     "The answer is (A) and (C).",
     "故选：A、C",
     "Answers: A, C.",
+    # exactly the key's options, each with its content: an answer, not a copy of the option list
+    "The answer is (A) 12 m/s and (C) 15 m/s.",
+    "【答案】A．速度增大 C．动能增大 <eoa>",
+)
+add(
+    "options copied into the answer",
+    "GAOKAO Physics_MCQs style (constructed)",
+    "multi_choice",
+    "ABCD",
+    False,
+    "【答案】A．速度增大 B．加速度减小 C．动能增大 D．势能减小 <eoa>",
 )
 
 if __name__ == "__main__":
