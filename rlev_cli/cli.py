@@ -267,6 +267,7 @@ def evaluate(
         generated=result.generated,
         reused=result.reused,
         unlabeled_skipped=result.skipped_unlabeled,
+        prompts_too_long=result.too_long,
         missing_benchmarks=result.missing_benchmarks,
         value_column=result.value_column,
         value_sources=result.value_sources,

@@ -153,10 +153,15 @@ def quiet_transformers() -> None:
 
 
 def resolve_model(model: str, workspace: Path) -> str:
-    """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
-    (or cached) now, before any heavy work."""
+    """'tiny' -> the built tiny model; a GGUF file or alias (smollm2-135m-instruct) -> its converted folder
+    (cached, rlev_cli.models); a local folder -> itself; else a hub id that must be reachable (or cached)
+    now, before any heavy work."""
     if is_tiny(model):
         return str(tiny_model_path(workspace, seed=0))
+    from rlev_cli.models import gguf_model_path, is_gguf
+
+    if is_gguf(model):
+        return gguf_model_path(model)
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "config.json").exists():
