@@ -310,17 +310,23 @@ app.add_typer(analyze_app, name="analyze")
     TerminationConfig,
     name="termination",
     app_=analyze_app,
-    examples=("rlev analyze termination runs/correctness runs/rlev --n 200",),
+    examples=(
+        "rlev analyze termination runs/correctness runs/rlev --n 200",
+        "rlev analyze termination --model smollm2-135m-instruct --predictions eval/predictions.parquet",
+    ),
 )
 def analyze_termination(
     config: TerminationConfig,
-    runs: Annotated[list[Path], typer.Argument(help="Run folders, e.g. a correctness baseline and an RLEV run.")],
+    runs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Run folders, e.g. a correctness baseline and an RLEV run.", show_default=False),
+    ] = None,
 ) -> None:
     """Figure 2: teacher-forced P(EOS) per decoding position on the N highest- and lowest-valued prompts."""
     from rlev_cli.analysis.termination import run_termination
 
-    assert config.out is not None  # set from the first run by the config
-    result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions)
+    assert config.out is not None  # set from the first run (or the predictions' folder) by the config
+    result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions, models=config.models)
     out.summary(
         "analyze termination",
         table_path=str(result.table_path),

@@ -42,6 +42,15 @@ def is_tiny(model: str | Path | None) -> bool:
     return str(model) in TINY_NAMES
 
 
+def model_label(model: str) -> str:
+    """How `rlev evaluate --model` labels a model in its tables: 'tiny', a folder's or file's name, a hub id.
+
+    >>> model_label("runs/a/model/"), model_label("x/SmolLM2.Q4_1.gguf"), model_label("smollm2-135m-instruct")
+    ('model', 'SmolLM2.Q4_1.gguf', 'smollm2-135m-instruct')
+    """
+    return model if is_tiny(model) else Path(model).name or model
+
+
 def tiny_model_path(workspace: Path, seed: int = 0) -> Path:
     """Build (once) and return the tiny model folder in the workspace."""
     path = Path(workspace) / "models" / f"tiny-seed{seed}"

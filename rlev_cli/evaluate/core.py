@@ -76,7 +76,7 @@ class EvalResult:
 def resolve_targets(config: EvalConfig) -> list[Target]:
     """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
     from rlev_cli.runs import latest_run
-    from rlev_cli.tiny import is_tiny, resolve_model
+    from rlev_cli.tiny import model_label, resolve_model
 
     if config.responses:
         label = config.models[0] if config.models else Path(config.responses).stem
@@ -88,7 +88,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     targets = []
     for model in config.models:
         path = resolve_model(model, Path(config.workspace))
-        targets.append(Target(model if is_tiny(model) else Path(model).name or model, path, None))
+        targets.append(Target(model_label(model), path, None))
     runs = list(config.runs)
     if not runs and not targets:
         latest = latest_run(Path(config.workspace) / RUNS_DIR)
