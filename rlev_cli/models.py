@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from rlev_cli.errors import RlevError
+from rlev_cli.output import out
 
 GGUF_MAGIC = b"GGUF"
 MARKER = "rlev_gguf.json"  # written last: a folder without it is not a finished conversion
@@ -135,9 +136,12 @@ def gguf_to_hf(path: Path) -> Path:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would keep a shared cache private to one user
     try:
+        out.info(f"converting {path} ({architecture}) to a Hugging Face folder in {target} (once)")
         _convert(path, tmp)
         payload = {"source": str(path.resolve()), "sha256": sha, "architecture": architecture}
         (tmp / MARKER).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        if (target / MARKER).is_file():  # another process finished the same file meanwhile: keep its folder
+            return target
         if target.exists():  # an older, unfinished folder (no marker): replace it
             shutil.rmtree(target)
         os.replace(tmp, target)
