@@ -75,7 +75,7 @@ class EvalResult:
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
     """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
-    from rlev_cli.runs import latest_run
+    from rlev_cli.runs import latest_run, run_model
     from rlev_cli.tiny import model_label, resolve_model
 
     if config.responses:
@@ -98,8 +98,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
             )
         runs = [latest]
     for run in runs:
-        if not (Path(run) / "model" / "config.json").exists():
-            raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
+        run_model(Path(run), "its model was not saved whole; train it again (or evaluate another run)")
         targets.append(_run_target(Path(run)))
     labels = [t.label for t in targets]
     for k, target in enumerate(targets):  # several runs of one recipe: keep labels unique
@@ -259,13 +258,16 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         config.verify_timeout,
         concurrency=config.judge_concurrency,
         cache_path=Path(config.workspace) / CACHE_FILE,
+        workers=config.verify_workers,
     )
     targets = resolve_targets(config)
     items, unlabeled, missing, rows = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     out_dir = output_dir(config, targets)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any model is loaded
-    from rlev_cli.runs import check_train_overlap  # refuses runs evaluated on their training items
+    from rlev_cli.runs import check_train_overlap, refuse_links  # refuses runs evaluated on their training items
+
+    refuse_links(out_dir)  # RUN/eval: nothing is written through a link planted there
 
     runs = [t.run_dir for t in targets if t.run_dir is not None]
     indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
@@ -507,9 +509,10 @@ def score(
             else:
                 extracted, extractor = extract_final_answer(text), "final_answer"
             correct, source, reason, judge_score = verdict.correct, verdict.source, verdict.reason, verdict.judge_score
+            cause = verdict.cause
         else:
             extracted, extractor = extract_answer(item, text)
-            correct, source, reason, judge_score = extracted == item.gold, "rule", "", None
+            correct, source, reason, judge_score, cause = extracted == item.gold, "rule", "", None, ""
         rows.append(
             {
                 "model": model,
@@ -525,6 +528,7 @@ def score(
                 "correct": correct,
                 "verdict_source": source,
                 "ungraded_reason": reason or None,
+                "ungraded_cause": cause or None,
                 "judge_score": judge_score,
                 "value": item.value,
                 "response_tokens": out.get("tokens"),
@@ -561,6 +565,7 @@ def summary_rows(
             "bucket_low": None,
             "bucket_high": None,
             "coverage": coverage,
+            "n_ungraded_response": sum(r.get("ungraded_cause") == "response" for r in rows),
             **summarize([r["correct"] for r in graded], lengths, values),
         }
     ]
@@ -574,15 +579,24 @@ def coverage_warnings(model: str, benchmark: str, rows: list[dict[str, Any]]) ->
     """One line when some responses are ungraded: Acc and H-Acc then cover fewer responses than the paper's."""
     from collections import Counter
 
+    lines = []
+    wrong = [r for r in rows if r.get("ungraded_cause") == "response"]
+    if wrong:
+        reason, count = Counter(r["ungraded_reason"] or "no reason" for r in wrong).most_common(1)[0]
+        lines.append(
+            f"{model} {benchmark}: {len(wrong)} response(s) could not be graded because of what they wrote and "
+            f"count as wrong in Acc and H-Acc; most common reason ({count}x): {reason}"
+        )
     ungraded = [r for r in rows if r["correct"] is None]
     if not ungraded:
-        return []
+        return lines
     reason, count = Counter(r["ungraded_reason"] or "no reason" for r in ungraded).most_common(1)[0]
     share = 100.0 * (len(rows) - len(ungraded)) / len(rows)
     return [
+        *lines,
         f"{model} {benchmark}: coverage {share:.1f} % ({len(rows) - len(ungraded)}/{len(rows)} graded); Acc and "
         f"H-Acc are over the graded responses only (the paper's are over all); most common reason ({count}x): "
-        f"{reason}; see ungraded_reason in predictions.parquet"
+        f"{reason}; see ungraded_reason in predictions.parquet",
     ]
 
 

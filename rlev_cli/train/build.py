@@ -119,7 +119,9 @@ def build_trainer(
     dataset = Dataset.from_list(prompts)
     from rlev_cli.verify.grade import make_grader
 
-    grader = make_grader(config.verifier, config.judge_url, config.judge_model, config.verify_timeout)
+    grader = make_grader(
+        config.verifier, config.judge_url, config.judge_model, config.verify_timeout, workers=config.verify_workers
+    )
     rollout_log = RolloutLog(run_dir / "rollouts.parquet", keep_until=resume_step)
     reward = RlevReward(config.reward, config.alpha, uniform_scale, grader=grader)
     quiet_ungraded_warning()
@@ -157,6 +159,7 @@ def build_trainer(
         trainer.add_callback(ValueTiltCallback(trainer, reward, true_values, config, every=config.value_tilt_steps))
     info = {
         "n_prompts": len(prompts),
+        "data_sha256": train_rows.data_sha256,  # of the bytes the prompts were parsed from
         "trained_on": [(p["id"], p["question"]) for p in prompts],  # for the leakage check of `evaluate`
         "n_train_split": train_rows.n_train_split,
         "n_without_value": train_rows.n_without_value,
