@@ -95,7 +95,6 @@ def termination_rows(
 
 def _run_inputs(run: Path, predictions: Path | None) -> tuple[str, Path, str | None, list[dict[str, Any]]]:
     """A run folder's label, model folder, system prompt and in-domain predictions."""
-
     from rlev_cli.prompts import SYSTEM_PROMPT
     from rlev_cli.runs import run_model
 
