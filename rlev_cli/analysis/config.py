@@ -7,10 +7,11 @@ from pathlib import Path
 
 from rlev_cli.errors import RlevError
 from rlev_cli.settings import setting
+from rlev_cli.threads import ThreadSettings
 
 
 @dataclass
-class TerminationConfig:
+class TerminationConfig(ThreadSettings):
     """Figure 2 of the paper: teacher-forced P(EOS) per position on the highest- and lowest-valued prompts."""
 
     runs: list[Path] = setting(
@@ -28,6 +29,7 @@ class TerminationConfig:
     out: Path | None = setting(None, flags=("--out", "-o"), help="Output folder [default: the first run's analysis/].")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.runs and not self.models:
             raise RlevError("give at least one run folder (or --model with --predictions)")
         if self.models and self.predictions is None:
