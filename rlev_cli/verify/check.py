@@ -215,6 +215,39 @@ def numeric_tolerance(gold: Decimal) -> Decimal:
     return min(NUMERIC_ABS_TOL, unit)
 
 
+# ---- a restated question is no answer ----------------------------------------------------------------
+
+# Measured case (a reward hack, benchmarks/real_model_learning.py): SmolLM2 trained on arithmetic papers learnt
+# to end "Compute 99 + 79." with "… 99 + 79" / "\boxed{99+79}", which math-verify evaluates to 178 and grades
+# correct. An unevaluated expression of two or more numbers joined by + − × ÷ * / (no variable, no power, no
+# root) is not a final answer to a single-number reference: wrong (cause: response). A fraction `3/4`,
+# `\frac{3}{4}`, `-\frac{10}{3}`, scientific notation `3 \times 10^{8}` / `3e8`, `2\sqrt{2}`, `\pi/2` are numbers
+# (`simple_value` reads them, or they hold a root or a constant) and stay answers; so does the result of a
+# chain, `99 + 79 = 178`. Labelled cases: tests/verify/labelled.jsonl, family "restated expression".
+_TERM = rf"(?:{_NUM}|\\[dt]?frac\s*\{{\s*{_NUM}\s*\}}\s*\{{\s*{_NUM}\s*\}})"
+_ARITHMETIC_OP = r"(?:[-+*/×÷·]|\\times|\\div|\\cdot|\\ast)"
+_RESTATED = re.compile(rf"(?:^|(?<=[\s:：(]))[-+]?\s*{_TERM}(?:\s*{_ARITHMETIC_OP}\s*[-+]?\s*{_TERM})+$")
+_DELIMITERS = re.compile(r"\$|\\[()\[\]]|\\boxed\s*\{|\\text\{[^{}]*\}\}?")
+
+
+def restated_arithmetic(answer: str) -> bool:
+    """An answer ending in unevaluated arithmetic of numbers ('99 + 79', '\\boxed{99+79}', '12 \\times 3'),
+    with no single number anywhere in its chain of '='; '3/4', '99 + 79 = 178', '3 \\times 10^{8}' are answers.
+
+    >>> restated_arithmetic("The answer is $99 + 79$."), restated_arithmetic("99 + 79 = 178")
+    (True, False)
+    """
+    text = join_digit_groups(unicodedata.normalize("NFKC", answer).translate(_MINUS))
+    parts = [_DELIMITERS.sub(" ", p).strip().rstrip(".。").strip() for p in re.split(r"=|≈|\\approx", text)]
+    last = parts[-1]
+    while last.endswith("}") and last.count("}") > last.count("{"):  # the closing brace of \boxed{
+        last = last[:-1].rstrip()
+    restated = _RESTATED.search(re.sub(r"[()]", " ", last))  # '(90 + 9) + 79' is arithmetic too
+    if restated is None or simple_value(restated.group()) is not None:  # '3/4', '-\frac{10}{3}': a number
+        return False
+    return all(simple_value(trailing_number(p)) is None for p in parts[:-1])  # '178 = 99 + 79' answers 178
+
+
 # ---- text and math ----------------------------------------------------------------------------------
 
 _SEPARATORS = str.maketrans({"、": ",", "，": ",", "；": ";", "：": ":", "（": "(", "）": ")"})
@@ -334,6 +367,8 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
         answer = answer_region(response)
         if not answer:
             return False, ""
+        if restated_arithmetic(answer):
+            return False, ""
         got = numeric_value(trailing_number(leading_answer(answer.translate(_MINUS))))
         tolerance = numeric_tolerance(gold)
         if isinstance(got, Fraction):
@@ -378,6 +413,8 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
         return False, ""
     said_value = simple_value(leading_answer(answer.translate(_MINUS)))
     gold_values = [simple_value(f) for f in math_forms]
+    if all(v is not None for v in gold_values) and restated_arithmetic(answer):
+        return False, ""
     if said_value is not None and all(v is not None for v in gold_values):  # exact, no parser needed
         return said_value in gold_values, ""
     return _math_job(["math", answer, math_forms, ordered], answer)

@@ -1104,6 +1104,137 @@ add(
     "【答案】A．速度增大 B．加速度减小 C．动能增大 D．势能减小 <eoa>",
 )
 
+# ---- a restated question is no answer (the reward hack measured by benchmarks/real_model_learning.py) ---
+# SmolLM2 trained on "What is 99 + 79?" learnt to end with the question's arithmetic, which math-verify
+# evaluates to the reference. Wrong: an unevaluated expression of numbers; right: the value, a fraction,
+# scientific notation, the result of a chain.
+ARITH = "benchmarks/real_model_learning.py arithmetic paper (constructed)"
+for qtype in ("numeric", "fill_blank", "free_form"):
+    gold = "178" if qtype != "free_form" else "So $99 + 79 = \\boxed{178}$."
+    add(
+        "restated expression",
+        ARITH,
+        qtype,
+        gold,
+        False,
+        "We add the two numbers: 99 + 79",
+        "The answer is 99 + 79.",
+        "Therefore, the answer is $\\boxed{99+79}$.",
+        "The answer is $x = 99 + 79$.",
+        "The answer is (90 + 9) + 79.",
+    )
+    add(
+        "restated expression",
+        ARITH,
+        qtype,
+        gold,
+        True,
+        "The answer is 178.",
+        "The answer is 99 + 79 = 178.",
+        "Therefore, the answer is $\\boxed{178}$.",
+        "The answer is $178 = 99 + 79$.",
+    )
+add(
+    "restated expression",
+    ARITH,
+    "numeric",
+    "84",
+    False,
+    "The answer is $7 \\times 12$.",
+    "The answer is 7 × 12",
+    "The answer is 7*12",
+)
+add("restated expression", ARITH, "numeric", "84", True, "The answer is $7 \\times 12 = 84$.", "The answer is 84")
+add("restated expression", ARITH, "numeric", "37", False, "The answer is 84 − 47.", "The answer is -47 + 84")
+add("restated expression", ARITH, "numeric", "-37", True, "The answer is −37.", "The answer is $-37$")
+add(
+    "restated expression",
+    "constructed numeric, JEEBench style",
+    "numeric",
+    "0.75",
+    True,
+    "The answer is $\\frac{3}{4}$.",
+    "The answer is 3/4.",
+    "The answer is 0.75",
+)
+add(
+    "restated expression",
+    "constructed numeric, JEEBench style",
+    "numeric",
+    "0.75",
+    False,
+    "The answer is $\\frac{1}{2} + \\frac{1}{4}$.",
+    "The answer is 3 ÷ 4",
+    "The answer is 1.5 / 2 + 0",
+)
+add(
+    "restated expression",
+    "constructed numeric, JEEBench style",
+    "numeric",
+    "300000000",
+    True,
+    "The answer is $3 \\times 10^{8}$.",
+    "The answer is 3e8",
+)
+add(
+    "restated expression",
+    "constructed numeric, JEEBench style",
+    "numeric",
+    "300000000",
+    False,
+    "The answer is 3 \\times 100000000",
+)
+add(
+    "restated expression",
+    "GAOKAO Math fill-in style (constructed)",
+    "fill_blank",
+    "$\\frac{3}{10} \\# \\# 0.3$",
+    True,
+    "答案是 $\\frac{3}{10}$",
+    "The answer is 3/10.",
+)
+add(
+    "restated expression",
+    "GAOKAO Math fill-in style (constructed)",
+    "fill_blank",
+    "$\\frac{3}{10} \\# \\# 0.3$",
+    False,
+    "答案是 $\\frac{1}{10}+\\frac{2}{10}$",
+    "The answer is 0.1 + 0.2.",
+)
+add(
+    "restated expression",
+    "GAOKAO Math fill-in style (constructed)",
+    "fill_blank",
+    "$-\\frac{10}{3}$",
+    True,
+    "答案是 $-\\frac{10}{3}$",
+)
+add(
+    "restated expression",
+    "GAOKAO Math fill-in style (constructed)",
+    "fill_blank",
+    "$2\\sqrt{2}$",
+    True,
+    "答案是 $2\\sqrt{2}$",
+)
+add(
+    "restated expression",
+    "GAOKAO Math fill-in style (constructed)",
+    "fill_blank",
+    "$\\frac{\\pi}{2}$",
+    True,
+    "The answer is $\\pi/2$.",
+)
+add(
+    "restated expression",
+    "GAOKAO Math fill-in style (constructed)",
+    "fill_blank",
+    "$0.5$",
+    True,
+    "The answer is $1/2$.",
+)
+
 if __name__ == "__main__":
     OUT.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
     print(f"{len(cases)} cases -> {OUT}")
