@@ -40,6 +40,7 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     first = invoke(
         "train", "--data", str(data), "--max-steps", "1", "--save-steps", "1", "--batch-size", "8",
         "--max-completion-length", "4", "--learning-rate", "1e-4", "--kl-coef", "0", "--output", str(run),
+        "--algo", "grpo", "--reward", "correctness",
     )  # fmt: skip
     assert first.exit_code == 0, first.output
     # #11 item 9: the row without a value is counted (one line, the summary, the manifest), not dropped silently
@@ -62,15 +63,17 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     # a finished run: no extra step, nothing rewritten
     again = invoke("train", "--output", str(run), "--resume")
     assert again.exit_code == 0, again.output
-    assert json.loads(again.stdout.strip().splitlines()[-1])["steps"] == 1
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    # #17 item 3: the summary names the run's own algorithm and reward, not the defaults (rloo, rlev)
+    assert (summary["steps"], summary["algo"], summary["reward"]) == (1, "grpo", "correctness")
     assert f"--resume: {run} already finished at step 1; nothing to train" in again.stderr
     assert sorted(p.name for p in (run / "checkpoints").glob("checkpoint-*")) == ["checkpoint-1"]
 
     # a flag that contradicts the saved run is refused, naming both values
-    wrong = invoke("train", "--output", str(run), "--resume", "--algo", "grpo")
+    wrong = invoke("train", "--output", str(run), "--resume", "--algo", "rloo")
     assert wrong.exit_code == 1
     assert str(wrong.exception).startswith(
-        f"--algo grpo contradicts the run being resumed (algo = rloo in {run / 'config.json'})"
+        f"--algo rloo contradicts the run being resumed (algo = grpo in {run / 'config.json'})"
     )
     wrong = invoke("train", "--output", str(run), "--resume", "--learning-rate", "5e-7")
     assert "--learning-rate 5e-07 contradicts the run being resumed (learning_rate = 0.0001" in str(wrong.exception)
@@ -81,6 +84,7 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     assert "--resume: --max-steps 2 overrides the saved 1" in extended.stderr
     summary = json.loads(extended.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 2 and summary["resumed_from"].endswith("checkpoint-1")
+    assert (summary["algo"], summary["reward"]) == ("grpo", "correctness")
     trl = json.loads((run / "manifest.json").read_text())["trl_config"]
     assert (trl["learning_rate"], trl["max_completion_length"], trl["max_steps"]) == (1e-4, 4, 2)
     assert json.loads((run / "config.json").read_text())["max_steps"] == 2
