@@ -197,10 +197,20 @@ def test_recipe_grpo_adds_the_k1_reward_to_go_to_its_advantages(tmp_path, ragged
         assert_token_advantages(rollout, expected)
 
 
+def dapo_loss(advantages, logp, mask):
+    """GRPOTrainer loss_type="dapo" on-policy (ratio 1): −Σ A_t log π_t over all active tokens ÷ their count."""
+    return -(advantages * logp * mask).sum() / mask.sum()
+
+
+def rloo_loss(advantages, logp, mask):
+    """RLOOTrainer on-policy: −mean over completions of A · Σ_t log π_t (one sequence-level ratio each)."""
+    return -(advantages * (logp * mask).sum(1)).mean()
+
+
 def test_kl_in_the_reward_is_not_counted_again_in_the_loss(tmp_path, ragged_model_dir):
     """REINFORCE++ puts the k1 KL in the reward, so TRL's loss runs with β = 0: the logged gradient norm is
     that of the token-mean policy-gradient loss −Σ A_t log π(y_t) / Σ tokens alone, recomputed here."""
-    trainer, rollouts = train_capturing_with_gradients(tmp_path, ragged_model_dir)
+    trainer, rollouts = train_capturing_gradients(tmp_path, ragged_model_dir, dapo_loss, algo="reinforce++")
     norms = {m["step"]: m["grad_norm"] for m in trainer.run_log.metrics}
     assert len(rollouts) == 3
     for rollout in rollouts:
@@ -208,17 +218,46 @@ def test_kl_in_the_reward_is_not_counted_again_in_the_loss(tmp_path, ragged_mode
         assert norms[rollout["step"]] == pytest.approx(rollout["grad_norm"], rel=3e-5)
 
 
-def train_capturing_with_gradients(tmp_path, model_dir):
+@pytest.mark.parametrize("algo,loss", [("rloo", rloo_loss), ("reinforce++", dapo_loss)])
+def test_ungraded_completions_count_in_the_loss_normaliser(tmp_path, ragged_model_dir, monkeypatch, algo, loss):
+    """Decided (docs/training.md): an ungraded completion (advantage 0) still counts in the loss's normaliser,
+    as an all-correct or all-wrong group does, so a grading failure never enlarges a step. With 2 of 8
+    ungraded, an RLOO step is 6/8 of the one over the graded 6 alone; REINFORCE++ divides by every token."""
+    from rlev_cli.verify.grade import Grader, Verdict
+
+    pattern = [Verdict(True, "rule"), Verdict(False, "rule"), Verdict(None, "none", "test"), Verdict(True, "rule")]
+    monkeypatch.setattr(
+        Grader, "grade", lambda self, q, responses, a, t: [pattern[i % 4] for i in range(len(responses))]
+    )
+    trainer, rollouts = train_capturing_gradients(tmp_path, ragged_model_dir, loss, algo=algo, kl_coef=0.0)
+    norms = {m["step"]: m["grad_norm"] for m in trainer.run_log.metrics}
+    for rollout in rollouts:
+        assert norms[rollout["step"]] == pytest.approx(rollout["grad_norm"], rel=3e-5)
+        graded_only = rollout["graded_only"]  # the same loss over the 6 graded completions alone
+        assert norms[rollout["step"]] != pytest.approx(graded_only, rel=1e-2)
+    if algo == "rloo":
+        assert rollouts[0]["grad_norm"] == pytest.approx(rollouts[0]["graded_only"] * 6 / 8, rel=1e-5)
+
+
+def train_capturing_gradients(tmp_path, model_dir, loss_of, **options):
+    """Train 3 steps (one rollout each); at each generation, the gradient norm of `loss_of` recomputed on the
+    policy that generated the rollout (on-policy: the step's gradient), over all completions and over the
+    graded ones alone."""
     from rlev_cli.train.build import build_trainer
 
     data = two_prompt_table(tmp_path / "q.parquet")
-    config = TrainConfig(
-        data=data, model=str(model_dir), algo="reinforce++", num_generations=4, batch_size=8, max_steps=3,
-        max_completion_length=8, kl_coef=BETA, learning_rate=3e-3, save_steps=1000, output=tmp_path / "run",
+    settings = dict(
+        data=data, model=str(model_dir), num_generations=4, batch_size=8, max_steps=3, max_completion_length=8,
+        kl_coef=BETA, learning_rate=3e-3, save_steps=1000, output=tmp_path / "run",
     )  # fmt: skip
+    config = TrainConfig(**{**settings, **options})
     trainer, _ = build_trainer(config, data, str(model_dir), tmp_path / "run")
     rollouts = []
     generate = trainer._generate_and_score_completions
+
+    def norm(loss):
+        grads = torch.autograd.grad(loss, [p for p in trainer.model.parameters() if p.requires_grad], retain_graph=True)
+        return torch.sqrt(sum((g.float() ** 2).sum() for g in grads)).item()
 
     def capture(inputs):
         batch = generate(inputs)
@@ -230,10 +269,15 @@ def train_capturing_with_gradients(tmp_path, model_dir):
         completion = batch["completion_ids"]
         logp = torch.log_softmax(logits, dim=-1).gather(-1, completion.unsqueeze(-1)).squeeze(-1)
         mask = batch["completion_mask"].float()
-        loss = -(batch["advantages"].detach() * logp * mask).sum() / mask.sum()
-        grads = torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad])
-        norm = torch.sqrt(sum((g.float() ** 2).sum() for g in grads)).item()
-        rollouts.append({"step": trainer.state.global_step + 1, "grad_norm": norm})
+        advantages = batch["advantages"].detach()
+        graded = torch.tensor([row["reward"] is not None for row in trainer.rollout_log.last_batch])
+        rollouts.append(
+            {
+                "step": trainer.state.global_step + 1,
+                "grad_norm": norm(loss_of(advantages, logp, mask)),
+                "graded_only": norm(loss_of(advantages[graded], logp[graded], mask[graded])),
+            }
+        )
         return batch
 
     trainer._generate_and_score_completions = capture
