@@ -168,7 +168,7 @@ def build_trainer(
             if isinstance(v, str | int | float | bool | type(None))
             or k in ("lr_scheduler_kwargs", "report_to")  # the recipe's floor; where the logs go
         },
-        "kl_in_reward": bool(extra.get("kl_in_reward")) or config.algo == "rloo",
+        "kl_in_reward": bool(extra.get("kl_in_reward")) or config.algo == "rloo",  # TRL's RLOO: in the reward too
     }
     return trainer, info
 
@@ -179,9 +179,13 @@ def trl_config_for(
     """The TRL configuration of a run, the trainer class and its extra arguments (the KL placement)."""
     from trl import GRPOConfig, RLOOConfig
 
-    from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
+    from rlev_cli.train.trainers import OpenRLHFRLOOTrainer, ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
 
     common = trl_common(config, run_dir, cuda)
+    if config.algo == "rloo" and config.kl_form == "openrlhf":
+        # OpenRLHF's rloo on GRPOTrainer: per-token KL reward-to-go, per-token clip, token-mean loss
+        trl_config = GRPOConfig(**common, scale_rewards="none", loss_type="dapo", mask_truncated_completions=False)
+        return trl_config, OpenRLHFRLOOTrainer, {}
     if config.algo == "rloo":
         # KL in the reward as TRL's RLOO does; no advantage whitening (keeps s(x) exactly).
         return RLOOConfig(**common, normalize_advantages=False), RlevRLOOTrainer, {}
@@ -194,8 +198,9 @@ def trl_config_for(
     trl_config = GRPOConfig(**common, scale_rewards=scale, loss_type="dapo", mask_truncated_completions=False)
     if config.algo == "reinforce++":
         return trl_config, ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
-    # --recipe paper: the KL is a k1 penalty in the reward for every algorithm (OpenRLHF group_norm)
-    return trl_config, RlevGRPOTrainer, {"kl_in_reward": config.recipe == "paper"}
+    # --recipe paper: the KL is a k1 penalty in the reward (OpenRLHF group_norm), unless --kl-form trl
+    kl_in_reward = config.kl_form == "openrlhf" or (config.kl_form is None and config.recipe == "paper")
+    return trl_config, RlevGRPOTrainer, {"kl_in_reward": kl_in_reward}
 
 
 class _DropUngradedDump:

@@ -337,4 +337,42 @@ class ReinforcePPTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, 
         return self._record(output)
 
 
-RlevTrainer = RlevGRPOTrainer | RlevRLOOTrainer | ReinforcePPTrainer
+def leave_one_out(rewards: torch.Tensor, num_generations: int) -> torch.Tensor:
+    """r − mean of the other graded rewards of the group (consecutive blocks of G); an ungraded sample (NaN),
+    or one with no graded sibling, gets 0, as TRL's RLOO does.
+
+    >>> leave_one_out(torch.tensor([1.5, 0.0, float("nan"), 1.5]), 4).tolist()
+    [0.75, -1.5, 0.0, 0.75]
+    """
+    grouped = rewards.view(-1, num_generations)
+    count = (~torch.isnan(grouped)).sum(dim=1, keepdim=True)
+    others = (torch.nansum(grouped, dim=1, keepdim=True) - grouped) / (count - 1)
+    return torch.nan_to_num(grouped - others, nan=0.0, posinf=0.0, neginf=0.0).view(-1)
+
+
+class OpenRLHFRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
+    """RLOO as OpenRLHF computes it (`--algo rloo --kl-form openrlhf`): the leave-one-out baseline on r, then
+    the per-token k1 reward-to-go −β Σ_{u≥t} k1_u (experience_maker.py), a PPO clip per token and a token-mean
+    loss (TRL's loss_type="dapo" = OpenRLHF's token_level_loss); the KL is left out of TRL's loss. TRL's own
+    RLOOTrainer subtracts the summed k1 from r before the baseline and clips one ratio per completion
+    (docs/training.md)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.kl_in_reward = True
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
+        output = super()._generate_and_score_completions(inputs)
+        total = self._local_rewards(output)  # gathered: whole groups
+        assert self.num_generations is not None  # GRPOConfig always sets it
+        advantages = self._slice_local(leave_one_out(total, self.num_generations), output)
+        kl = self._kl(output)
+        if kl is None:  # β = 0: one scalar per completion
+            output["advantages"] = advantages
+        else:
+            graded = ~torch.isnan(self._slice_local(total, output))
+            output["advantages"] = kl_penalized_advantages(advantages, output["completion_mask"], kl, self.beta, graded)
+        return self._record(output)
+
+
+RlevTrainer = RlevGRPOTrainer | RlevRLOOTrainer | ReinforcePPTrainer | OpenRLHFRLOOTrainer

@@ -62,6 +62,8 @@ def test_group_scaling_needs_an_explicit_flag():
         ({"num_generations": 1}, "needs at least 2 samples"),
         ({"batch_size": 6}, "not a multiple of --num-generations 4"),
         ({"algo": "ppo"}, "choose reinforce\\+\\+, rloo or grpo"),
+        ({"algo": "reinforce++", "kl_form": "trl"}, "--kl-form trl goes with rloo or grpo"),
+        ({"kl_form": "k3"}, "--kl-form 'k3': choose trl or openrlhf"),
     ],
 )
 def test_impossible_settings_fail_before_any_work(bad, message):

@@ -180,6 +180,37 @@ def test_rloo_subtracts_the_summed_k1_before_the_leave_one_out_baseline(tmp_path
         assert rollout["advantages"].tolist() == pytest.approx(expected, abs=2e-5)
 
 
+def test_rloo_openrlhf_form_is_the_baseline_on_r_then_the_k1_reward_to_go(tmp_path, ragged_model_dir):
+    """--kl-form openrlhf (OpenRLHF's rloo): A_t = (r − mean of the other G−1 r) − β Σ_{u≥t} k1_u, no whitening."""
+    _, rollouts = train_capturing(tmp_path, ragged_model_dir, 3, algo="rloo", kl_form="openrlhf")
+    assert kl_share(rollouts) > 1e-3
+    for rollout in rollouts:
+        rewards = rollout["rewards"]
+        baselined = [r - sum(rewards[j] for j in group_of(i) if j != i) / 3 for i, r in enumerate(rewards)]
+        expected = [reward_to_go(baselined[i], k1(rollout, i), BETA) for i in range(len(rewards))]
+        assert_token_advantages(rollout, expected)
+
+
+@pytest.mark.parametrize(
+    "options,trainer,kl_in_reward",
+    [
+        ({"algo": "rloo"}, "RlevRLOOTrainer", None),  # TRL puts the summed k1 in the reward itself
+        ({"algo": "rloo", "kl_form": "openrlhf"}, "OpenRLHFRLOOTrainer", None),
+        ({"algo": "grpo"}, "RlevGRPOTrainer", False),
+        ({"algo": "grpo", "kl_form": "openrlhf"}, "RlevGRPOTrainer", True),
+        ({"algo": "grpo", "recipe": "paper"}, "RlevGRPOTrainer", True),
+        ({"algo": "grpo", "recipe": "paper", "kl_form": "trl"}, "RlevGRPOTrainer", False),  # TRL's k3 in the loss
+    ],
+)
+def test_kl_form_picks_the_trainer(tmp_path, options, trainer, kl_in_reward):
+    from rlev_cli.train.build import trl_config_for
+
+    trl_config, cls, extra = trl_config_for(TrainConfig(**options), tmp_path, cuda=False)
+    assert cls.__name__ == trainer and extra.get("kl_in_reward") == kl_in_reward
+    if trainer == "OpenRLHFRLOOTrainer":  # token-mean loss, per-token clip, advantages its own
+        assert (trl_config.loss_type, trl_config.scale_rewards, trl_config.beta) == ("dapo", "none", 0.01)
+
+
 def test_recipe_grpo_adds_the_k1_reward_to_go_to_its_advantages(tmp_path, ragged_model_dir):
     """--recipe paper GRPO (OpenRLHF group_norm with the batch std rlev keeps s(x) with): the scalar advantage
     (r − group mean) / (std of the batch's rewards + 1e-4), then −β Σ_{u≥t} k1_u on each token."""
@@ -199,6 +230,8 @@ def test_recipe_grpo_adds_the_k1_reward_to_go_to_its_advantages(tmp_path, ragged
 
 def dapo_loss(advantages, logp, mask):
     """GRPOTrainer loss_type="dapo" on-policy (ratio 1): −Σ A_t log π_t over all active tokens ÷ their count."""
+    if advantages.dim() == 1:  # one scalar per completion (β = 0): on every token of it
+        advantages = advantages[:, None]
     return -(advantages * logp * mask).sum() / mask.sum()
 
 
@@ -218,8 +251,13 @@ def test_kl_in_the_reward_is_not_counted_again_in_the_loss(tmp_path, ragged_mode
         assert norms[rollout["step"]] == pytest.approx(rollout["grad_norm"], rel=3e-5)
 
 
-@pytest.mark.parametrize("algo,loss", [("rloo", rloo_loss), ("reinforce++", dapo_loss)])
-def test_ungraded_completions_count_in_the_loss_normaliser(tmp_path, ragged_model_dir, monkeypatch, algo, loss):
+@pytest.mark.parametrize(
+    "algo,options,loss",
+    [("rloo", {}, rloo_loss), ("rloo", {"kl_form": "openrlhf"}, dapo_loss), ("reinforce++", {}, dapo_loss)],
+)
+def test_ungraded_completions_count_in_the_loss_normaliser(
+    tmp_path, ragged_model_dir, monkeypatch, algo, options, loss
+):
     """Decided (docs/training.md): an ungraded completion (advantage 0) still counts in the loss's normaliser,
     as an all-correct or all-wrong group does, so a grading failure never enlarges a step. With 2 of 8
     ungraded, an RLOO step is 6/8 of the one over the graded 6 alone; REINFORCE++ divides by every token."""
@@ -229,13 +267,13 @@ def test_ungraded_completions_count_in_the_loss_normaliser(tmp_path, ragged_mode
     monkeypatch.setattr(
         Grader, "grade", lambda self, q, responses, a, t: [pattern[i % 4] for i in range(len(responses))]
     )
-    trainer, rollouts = train_capturing_gradients(tmp_path, ragged_model_dir, loss, algo=algo, kl_coef=0.0)
+    trainer, rollouts = train_capturing_gradients(tmp_path, ragged_model_dir, loss, algo=algo, kl_coef=0.0, **options)
     norms = {m["step"]: m["grad_norm"] for m in trainer.run_log.metrics}
     for rollout in rollouts:
         assert norms[rollout["step"]] == pytest.approx(rollout["grad_norm"], rel=3e-5)
         graded_only = rollout["graded_only"]  # the same loss over the 6 graded completions alone
         assert norms[rollout["step"]] != pytest.approx(graded_only, rel=1e-2)
-    if algo == "rloo":
+    if loss is rloo_loss:
         assert rollouts[0]["grad_norm"] == pytest.approx(rollouts[0]["graded_only"] * 6 / 8, rel=1e-5)
 
 
