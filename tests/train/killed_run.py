@@ -13,15 +13,20 @@ import sys
 
 from rlev_cli.verify.grade import Grader, Verdict
 
-_seen: dict[str, int] = {}
 
+def fixed_pattern():
+    """A `Grader.grade` that grades the answers to each reference, in order: correct, correct, wrong, wrong,
+    correct, ... (a group of 4 samples of a prompt: 2 right, 2 wrong)."""
+    seen: dict[str, int] = {}
 
-def _grade(self, questions, responses, references, qtypes):
-    verdicts = []
-    for reference in references:
-        _seen[reference] = _seen.get(reference, 0) + 1
-        verdicts.append(Verdict((_seen[reference] - 1) % 4 < 2, "rule"))
-    return verdicts
+    def grade(self, questions, responses, references, qtypes):
+        verdicts = []
+        for reference in references:
+            seen[reference] = seen.get(reference, 0) + 1
+            verdicts.append(Verdict((seen[reference] - 1) % 4 < 2, "rule"))
+        return verdicts
+
+    return grade
 
 
 def main() -> None:
@@ -34,7 +39,7 @@ def main() -> None:
         if state.global_step == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    Grader.grade = _grade
+    Grader.grade = fixed_pattern()
     RunLogCallback.on_save = on_save
     app(sys.argv[2:])
 

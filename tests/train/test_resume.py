@@ -149,24 +149,31 @@ def run_outputs(run):
     return load_file(run / "model" / "model.safetensors"), metrics, pq.read_table(run / "rollouts.parquet").to_pylist()
 
 
+def uninterrupted_run(data, model, run):
+    """The run to compare with, never stopped: its weights moved from the start, its rewards and advantages
+    are not 0. Returns its weights, metrics and rollouts."""
+    from safetensors.torch import load_file
+
+    whole = recipe_run(data, model, run, "--save-steps", "4")
+    assert whole.exit_code == 0, whole.output
+    weights, metrics, rollouts = run_outputs(run)
+    start = load_file(next(model.glob("*.safetensors")))
+    assert max((weights[k] - start[k]).abs().max().item() for k in start) > 1e-3
+    assert [r["step"] for r in rollouts] == [1] * 8 + [5] * 8 + [9] * 8
+    assert sorted({round(r["reward"], 6) for r in rollouts}) == [0.0, S_LOW, S_HIGH]
+    assert min(abs(r["advantage"]) for r in rollouts) > 0
+    return weights, metrics, rollouts
+
+
 @pytest.mark.usefixtures("fixed_correctness")
 def test_a_run_stopped_inside_a_rollout_resumes_exactly(tmp_path, tiny_model_dir, monkeypatch):
     """#17 item 1: a --recipe paper run stopped after its checkpoint at step 6 (the middle of the second
     rollout) and resumed, with --save-steps changed, ends with the same weights, metrics and rollouts, bit
     for bit, as the run that was never stopped; and those weights moved (rewards and advantages not 0)."""
-    from safetensors.torch import load_file
-
     from rlev_cli.train.logs import RunLogCallback
 
     data = two_prompt_table(tmp_path / "q.parquet")
-    whole = recipe_run(data, tiny_model_dir, tmp_path / "whole", "--save-steps", "4")
-    assert whole.exit_code == 0, whole.output
-    weights, metrics, rollouts = run_outputs(tmp_path / "whole")
-    start = load_file(next(tiny_model_dir.glob("*.safetensors")))
-    assert max((weights[k] - start[k]).abs().max().item() for k in start) > 1e-3
-    assert [r["step"] for r in rollouts] == [1] * 8 + [5] * 8 + [9] * 8
-    assert sorted({round(r["reward"], 6) for r in rollouts}) == [0.0, S_LOW, S_HIGH]
-    assert min(abs(r["advantage"]) for r in rollouts) > 0
+    weights, metrics, rollouts = uninterrupted_run(data, tiny_model_dir, tmp_path / "whole")
 
     stop = [6]
 

@@ -18,7 +18,7 @@ from rlev_cli.cli import app
 from rlev_cli.train.core import checkpoints
 
 from .test_advantages import fixed_correctness, two_prompt_table  # noqa: F401  (fixture)
-from .test_resume import recipe_args, recipe_run, run_outputs
+from .test_resume import recipe_args, run_outputs, uninterrupted_run
 
 runner = CliRunner()
 FAST = ["--max-completion-length", "8", "--batch-size", "8", "--learning-rate", "1e-4", "--kl-coef", "0"]
@@ -90,15 +90,8 @@ def test_killed_run_resumes_exactly(tmp_path, tiny_model_dir):
     """A --recipe paper run SIGKILLed right after its checkpoint at step 6 (inside its second rollout; a
     checkpoint-7 cut short by the kill beside it) resumes and ends bit for bit where the run that was never
     killed ends: weights, metrics, rollouts. Rewards are not 0 and the weights move."""
-    from safetensors.torch import load_file
-
     data = two_prompt_table(tmp_path / "q.parquet")
-    whole = recipe_run(data, tiny_model_dir, tmp_path / "whole", "--save-steps", "4")
-    assert whole.exit_code == 0, whole.output
-    weights, metrics, rollouts = run_outputs(tmp_path / "whole")
-    start = load_file(next(tiny_model_dir.glob("*.safetensors")))
-    assert max((weights[k] - start[k]).abs().max().item() for k in start) > 1e-3
-    assert min(abs(r["advantage"]) for r in rollouts) > 0
+    weights, metrics, rollouts = uninterrupted_run(data, tiny_model_dir, tmp_path / "whole")
 
     run = tmp_path / "run"
     args = recipe_args(data, tiny_model_dir, run, "--save-steps", "1")
