@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import inspect
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -105,12 +106,13 @@ def _command(
             passed = dict(arguments)  # also the ones that set a field: the command declared them
             if "explicit" in inspect.signature(fn).parameters:  # what the user set, e.g. for --resume checks
                 passed["explicit"] = (given | set(fixed) | set(from_file)) - {"workspace"}
+            started = time.time()
             try:
                 fn(config, **passed)
             except KeyboardInterrupt:  # Ctrl-C: say what state the outputs are in, exit 130 as shells expect
                 if os.environ.get("RLEV_DEBUG"):
                     raise
-                out.error("interrupted; outputs are written atomically, a run continues with --resume")
+                out.error(f"interrupted; {_after_interrupt(name or fn.__name__, config, started)}")
                 raise typer.Exit(130) from None
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
@@ -123,6 +125,23 @@ def _command(
 
 
 _INJECTED = ("config", "explicit")  # parameters `_command` fills in itself, not options
+
+
+def _after_interrupt(command: str, config: Any, started: float) -> str:
+    """What an interrupted command leaves behind and how to go on, true for each command (ingest and
+    predict-values replace their files as a set at the very end; only train has a --resume)."""
+    if command == "train":
+        from rlev_cli.train.core import interrupted_run
+
+        run = interrupted_run(config, started)
+        if run is None:
+            return "no run folder was written yet, nothing to resume"
+        return f"continue from the last checkpoint with: rlev train --output {run} --resume"
+    if command == "evaluate":
+        return "the responses generated so far are kept; the same command continues from them"
+    if command == "demo":
+        return "finished runs are kept; the same command reuses them and redoes the rest"
+    return "nothing was replaced, the previous outputs (if any) are unchanged"
 
 
 def _given(ctx: typer.Context, name: str) -> bool:

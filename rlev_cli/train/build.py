@@ -157,6 +157,7 @@ def build_trainer(
         trainer.add_callback(ValueTiltCallback(trainer, reward, true_values, config, every=config.value_tilt_steps))
     info = {
         "n_prompts": len(prompts),
+        "data_sha256": train_rows.data_sha256,  # of the bytes the prompts were parsed from
         "trained_on": [(p["id"], p["question"]) for p in prompts],  # for the leakage check of `evaluate`
         "n_train_split": train_rows.n_train_split,
         "n_without_value": train_rows.n_without_value,

@@ -51,6 +51,11 @@ class TrainConfig(GradingSettings, WorkspaceSettings):
     save_steps: int = setting(100, help="Checkpoint every N steps.")
     logging_steps: int = setting(1, help="Log metrics every N steps.")
     resume: bool = setting(False, help="Resume the run in --output (or the latest run) from its last checkpoint.")
+    allow_new_data: bool = setting(
+        False,
+        help="With --resume: continue on a questions table whose SHA-256 differs from the run's "
+        "(recorded as a new data segment; train_ids.parquet keeps both).",
+    )
     seed: int = setting(0, help="Seed.")
     output: Path | None = setting(None, help="Run folder [default: <workspace>/runs/<name>].")
     scale_rewards: str = setting(
@@ -181,5 +186,7 @@ class TrainConfig(GradingSettings, WorkspaceSettings):
             raise RlevError(f"--epochs must be > 0 (got {self.epochs})")
         if self.max_steps == 0 or self.max_steps < -1:
             raise RlevError(f"--max-steps must be > 0, or -1 to run --epochs (got {self.max_steps})")
+        if self.allow_new_data and not self.resume:
+            raise RlevError("--allow-new-data goes with --resume (a new run records the table it reads)")
         if self.lora_r < 0:
             raise RlevError(f"--lora-r must be > 0 (a LoRA rank), or 0 for full fine-tuning (got {self.lora_r})")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
-from rlev_cli.runs import latest_run
+from rlev_cli.runs import check_resume_data, check_weights, file_sha, latest_run, record_data, refuse_links
 from rlev_cli.settings import as_dict
 from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
@@ -73,6 +73,18 @@ def resolve_run_dir(config: TrainConfig) -> Path:
         suffix += 1
         run_dir = runs / f"{name}-{suffix}"
     return run_dir
+
+
+def interrupted_run(config: TrainConfig, since: float) -> Path | None:
+    """The run folder an interrupted `rlev train` was writing, for the message saying how to resume it:
+    --output, else the latest run; None when that folder's config.json predates this command (`since`,
+    a time.time()) or is missing, i.e. the command stopped before its run folder was written."""
+    run = Path(config.output) if config.output else latest_run(Path(config.workspace) / RUNS_DIR)
+    if run is None or not (run / "config.json").exists():
+        return None
+    if not config.resume and (run / "config.json").stat().st_mtime < since - 1:
+        return None
+    return run
 
 
 def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
@@ -139,8 +151,9 @@ def recipe_deviations(config: TrainConfig) -> dict[str, list[Any]]:
     return {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
 
 
-def launch(config: TrainConfig, run_dir: Path) -> int:
-    """Start `num_processes` workers with torchrun (or accelerate with a config) on the same config."""
+def launch(config: TrainConfig, run_dir: Path, data_sha256: str) -> int:
+    """Start `num_processes` workers with torchrun (or accelerate with a config) on the same config; each
+    checks that the table it reads is the one hashed here (`data_sha256`)."""
     config_path = run_dir / "config.json"
     entry = ["-m", "rlev_cli.train.launch", str(config_path)]
     if config.accelerate_config:
@@ -166,7 +179,8 @@ def launch(config: TrainConfig, run_dir: Path) -> int:
             f"--nproc_per_node={config.num_processes}",
             *entry,
         ]
-    return subprocess.call(cmd, env={**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1"})
+    env = {**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1", "RLEV_DATA_SHA256": data_sha256}
+    return subprocess.call(cmd, env=env)
 
 
 # Settings a resumed run may change (each change is logged and recorded); everything else must match the
@@ -180,7 +194,7 @@ RESUME_OVERRIDES = (
     "judge_url",
     "verify_timeout",
 )
-_NOT_COMPARED = ("resume", "output", "workspace")
+_NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
 
 def _comparable(value: object) -> object:
@@ -216,7 +230,7 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
         merged[name] = given[name]
         overrides[name] = [was, now]
         out.warn(f"--resume: {flag} {now} overrides the saved {was}")
-    merged.update(resume=True, output=run_dir, workspace=config.workspace)
+    merged.update(resume=True, output=run_dir, workspace=config.workspace, allow_new_data=config.allow_new_data)
     return TrainConfig(**merged), overrides
 
 
@@ -240,6 +254,11 @@ def run_training(
             "set the rollout size with --rollout-prompts"
         )
     data, model, run_dir = prepare(config)
+    # nothing (ours or TRL's) is written through a link planted in the run folder
+    refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
+    data_sha256 = file_sha(data)
+    if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
+        check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
         deviations = recipe_deviations(config)
@@ -255,7 +274,7 @@ def run_training(
         with history.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **overrides}) + "\n")
     if (config.num_processes > 1 or config.accelerate_config) and not os.environ.get("RLEV_WORKER"):
-        code = launch(config, run_dir)
+        code = launch(config, run_dir, data_sha256)
         if code != 0:
             raise RlevError(f"training workers exited with code {code}; see the log above ({run_dir})")
         return _result_from_disk(run_dir)
@@ -303,12 +322,25 @@ def train_here(
             out.warn(f"{folder} was cut short while saving (no readable trainer_state.json); removed")
             shutil.rmtree(folder, ignore_errors=True)  # every worker of a multi-process run gets here
         if found:
+            check_weights(found[-1], "remove that folder to resume from the checkpoint before it (or from the start)")
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
-    from rlev_cli.runs import file_sha, write_train_ids
-
+    expected = os.environ.get("RLEV_DATA_SHA256")  # a worker: every rank trains on the table its launcher hashed
+    if expected and info["data_sha256"] != expected:
+        raise RlevError(
+            f"{data} was replaced while the run was starting (SHA-256 {info['data_sha256']}, not "
+            f"{expected}); start it again"
+        )
     if trainer.accelerator.is_main_process:  # before training: a killed run still says what it trained on
-        write_train_ids(run_dir, info["trained_on"])
+        segments = record_data(
+            run_dir,
+            data,
+            info["data_sha256"],
+            info["trained_on"],
+            resume_step or 0,
+            config.resume,
+            config.allow_new_data,
+        )
     if progress and resume_step:
         progress(resume_step)
     trainer.train(resume_from_checkpoint=resume_from)
@@ -345,8 +377,9 @@ def train_here(
                 "model": config.model,
                 "model_path": model,
                 "data": str(data),
-                "data_sha256": file_sha(data),
-                "train_ids": {"path": "train_ids.parquet", "n": len(info["trained_on"])},
+                "data_sha256": segments[0]["sha256"],  # the table the run started on, hashed as it was read
+                "data_segments": segments,  # more than one when a resume accepted a new table (--allow-new-data)
+                "train_ids": {"path": "train_ids.parquet", "n": sum(seg["n_ids"] for seg in segments)},
                 "steps": trainer.state.global_step,
                 "n_prompts": info["n_prompts"],
                 "n_too_long": info["n_too_long"],

@@ -238,3 +238,38 @@ def test_idf_is_learned_from_the_training_rows_only():
     before = regressor.tfidf_.idf_.copy()
     regressor.predict(held_out)
     assert np.array_equal(regressor.tfidf_.idf_, before)
+
+
+def test_a_saved_model_with_any_other_type_is_refused(ingested, tmp_path):
+    """#18: the allow-list trusted every `builtins.*` type, so a file whose pipeline was a FunctionTransformer
+    of `eval` loaded. Beyond skops's defaults only the two types a values model holds are trusted."""
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    evil = tmp_path / "values.skops"
+    sio.dump({"pipeline": FunctionTransformer(func=eval), "meta": json.dumps({"target": "value"})}, evil)
+    before = ingested.read_bytes()
+    result = runner.invoke(app, ["predict-values", "--model-in", str(evil)])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        f"{evil}: not loaded: it holds builtins.eval, which a values model never does (trusted beyond skops's "
+        "defaults: rlev_cli.values.features.ValueRegressor, "
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor)"
+    )
+    assert ingested.read_bytes() == before
+
+
+@pytest.mark.parametrize("model", ["ridge", "boosting"])
+def test_both_value_models_load_with_the_exact_allow_list(ingested, tmp_path, model):
+    from rlev_cli.values.core import load_model, model_writer, read_table
+    from rlev_cli.values.features import ValueRegressor, feature_frame
+
+    frame = read_table(ingested).head(60)
+    fitted = ValueRegressor(model=model).fit(feature_frame(frame), frame["value"].fillna(0.0).to_numpy())
+    path = tmp_path / f"{model}.skops"
+    model_writer({"pipeline": fitted, "target": "value", "model": model}, {})(path)
+    pipeline, meta = load_model(path)
+    assert type(pipeline) is ValueRegressor and type(pipeline.model_).__name__ == (
+        "Ridge" if model == "ridge" else "HistGradientBoostingRegressor"
+    )
+    assert meta["model"] == model
