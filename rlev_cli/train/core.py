@@ -418,8 +418,8 @@ def train_here(
         info["n_without_value"],
         trainer.rollout_log.n_completions,
         trainer.rollout_log.n_ungraded,
-        config.algo,
-        config.reward,
+        algo=config.algo,
+        reward=config.reward,
     )
 
 
@@ -449,6 +449,6 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest.get("n_without_value", 0),
         manifest.get("n_completions", 0),
         manifest.get("n_ungraded", 0),
-        manifest.get("algo", ""),
-        manifest.get("reward", ""),
+        algo=manifest.get("algo", ""),
+        reward=manifest.get("reward", ""),
     )
