@@ -72,6 +72,17 @@ _COMMON = [
         annotation=bool,
     ),
     inspect.Parameter(
+        "progress_bars",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(
+            True,
+            "--progress/--no-progress",
+            help="Live progress bar on a terminal; --no-progress (and any stderr that is not a terminal): "
+            "plain lines, one per logged training step.",
+        ),
+        annotation=bool,
+    ),
+    inspect.Parameter(
         "debug",
         inspect.Parameter.KEYWORD_ONLY,
         default=typer.Option(False, "--debug", help="Show the full traceback of an error."),
@@ -94,6 +105,7 @@ def _command(
 
         def command(ctx: typer.Context, **values: Any) -> None:
             out.use_json(values.pop("as_json"))
+            out.use_bars(values.pop("progress_bars"))
             if values.pop("debug"):
                 os.environ["RLEV_DEBUG"] = "1"
             config_file = values.pop("config_file")
@@ -238,7 +250,7 @@ def train(config: TrainConfig, explicit: set[str]) -> None:
     from rlev_cli.train.core import run_training
 
     total = config.max_steps if config.max_steps > 0 else None
-    with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
+    with out.progress(total, f"train {config.algo}/{config.reward}", lines=True) as advance:
         result = run_training(config, progress=advance, explicit=explicit)
     out.summary(
         "train",
@@ -339,6 +351,9 @@ def analyze_termination(
     from rlev_cli.analysis.termination import run_termination
 
     assert config.out is not None  # set from the first run by the config
+    from rlev_cli.threads import set_torch_threads
+
+    set_torch_threads(config.threads, Path(config.runs[0]) / "model")
     result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions)
     out.summary(
         "analyze termination",

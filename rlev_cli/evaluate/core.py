@@ -434,6 +434,10 @@ def generate_all(
     if progress:
         progress(reused)
     if todo:
+        if config.backend == "hf":
+            from rlev_cli.threads import set_torch_threads
+
+            set_torch_threads(config.threads, target.model)  # the cores free now (docs/training.md#threads)
         backend = make_backend(target.model or "", config)
         chunk = max(CHUNK, config.batch_size)
         for start in range(0, len(todo), chunk):

