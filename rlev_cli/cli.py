@@ -299,6 +299,7 @@ def evaluate(
         generated=result.generated,
         reused=result.reused,
         unlabeled_skipped=result.skipped_unlabeled,
+        prompts_too_long=result.too_long,
         missing_benchmarks=result.missing_benchmarks,
         value_column=result.value_column,
         value_sources=result.value_sources,
@@ -341,20 +342,26 @@ app.add_typer(analyze_app, name="analyze")
     TerminationConfig,
     name="termination",
     app_=analyze_app,
-    examples=("rlev analyze termination runs/correctness runs/rlev --n 200",),
+    examples=(
+        "rlev analyze termination runs/correctness runs/rlev --n 200",
+        "rlev analyze termination --model smollm2-135m-instruct --predictions eval/predictions.parquet",
+    ),
 )
 def analyze_termination(
     config: TerminationConfig,
-    runs: Annotated[list[Path], typer.Argument(help="Run folders, e.g. a correctness baseline and an RLEV run.")],
+    runs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Run folders, e.g. a correctness baseline and an RLEV run.", show_default=False),
+    ] = None,
 ) -> None:
     """Figure 2: teacher-forced P(EOS) per decoding position on the N highest- and lowest-valued prompts."""
     from rlev_cli.analysis.termination import run_termination
 
-    assert config.out is not None  # set from the first run by the config
+    assert config.out is not None  # set from the first run (or the predictions' folder) by the config
     from rlev_cli.threads import set_torch_threads
 
-    set_torch_threads(config.threads, Path(config.runs[0]) / "model")
-    result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions)
+    set_torch_threads(config.threads, Path(config.runs[0]) / "model" if config.runs else config.models[0])
+    result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions, models=config.models)
     out.summary(
         "analyze termination",
         table_path=str(result.table_path),

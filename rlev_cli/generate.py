@@ -34,6 +34,18 @@ def render(tokenizer: Any, messages: Messages) -> str:
     return "\n\n".join(m["content"] for m in messages) + "\n"
 
 
+def prompt_token_count(tokenizer: Any, messages: Messages) -> int:
+    """How many tokens the model is given for `messages`, counted as TRL tokenizes a chat prompt.
+
+    transformers 5's `apply_chat_template(..., tokenize=True)` returns a BatchEncoding (a dict): its
+    `len()` is the number of keys (2), not of tokens, so the ids are taken from "input_ids".
+    """
+    if not getattr(tokenizer, "chat_template", None):
+        return len(tokenizer(render(tokenizer, messages), add_special_tokens=False)["input_ids"])
+    encoded = tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=True)
+    return len(encoded["input_ids"])
+
+
 class HFBackend:
     """transformers `generate`, greedy at temperature 0, batched with left padding."""
 

@@ -81,7 +81,8 @@ PREDICTIONS = pa.schema(
         pa.field("benchmark", pa.string()),
         pa.field("id", pa.string()),
         pa.field("subject", pa.string()),
-        pa.field("prompt", pa.string()),
+        pa.field("prompt", pa.string()),  # the question (the last user turn)
+        pa.field("rendered_prompt", pa.string()),  # the text the model was given: chat template, system turn
         pa.field("response", pa.string()),
         pa.field("extracted", pa.string()),
         pa.field("extractor", pa.string()),

@@ -42,6 +42,15 @@ def is_tiny(model: str | Path | None) -> bool:
     return str(model) in TINY_NAMES
 
 
+def model_label(model: str) -> str:
+    """How `rlev evaluate --model` labels a model in its tables: 'tiny', a folder's or file's name, a hub id.
+
+    >>> model_label("runs/a/model/"), model_label("x/SmolLM2.Q4_1.gguf"), model_label("smollm2-135m-instruct")
+    ('model', 'SmolLM2.Q4_1.gguf', 'smollm2-135m-instruct')
+    """
+    return model if is_tiny(model) else Path(model).name or model
+
+
 def tiny_model_path(workspace: Path, seed: int = 0) -> Path:
     """Build (once) and return the tiny model folder in the workspace."""
     path = Path(workspace) / "models" / f"tiny-seed{seed}"
@@ -159,10 +168,15 @@ def quiet_transformers() -> None:
 
 
 def resolve_model(model: str, workspace: Path) -> str:
-    """'tiny' -> the built tiny model; a local folder -> itself; else a hub id that must be reachable
-    (or cached) now, before any heavy work."""
+    """'tiny' -> the built tiny model; a GGUF file or alias (smollm2-135m-instruct) -> its converted folder
+    (cached, rlev_cli.models); a local folder -> itself; else a hub id that must be reachable (or cached)
+    now, before any heavy work."""
     if is_tiny(model):
         return str(tiny_model_path(workspace, seed=0))
+    from rlev_cli.models import gguf_model_path, is_gguf
+
+    if is_gguf(model):
+        return gguf_model_path(model)
     path = Path(model).expanduser()
     if path.exists():
         if not (path / "config.json").exists():

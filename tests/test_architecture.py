@@ -10,7 +10,19 @@ from tests.conftest import REPO
 PACKAGE = REPO / "rlev_cli"
 # Lower layers never import higher ones; a module may import its own package and anything below it.
 LAYERS = {
-    "base": {"errors", "output", "workspace", "settings", "prompts", "schema", "tiny", "runs", "threads", "__init__"},
+    "base": {
+        "errors",
+        "output",
+        "workspace",
+        "settings",
+        "prompts",
+        "schema",
+        "tiny",
+        "models",
+        "runs",
+        "threads",
+        "__init__",
+    },
     "shared": {"verify", "rewards", "generate"},
     "stage": {"ingest", "values", "train", "evaluate", "analysis"},
     "top": {"demo", "cli", "__main__"},

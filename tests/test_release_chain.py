@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
+from rlev_cli.prompts import SYSTEM_PROMPT
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -53,6 +54,14 @@ def test_release_through_ingest_recipe_paper_and_evaluate(tmp_path, workspace, t
     # one rollout of 2 prompts x 4 samples feeds the recipe's 4 optimizer steps (TRL's steps_per_generation)
     assert len(rollouts) == 2 * 4 and {r["step"] for r in rollouts} == {1}
     zh_ids = {q["id"] for q in questions if q["language"] == "zh"}
+    question = {q["id"]: q["question"] for q in questions}
+    for r in rollouts:  # what the policy saw: the tiny model's ChatML with the release's own system turn
+        system = ZH_PROMPT if r["id"] in zh_ids else SYSTEM_PROMPT
+        assert r["prompt"] == question[r["id"]]
+        assert r["rendered_prompt"] == (
+            f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{r['prompt']}<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )
 
     result = runner.invoke(app, ["evaluate", str(run), "--max-new-tokens", "8", "--json"])
     assert result.exit_code == 0, result.output
@@ -62,3 +71,8 @@ def test_release_through_ingest_recipe_paper_and_evaluate(tmp_path, workspace, t
     for p in predictions:
         expected = "rlev/row-system-prompt/v1" if p["id"] in zh_ids else "rlev/policy-system-prompt/v1"
         assert p["prompt_format"] == expected
+        system = ZH_PROMPT if p["id"] in zh_ids else SYSTEM_PROMPT
+        assert p["rendered_prompt"] == (
+            f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{question[p['id']]}<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )

@@ -17,15 +17,24 @@ class TerminationConfig(ThreadSettings):
     runs: list[Path] = setting(
         factory=list, cli=False, help="Run folders, e.g. a correctness baseline and an RLEV run."
     )
+    models: list[str] = setting(
+        factory=list,
+        flags=("--model",),
+        metavar="ID|PATH|GGUF|tiny",
+        help="Models besides runs (e.g. the base model; repeatable), read from --predictions rows labelled "
+        "as `rlev evaluate --model` labels them.",
+    )
     n: int = setting(200, help="Highest- and lowest-valued prompts per group (paper: 200).")
     predictions: Path | None = setting(None, help="predictions.parquet to use [default: RUN/eval/predictions.parquet].")
     out: Path | None = setting(None, flags=("--out", "-o"), help="Output folder [default: the first run's analysis/].")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.runs:
-            raise RlevError("give at least one run folder")
+        if not self.runs and not self.models:
+            raise RlevError("give at least one run folder (or --model with --predictions)")
+        if self.models and self.predictions is None:
+            raise RlevError("--model needs --predictions: the predictions.parquet of `rlev evaluate --model ...`")
         if self.n < 1:
             raise RlevError(f"--n {self.n}: must be >= 1")
         if self.out is None:
-            self.out = Path(self.runs[0]) / "analysis"
+            self.out = Path(self.runs[0]) / "analysis" if self.runs else Path(str(self.predictions)).parent / "analysis"

@@ -79,8 +79,13 @@ def termination_rows(
     groups = select_extremes(rows, n)
     table = []
     for group, members in groups.items():
-        curves = [
-            eos_curve(model, tokenizer, render(tokenizer, policy_messages(r["prompt"], system_prompt)), r["response"])
+        curves = [  # the prompt as the model saw it when recorded (rendered_prompt), else rebuilt
+            eos_curve(
+                model,
+                tokenizer,
+                r.get("rendered_prompt") or render(tokenizer, policy_messages(r["prompt"], system_prompt)),
+                r["response"],
+            )
             for r in members
         ]
         for position, p_eos, count in average_curves(curves):
@@ -90,8 +95,6 @@ def termination_rows(
 
 def _run_inputs(run: Path, predictions: Path | None) -> tuple[str, Path, str | None, list[dict[str, Any]]]:
     """A run folder's label, model folder, system prompt and in-domain predictions."""
-    import pyarrow.parquet as pq
-
     from rlev_cli.prompts import SYSTEM_PROMPT
     from rlev_cli.runs import run_model
 
@@ -105,38 +108,69 @@ def _run_inputs(run: Path, predictions: Path | None) -> tuple[str, Path, str | N
     path = Path(predictions) if predictions else run / "eval" / "predictions.parquet"
     if not path.exists():
         raise RlevError(f"{path}: no predictions; run `rlev evaluate {run}` first (or pass --predictions)")
+    return label, run / "model", config.get("system_prompt") or SYSTEM_PROMPT, _predictions_of(path, label)
+
+
+def _predictions_of(path: Path, label: str, always_filter: bool = False) -> list[dict[str, Any]]:
+    """The in-domain rows with a value of `label` (of the only model when the file holds one, for a run)."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        raise RlevError(f"{path}: no predictions; run `rlev evaluate` first")
     table = pq.read_table(path).to_pylist()
     rows = [r for r in table if r["benchmark"] == "indomain" and r["value"] is not None]
     models = {r["model"] for r in rows}
-    if len(models) > 1:
+    if len(models) > 1 or always_filter:
         rows = [r for r in rows if r["model"] == label]
-        if not rows:
+        if not rows and models:
             raise RlevError(f"{path}: holds models {', '.join(sorted(models))} but none labelled {label!r}")
     if not rows:
         raise RlevError(f"{path}: no in-domain predictions with a value")
-    return label, run / "model", config.get("system_prompt") or SYSTEM_PROMPT, rows
+    return rows
+
+
+def _model_inputs(model: str, predictions: Path, workspace: Path) -> tuple[str, Path, str | None, list[dict[str, Any]]]:
+    """A model given by --model (hub id, folder, GGUF file or alias): its label as `rlev evaluate --model`
+    gives it, its folder (a GGUF file converted once, rlev_cli.models), the policy prompt and its rows."""
+    from rlev_cli.prompts import SYSTEM_PROMPT
+    from rlev_cli.tiny import model_label, resolve_model
+
+    label = model_label(model)
+    rows = _predictions_of(Path(predictions), label, always_filter=True)
+    return label, Path(resolve_model(model, workspace)), SYSTEM_PROMPT, rows
 
 
 def run_termination(
-    runs: Sequence[Path], out_dir: Path, n: int = 200, predictions: Path | None = None
+    runs: Sequence[Path],
+    out_dir: Path,
+    n: int = 200,
+    predictions: Path | None = None,
+    models: Sequence[str] = (),
+    workspace: Path | None = None,
 ) -> TerminationResult:
-    """Figure 2 for each run: termination.parquet (run, group, position, p_eos, n) and termination.png."""
+    """Figure 2 for each run (and each --model, read from `predictions`): termination.parquet (run, group,
+    position, p_eos, n) and termination.png."""
     import pyarrow as pa
     from transformers import AutoModelForCausalLM
 
     from rlev_cli.schema import write_table
     from rlev_cli.tiny import load_tokenizer, quiet_transformers
 
-    if not runs:
+    if not runs and not models:
         raise RlevError("pass at least one run folder (e.g. a baseline and an RLEV run)")
+    if models and predictions is None:
+        raise RlevError("--model needs --predictions: the predictions.parquet of `rlev evaluate --model ...`")
     if n < 1:
         raise RlevError(f"--n {n}: must be >= 1")
     quiet_transformers()
     rows: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     labels: list[str] = []
-    for run in runs:
-        label, model_dir, system_prompt, predictions_rows = _run_inputs(Path(run), predictions)
+    from rlev_cli.workspace import default_workspace
+
+    inputs = [_run_inputs(Path(run), predictions) for run in runs]
+    inputs += [_model_inputs(m, Path(str(predictions)), workspace or default_workspace()) for m in models]
+    for label, model_dir, system_prompt, predictions_rows in inputs:
         if label in labels:  # two runs of one recipe: keep them apart
             label = f"{label}#{labels.count(label) + 1}"
         labels.append(label)

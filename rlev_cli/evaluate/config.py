@@ -23,7 +23,7 @@ class EvalConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
         factory=list,
         flags=("--model",),
         metavar="ID|PATH|tiny",
-        help="Models instead of runs: hub id, path or 'tiny' (repeatable).",
+        help="Models instead of runs: hub id, folder, GGUF file, smollm2-135m-instruct or 'tiny' (repeatable).",
     )
     data: Path | None = setting(None, help="Questions table for in-domain items [default: the workspace's].")
     split: str = setting("test", help="Split of the questions table to evaluate.")
@@ -60,6 +60,9 @@ class EvalConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
     system_prompt: str | None = setting(
         None, help="In-domain system prompt [default: the run's, else each row's system_prompt, else the paper's]."
     )
+    max_prompt_length: int | None = setting(
+        None, help="Leave out (and count) prompts longer than this many tokens [default: keep all; train: 1024]."
+    )
     seed: int = setting(0, help="Seed (GPQA option permutations, sampling).")
     out: Path | None = setting(
         None,
@@ -81,6 +84,13 @@ class EvalConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
             raise RlevError(f"--backend {self.backend!r}: choose {', '.join(BACKENDS)}")
         if self.backend == "openai" and not self.base_url and not self.responses:
             raise RlevError("--backend openai needs --base-url")
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise RlevError("--max-prompt-length must be >= 1")
+        if self.max_prompt_length is not None and (self.responses or self.backend == "openai"):
+            raise RlevError(
+                "--max-prompt-length counts tokens with the model's own tokenizer; it cannot with "
+                + ("--responses" if self.responses else "--backend openai")
+            )
         if self.limit is not None and self.limit < 1:
             raise RlevError("--limit must be >= 1")
         if self.temperature < 0 or self.max_new_tokens < 1 or self.batch_size < 1 or self.concurrency < 1:

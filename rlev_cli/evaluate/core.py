@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,6 +20,7 @@ from rlev_cli.errors import RlevError
 from rlev_cli.evaluate.benchmarks import ALL, Item, extract_answer, load_items, read_rows
 from rlev_cli.evaluate.config import EvalConfig
 from rlev_cli.evaluate.metrics import average_rows, bucket_rows, summarize
+from rlev_cli.evaluate.rendering import render_items
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
@@ -69,12 +70,13 @@ class EvalResult:
     accuracy_by_value: list[dict[str, Any]]  # Table 8: accuracy on all, top-20 % and bottom-20 % by value
     warnings: list[str]
     grading: dict[str, Any]  # verifier, seconds spent grading, judge requests and cache hits
+    too_long: dict[str, dict[str, int]] = field(default_factory=dict)  # model -> benchmark -> prompts left out
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
     """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
     from rlev_cli.runs import latest_run, run_model
-    from rlev_cli.tiny import is_tiny, resolve_model
+    from rlev_cli.tiny import model_label, resolve_model
 
     if config.responses:
         label = config.models[0] if config.models else Path(config.responses).stem
@@ -86,7 +88,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
     targets = []
     for model in config.models:
         path = resolve_model(model, Path(config.workspace))
-        targets.append(Target(model if is_tiny(model) else Path(model).name or model, path, None))
+        targets.append(Target(model_label(model), path, None))
     runs = list(config.runs)
     if not runs and not targets:
         latest = latest_run(Path(config.workspace) / RUNS_DIR)
@@ -272,8 +274,14 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
     check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
     given = read_responses(config.responses, items) if config.responses else None
     predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
+    too_long: dict[str, dict[str, int]] = {}
     for target in targets:
-        target_items = for_target(items, target, config)
+        target_items, rendered, too_long[target.label] = render_items(
+            None if given is not None else target.model,
+            config.backend,
+            for_target(items, target, config),
+            config.max_prompt_length,
+        )
         if given is not None:
             outputs = given
         else:
@@ -282,14 +290,15 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         for benchmark, bench_items in target_items.items():
             started = time.perf_counter()
             try:
-                scored = score(target.label, bench_items, outputs, grader)
+                scored = score(target.label, bench_items, outputs, grader, rendered)
                 grading_s += time.perf_counter() - started
             except RlevError as err:
                 if given is not None:
                     raise
                 raise RlevError(f"{err}; the responses are kept in {out_dir / '.partial'}: rerun to resume") from err
             predictions.extend(scored)
-            summaries.extend(summary_rows(target.label, benchmark, scored, unlabeled[benchmark], config.value_column))
+            skipped = unlabeled[benchmark] + too_long[target.label][benchmark]  # left out before generation
+            summaries.extend(summary_rows(target.label, benchmark, scored, skipped, config.value_column))
             warnings.extend(coverage_warnings(target.label, benchmark, scored))
     summaries.extend(averages(summaries, targets))
     sources = value_sources(rows, config.value_column) if "indomain" in items else {}
@@ -315,6 +324,8 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         "value_column": config.value_column,
         "value_sources": sources,
         "bucket_order": "value ascending, ties by id",
+        "max_prompt_length": config.max_prompt_length,
+        "too_long": too_long,
     }
     write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
     write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
@@ -347,6 +358,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
             "judge_requests": getattr(grader.judge, "requests", None),
             "judge_cache_hits": getattr(grader.judge, "cache_hits", None),
         },
+        too_long,
     )
 
 
@@ -466,7 +478,11 @@ def generate_all(
 
 
 def score(
-    model: str, items: list[Item], outputs: dict[tuple[str, str], dict[str, Any]], grader: Grader | None = None
+    model: str,
+    items: list[Item],
+    outputs: dict[tuple[str, str], dict[str, Any]],
+    grader: Grader | None = None,
+    rendered: dict[tuple[str, str], str] | None = None,
 ) -> list[dict[str, Any]]:
     """One prediction row per item. In domain the Grader decides (rules and/or the judge, one batch call);
     out of domain the benchmark's official extractor gives a letter (a miss is wrong)."""
@@ -508,6 +524,7 @@ def score(
                 "id": item.id,
                 "subject": item.subject,
                 "prompt": item.messages[-1]["content"],
+                "rendered_prompt": (rendered or {}).get((item.benchmark, item.id)),  # None: a server rendered it
                 "response": text,
                 "extracted": extracted,
                 "extractor": extractor,

@@ -33,7 +33,11 @@ class TrainConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
     """Settings of `rlev train`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")
-    model: str = setting("tiny", metavar="ID|PATH|tiny", help="Hugging Face id, local path, or 'tiny' (offline).")
+    model: str = setting(
+        "tiny",
+        metavar="ID|PATH|tiny",
+        help="Hugging Face id, local folder, GGUF file, smollm2-135m-instruct (GGUF) or 'tiny' (offline).",
+    )
     algo: str = setting("rloo", choices=ALGOS, help="RL estimator.")
     reward: str = setting("rlev", choices=REWARD_MODES, help="Reward mode: rlev, or the paper's ablations.")
     alpha: float = setting(10.0, help="α in s(x) = 1 + min(α·v, 1).")

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from rlev_cli.errors import RlevError
+from rlev_cli.generate import prompt_token_count
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.rewards import prepare_values
 from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions_hashed
@@ -74,8 +75,7 @@ def to_prompts(
     out, too_long = [], 0
     for row, value in zip(rows, values, strict=True):
         prompt = policy_messages(row["question"], row_system_prompt(row, system_prompt))
-        n_tokens = len(tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True))
-        if n_tokens > max_prompt_length:
+        if prompt_token_count(tokenizer, prompt) > max_prompt_length:
             too_long += 1
             continue
         out.append(

@@ -23,7 +23,8 @@ ROLLOUTS = pa.schema(
     [
         ("step", pa.int64()),  # the first optimizer step that trains on this rollout batch
         ("id", pa.string()),
-        ("prompt", pa.string()),
+        ("prompt", pa.string()),  # the question (the last user turn)
+        ("rendered_prompt", pa.string()),  # what the policy was given: its chat template, system turn included
         ("completion", pa.string()),
         ("value", pa.float64()),
         ("correct", pa.bool_()),  # null = ungraded (reward None, advantage 0)
@@ -76,6 +77,7 @@ class RolloutLog:
         for row in rows:
             row = {**row, "step": step}
             row["prompt"] = (row["prompt"] or "")[: self.max_chars]
+            row["rendered_prompt"] = (row.get("rendered_prompt") or "")[: self.max_chars]
             row["completion"] = (row["completion"] or "")[: self.max_chars]
             self.last_batch.append(row)
             self.recent.append(row)

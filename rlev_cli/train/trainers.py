@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, cast
 import torch
 from trl import GRPOTrainer, RLOOTrainer
 
+from rlev_cli.generate import render
+
 # What a mixin's `self` is: type checking sees the TRL trainer it is mixed into (both share Trainer's
 # accelerator and state, and GRPO's rollout logs); at run time the mixins are plain classes.
 if TYPE_CHECKING:
@@ -181,6 +183,7 @@ class _RecordsRollouts(_TrainerBase):
                 {
                     "id": columns["id"][i],
                     "prompt": _last_text(prompt),
+                    "rendered_prompt": render(self.processing_class, prompt) if isinstance(prompt, list) else prompt,
                     "completion": _last_text(completion),
                     "value": columns["value"][i],
                     "correct": columns["correct"][i],

@@ -20,7 +20,14 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
-from rlev_cli.verify.extract import answer_region, final_boxes, numbered_letters, stacked_answers, sub_answers
+from rlev_cli.verify.extract import (
+    answer_region,
+    final_boxes,
+    listed_options,
+    numbered_letters,
+    stacked_answers,
+    sub_answers,
+)
 from rlev_cli.verify.mathcheck import join_digit_groups
 
 Verdict = tuple[bool | None, str]
@@ -86,7 +93,7 @@ def _choice(response: str, key: str) -> Verdict:
             found = option_letters(answer_region(response, whole_tail=True))
         if len(found) < len(wanted):  # "41. B\n42. C": numbered lines without any marker
             found = numbered_letters(response) or found
-        return found == wanted, ""
+        return found == wanted and not listed_options(response), ""
     if not (_KEY_SINGLE.match(key) or _KEY_MULTI.match(key)):
         return None, f"unparsable reference: {key!r} is not a set of option letters"
     found = option_letters(answer_region(response))
@@ -96,8 +103,22 @@ def _choice(response: str, key: str) -> Verdict:
         # answer statements back to back whose first and last differ ("The answer is (B).\n\nThe answer is
         # (G)."): a hedge over the options, not an answer (the lines between may repeat few-shot exemplars)
         stacked = stacked_answers(response)
-        return len(stacked) < 2 or option_letters(stacked[0]) == option_letters(stacked[-1]), ""
-    return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
+        if len(stacked) >= 2 and option_letters(stacked[0]) != option_letters(stacked[-1]):
+            return False, ""
+    elif not (found and sorted(found) == sorted(set(key)) and len(set(found)) == len(found)):
+        return False, ""
+    # an answer naming several options with their contents ("【答案】A. ①② B. ①③ C. ②④ D. ③④", the options
+    # copied) chooses none, though its first letter may be the key; a multiple-choice answer may name
+    # exactly the key's options with their contents ("(A) 12 and (C) 15"): a copy only when it runs A, B, C, D…
+    listed = listed_options(response)
+    if len(key) > 1 and listed and set(listed) == set(key) and not _full_run(listed):
+        return True, ""
+    return not listed, ""
+
+
+def _full_run(letters: list[str]) -> bool:
+    """'A', 'B', 'C', 'D'(, …): every label of a four-or-more-option question, in order: a copied list."""
+    return len(letters) >= 4 and letters == [chr(65 + i) for i in range(len(letters))]
 
 
 # ---- numbers ----------------------------------------------------------------------------------------

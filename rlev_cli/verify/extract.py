@@ -70,6 +70,22 @@ def last_line(text: str | None) -> str:
     return lines[-1] if lines else ""
 
 
+def _through_options(tail: str) -> str:
+    """`_first_sentence`, read through option labels: the dot of 'A. x B. y' ends no sentence, and lines
+    that go on with an option label ('Answer:\\nA. x\\nB. y') belong to it (to find a list of options)."""
+    tail = tail.lstrip(" \t\r\n*")
+    masked = _OPTION_LABEL.sub(lambda m: m.group(0).replace(".", "\x00").replace("．", "\x00"), tail)
+    end = len(_first_sentence(masked))
+    if _OPTION_LABEL.match(tail) and "\n" not in tail[:end]:
+        rest = tail[end:].split("\n")
+        for line in rest[1:] if not rest[0].strip() else []:
+            if not _OPTION_LABEL.match(line.strip()):
+                break
+            end += len(rest[0]) + 1 + len(line)
+            rest[0] = ""
+    return tail[:end]
+
+
 def _first_sentence(tail: str) -> str:
     """The tail up to its first sentence end outside math (`$…$`, `\\(…\\)`): '5. Then' -> '5'. A display
     block (`$$…$$`, `\\[…\\]`) at the start, on the marker's line or the next, is taken whole."""
@@ -119,10 +135,12 @@ _CONCLUSION = re.compile(r"(?:因此|所以|故|综上所述|综上|即|therefor
 MAX_SCAN_CHARS = 20_000  # markers are looked for in the response's last 20,000 characters only
 
 
-def _tagged(text: str, tag: re.Match[str], *, whole_tail: bool) -> str:
+def _tagged(text: str, tag: re.Match[str], *, whole_tail: bool, options: bool = False) -> str:
     tail = text[tag.end() :]
     end = _TAG_END.search(tail)
     region = tail[: end.start()] if end else tail
+    if options:
+        return _clean(_through_options(region))
     box = _BOXED.search(region)
     if box is not None and not whole_tail:
         found = _braced(region, box.end())
@@ -143,14 +161,16 @@ def _scan_window(text: str) -> str:
     return text if len(text) <= MAX_SCAN_CHARS else text[-MAX_SCAN_CHARS:]
 
 
-def answer_region(response: str, *, whole_tail: bool = False) -> str:
+def answer_region(response: str, *, whole_tail: bool = False, options: bool = False) -> str:
     """The final-answer region (see the module docstring); `whole_tail` keeps every line after the marker
-    (several answer slots listed one per line)."""
+    (several answer slots listed one per line); `options` reads it through option labels (`_through_options`)
+    to find a list of options: 'Answer: A. x B. y' is 'A. x B. y', not 'A'."""
     text = _scan_window(response or "")
+    cut = _through_options if options else _first_sentence
     if "【" in text:
         tags = list(_EXAM_TAG.finditer(text))
         if tags:
-            return _tagged(text, tags[-1], whole_tail=whole_tail)
+            return _tagged(text, tags[-1], whole_tail=whole_tail, options=options)
     markers = _markers(text)
     marker = markers[-1] if markers else None
     if marker is not None and len(markers) > 1 and not text[marker.end() :].strip(" \t\r\n*.:"):
@@ -162,11 +182,17 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
             return _clean(found[0])
     if marker is not None:
         tail = text[marker.end() :]
-        return _clean(tail.strip() if whole_tail else _first_sentence(tail))
+        return _clean(tail.strip() if whole_tail else cut(tail))
     if box is not None:
         found = _braced(text, box.end())
         if found is not None:
             return _clean(found[0])
+    if options:  # the options copied at the end, one per line: the run of option lines that ends it
+        lines = text.rstrip().split("\n")
+        start = len(lines) - 1
+        while start > 0 and _OPTION_LABEL.match(lines[start].strip()) and _OPTION_LABEL.match(lines[start - 1].strip()):
+            start -= 1
+        return _clean("\n".join(lines[start:]))
     return _clean(_last_display(text) or last_line(text))
 
 
@@ -220,6 +246,26 @@ def stacked_answers(response: str) -> list[str]:
             break
         run.insert(0, previous)
     return [_clean(_first_sentence(text[m.end() :])) for m in run]
+
+
+# an option label: 'A.', 'B．', 'C、', 'D:', '(E)', 'F)' at a word's start ('A.5' and '(A)(C)' are not)
+_OPTION_LABEL = re.compile(r"(?<![^\s:：,，;；])[(（]?([A-J])\s?(?:[)）]|[.．、:：](?![\d.]))")
+_NO_CONTENT = re.compile(r"\b(?:and|or|nor)\b|以及|或者|和|或|与|及|[\W_]", re.IGNORECASE)
+
+
+def listed_options(response: str) -> list[str]:
+    """The options that the final answer names WITH their contents, when it names more than one: a list of
+    options copied into the answer ('【答案】A. ①② B. ①③ C. ②④ D. ③④' -> ['A', 'B', 'C', 'D'],
+    'Answer: A. x B. y'), not a choice; [] for an answer that names its options bare ('A、C', '(A) and
+    (C)') or one option with its content ('【答案】B. ①③')."""
+    block = answer_region(response, options=True)
+    labels = list(_OPTION_LABEL.finditer(block))
+    listed: list[str] = []
+    for label, after in zip(labels, [*labels[1:], None], strict=False):
+        content = block[label.end() : after.start() if after else len(block)]
+        if _NO_CONTENT.sub("", content) and label.group(1) not in listed:
+            listed.append(label.group(1))
+    return listed if len(listed) > 1 else []
 
 
 _NUMBERED_LETTER = re.compile(r"^\s*\d{1,3}\s*[.．、:：)）]\s*[(（]?\s*([A-J])\s*[)）]?\s*[.。]?\s*$")

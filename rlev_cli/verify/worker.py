@@ -2,8 +2,9 @@
 
 math-verify's own timeouts use `signal.alarm`, which only works in a process's main thread (the training
 loop's reward call and evaluation threads are not), and no signal interrupts a C-level big-integer power
-(9^{9^{9}}). So math jobs run in a child process, `python -m rlev_cli.verify.worker`, whose main thread
-bounds each job with its own interval timer (sub-second, unlike `alarm`); the parent gives every job a hard
+(9^{9^{9}}). So math jobs run in a child process, `python -P -m rlev_cli.verify.worker` (the parent's own
+rlev_cli first on its path, never one in the current directory), whose main thread bounds each job with
+its own interval timer (sub-second, unlike `alarm`); the parent gives every job a hard
 deadline of 2 x timeout + 0.25 s on top, kills a worker that misses it and starts a fresh one for the rest.
 Jobs go in batches over pipes (JSON lines); the child exits when its stdin closes, so it never outlives
 the parent, and the parent closes it at exit. A `WorkerPool` runs one worker per free core (configurable:
@@ -107,11 +108,13 @@ class MathWorker:
         self._proc, self._pid, self._buffer = None, os.getpid(), b""
 
     def _start(self) -> None:
+        # exactly the parent's rlev_cli: its package root first on the path, and -P keeps `-m` from putting
+        # the current directory before it (run from another checkout, the child would import that one)
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else root
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "rlev_cli.verify.worker"],
+            [sys.executable, "-P", "-m", "rlev_cli.verify.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

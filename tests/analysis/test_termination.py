@@ -90,3 +90,62 @@ def test_termination_without_predictions_says_what_to_run(tmp_path, tiny_model_d
     result = CliRunner().invoke(app, ["analyze", "termination", str(run)])
     assert result.exit_code == 1
     assert "run `rlev evaluate" in str(result.exception)
+
+
+def test_a_model_is_analysed_on_its_rows_with_the_prompt_it_saw(tmp_path, tiny_model_dir):
+    """--model (the base model, e.g. a GGUF file): its rows of a shared predictions file, by its evaluate label,
+    and the recorded rendered_prompt (here with another system turn) rather than a rebuilt one."""
+    from transformers import AutoModelForCausalLM
+
+    from rlev_cli.generate import render
+    from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
+    from rlev_cli.tiny import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    rows = []
+    for label in (tiny_model_dir.name, "other"):
+        for i, text in enumerate(RESPONSES):
+            messages = policy_messages(f"Question {i}: what is {i} + 1?", "Be brief.")
+            rows.append(
+                {
+                    "model": label,
+                    "benchmark": "indomain",
+                    "id": f"q{i}",
+                    "prompt": messages[-1]["content"],
+                    "rendered_prompt": render(tokenizer, messages),
+                    "response": text,
+                    "value": 0.01 * (i + 1),
+                }
+            )
+    predictions = tmp_path / "eval" / "predictions.parquet"
+    predictions.parent.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows, schema=PREDICTIONS), predictions)
+    args = ["analyze", "termination", "--model", str(tiny_model_dir), "--predictions", str(predictions), "--n", "1"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_per_group"] == {tiny_model_dir.name: 1}
+    table = pq.read_table(tmp_path / "eval" / "analysis" / "termination.parquet").to_pylist()
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+    seen = eos_curve(model, tokenizer, rows[4]["rendered_prompt"], RESPONSES[4])
+    rebuilt = eos_curve(model, tokenizer, render(tokenizer, policy_messages(rows[4]["prompt"], SYSTEM_PROMPT)), "x")
+    high = [r["p_eos"] for r in table if r["group"] == "high"]
+    assert high == pytest.approx(seen, rel=1e-5) and high[0] != pytest.approx(rebuilt[0], rel=1e-3)
+
+
+def test_a_model_needs_predictions_and_a_bad_gguf_is_named(tmp_path):
+    result = CliRunner().invoke(app, ["analyze", "termination", "--model", "smollm2-135m-instruct"])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        "--model needs --predictions: the predictions.parquet of `rlev evaluate --model ...`"
+    )
+    bad, predictions = tmp_path / "x.gguf", tmp_path / "p.parquet"
+    bad.write_bytes(b"PK\x03\x04 a zip, not a model")
+    pq.write_table(
+        pa.Table.from_pylist(
+            [{"model": "x.gguf", "benchmark": "indomain", "id": "q", "value": 0.5}], schema=PREDICTIONS
+        ),
+        predictions,
+    )
+    result = CliRunner().invoke(app, ["analyze", "termination", "--model", str(bad), "--predictions", str(predictions)])
+    assert result.exit_code == 1
+    assert str(result.exception) == f"{bad}: not a GGUF file (it starts with b'PK\\x03\\x04', not b'GGUF')"

@@ -1009,6 +1009,101 @@ add(
     "41. D\n42. C\n43. B\n44. A",
 )
 
+# ---- the options copied into the answer: a list of options is no choice ---------------------------------
+# (the held-out external case gaokao-obj/2010-2022_Political_Science_MCQs/126: "【答案】A. ①② B. ①③ C. ②④
+# D. ③④ <eoa>" for the key A); one option followed by its content is the answer
+POLITICS = "GAOKAO Political_Science_MCQs style (constructed)"
+add(
+    "options copied into the answer",
+    POLITICS,
+    "single_choice",
+    "A",
+    False,
+    "【解析】……<eoe>\n【答案】A. ①② B. ①③ C. ②④ D. ③④ <eoa>",
+    "【答案】A．①② B．①③ C．②④ D．③④ <eoa>",
+    "【答案】\nA．坚持原则\nB．维护权利\nC．奠定基础\nD．促进发展\n<eoa>",
+    "故选：A．①② B．①③",
+    "Answer: A. x B. y C. z D. w",
+    "Therefore, the answer is (A) 12 cm (B) 15 cm (C) 18 cm (D) 21 cm",
+    "The answer is:\nA. 12 cm\nB. 15 cm\nC. 18 cm\nD. 21 cm",
+    "Let me list the options.\nA. 12 cm\nB. 15 cm\nC. 18 cm\nD. 21 cm",
+)
+add(
+    "options copied into the answer",
+    POLITICS,
+    "single_choice",
+    "D",
+    False,
+    "Let me list the options.\nA. 12 cm\nB. 15 cm\nC. 18 cm\nD. 21 cm",
+    "【答案】\nA．①②\nB．①③\nC．②④\nD．③④",
+)
+add(
+    "options copied into the answer",
+    POLITICS,
+    "single_choice",
+    "B",
+    True,
+    "【解析】……<eoe>\n【答案】B. ①③ <eoa>",
+    "【答案】B ①③ <eoa>",
+    "【答案】B．①③。A．①②不符合题意 <eoa>",
+    "故选B．①③。",
+    "Answer: B. 15 cm",
+    "Therefore, the answer is (B) 15 cm.",
+    "The answer is B. A careful check confirms it.",
+    "The answer is (B) 15 cm. (A) is too short.",
+)
+add(
+    "options copied into the answer",
+    POLITICS,
+    "single_choice",
+    "B",
+    False,
+    "【答案】A. ①② <eoa>",
+    "Answer: C. 18 cm",
+)
+add(
+    "options copied into the answer",
+    "GAOKAO Physics_MCQs style (constructed)",
+    "multi_choice",
+    "ABCD",
+    False,
+    "【答案】A．速度增大 B．加速度减小 C．动能增大 D．势能减小 <eoa>",
+    "Answer: A. x B. y C. z D. w",
+    "The answer is:\n(A) x\n(B) y\n(C) z\n(D) w",
+)
+add(
+    "options copied into the answer",
+    "GAOKAO Physics_MCQs style (constructed)",
+    "multi_choice",
+    "AC",
+    False,
+    "【答案】A．速度增大 B．加速度减小 C．动能增大 D．势能减小 <eoa>",
+    "Answer: A. x B. y C. z D. w",
+)
+add(
+    "options copied into the answer",
+    "GAOKAO Physics_MCQs style (constructed)",
+    "multi_choice",
+    "AC",
+    True,
+    "【答案】AC <eoa>",
+    "【答案】A、C <eoa>",
+    "The answer is (A) and (C).",
+    "故选：A、C",
+    "Answers: A, C.",
+    # exactly the key's options, each with its content: an answer, not a copy of the option list
+    "The answer is (A) 12 m/s and (C) 15 m/s.",
+    "【答案】A．速度增大 C．动能增大 <eoa>",
+)
+add(
+    "options copied into the answer",
+    "GAOKAO Physics_MCQs style (constructed)",
+    "multi_choice",
+    "ABCD",
+    False,
+    "【答案】A．速度增大 B．加速度减小 C．动能增大 D．势能减小 <eoa>",
+)
+
 if __name__ == "__main__":
     OUT.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
     print(f"{len(cases)} cases -> {OUT}")

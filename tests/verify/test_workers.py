@@ -10,7 +10,7 @@ import pytest
 
 from rlev_cli.errors import RlevError
 from rlev_cli.verify.settings import GradingSettings
-from rlev_cli.verify.worker import WorkerPool, free_cores
+from rlev_cli.verify.worker import MathWorker, WorkerPool, free_cores
 
 JOBS = [
     ["math", "\\frac{1}{2}", ["0.5"], True],
@@ -78,3 +78,27 @@ def test_the_grader_sizes_the_process_pool_from_the_setting():
         assert math_pool().size == free_cores()
     finally:
         math_pool(before)
+
+
+DECOY_WORKER = """import json, pathlib, sys
+pathlib.Path(__file__).with_name("ran").write_text("the decoy worker ran")
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    print(json.dumps({"id": json.loads(line)["id"], "ok": False, "reason": "decoy"}), flush=True)
+"""
+
+
+def test_the_worker_imports_the_parents_rlev_cli_not_one_in_the_current_directory(tmp_path, monkeypatch):
+    """Run from a folder that holds another rlev_cli (another checkout), the child still runs this one."""
+    decoy = tmp_path / "rlev_cli" / "verify"
+    decoy.mkdir(parents=True)
+    (tmp_path / "rlev_cli" / "__init__.py").write_text("")
+    (decoy / "__init__.py").write_text("")
+    (decoy / "worker.py").write_text(DECOY_WORKER)
+    monkeypatch.chdir(tmp_path)
+    worker = MathWorker()
+    try:
+        assert worker.run(JOBS[:1], 5.0) == EXPECTED[:1]
+    finally:
+        worker.close()
+    assert not (decoy / "ran").exists()
