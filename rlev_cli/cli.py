@@ -263,8 +263,8 @@ def train(config: TrainConfig, explicit: set[str]) -> None:
         completions=result.n_completions,
         ungraded=result.n_ungraded,
         ungraded_response_counted_wrong=result.n_ungraded_response,
-        algo=config.algo,
-        reward=config.reward,
+        algo=result.algo,
+        reward=result.reward,
         resumed_from=result.resumed_from,
     )
 

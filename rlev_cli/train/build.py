@@ -192,7 +192,12 @@ TRL_FIELDS_FIXED = {
 def trl_config_class(config: TrainConfig) -> type:
     from trl import GRPOConfig, RLOOConfig
 
-    return RLOOConfig if config.algo == "rloo" else GRPOConfig
+    # TRL's RLOOTrainer for rloo; GRPOTrainer for grpo, reinforce++ and OpenRLHF's rloo (--kl-form openrlhf)
+    return RLOOConfig if _trl_rloo(config) else GRPOConfig
+
+
+def _trl_rloo(config: TrainConfig) -> bool:
+    return config.algo == "rloo" and config.kl_form != "openrlhf"
 
 
 def trl_overrides(config: TrainConfig) -> dict[str, Any]:
@@ -459,7 +464,7 @@ def build_trainer(
             if isinstance(v, str | int | float | bool | type(None))
             or k in ("lr_scheduler_kwargs", "report_to")  # the recipe's floor; where the logs go
         },
-        "kl_in_reward": bool(extra.get("kl_in_reward")) or config.algo == "rloo",
+        "kl_in_reward": bool(extra.get("kl_in_reward")) or config.algo == "rloo",  # TRL's RLOO: in the reward too
     }
     return trainer, info
 
@@ -483,7 +488,7 @@ def lora_config(config: TrainConfig) -> Any:
 def trl_arguments(config: TrainConfig, run_dir: Path, cuda: bool) -> dict[str, Any]:
     """Every argument of the run's TRL config: the common ones, the algorithm's, then the `--trl` fields."""
     arguments = trl_common(config, run_dir, cuda)
-    if config.algo == "rloo":
+    if _trl_rloo(config):
         arguments["normalize_advantages"] = False  # KL in the reward as TRL's RLOO does; s(x) kept exactly
     else:
         scale = config.scale_rewards if config.algo == "grpo" else "none"
@@ -516,9 +521,12 @@ def trl_config_for(
     config: TrainConfig, run_dir: Path, cuda: bool
 ) -> tuple[GRPOConfig | RLOOConfig, Callable[..., RlevTrainer], dict[str, Any]]:
     """The TRL configuration of a run, the trainer class and its extra arguments (the KL placement)."""
-    from rlev_cli.train.trainers import ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
+    from rlev_cli.train.trainers import OpenRLHFRLOOTrainer, ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
 
     trl_config = make_trl_config(config, run_dir, cuda)
+    if config.algo == "rloo" and config.kl_form == "openrlhf":
+        # OpenRLHF's rloo on GRPOTrainer: per-token KL reward-to-go, per-token clip, token-mean loss
+        return trl_config, OpenRLHFRLOOTrainer, {}
     if config.algo == "rloo":
         return trl_config, RlevRLOOTrainer, {}
     if config.algo == "grpo" and config.scale_rewards == "group" and config.reward != "correctness":
@@ -528,8 +536,9 @@ def trl_config_for(
         )
     if config.algo == "reinforce++":
         return trl_config, ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
-    # --recipe paper: the KL is a k1 penalty in the reward for every algorithm (OpenRLHF group_norm)
-    return trl_config, RlevGRPOTrainer, {"kl_in_reward": config.recipe == "paper"}
+    # --recipe paper: the KL is a k1 penalty in the reward (OpenRLHF group_norm), unless --kl-form trl
+    kl_in_reward = config.kl_form == "openrlhf" or (config.kl_form is None and config.recipe == "paper")
+    return trl_config, RlevGRPOTrainer, {"kl_in_reward": kl_in_reward}
 
 
 class _DropUngradedDump:

@@ -23,6 +23,7 @@ SCALE_REWARDS = ("batch", "none", "group")
 VLLM_MODES = ("none", "colocate", "server")
 REPORT_TO = ("none", "wandb", "tensorboard", "trackio", "mlflow")
 RECIPES = ("paper",)
+KL_FORMS = ("trl", "openrlhf")
 # TRL 1.16 GRPOConfig.loss_type (tests/train/test_trl_settings.py reads them from TRL's own help)
 LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 
@@ -116,6 +117,13 @@ class TrainConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
     rpp_baseline: bool = setting(
         False, help="REINFORCE++: subtract the group-mean reward before whitening (OpenRLHF reinforce_baseline)."
     )
+    kl_form: str | None = setting(
+        None,
+        choices=KL_FORMS,
+        help="Where the KL goes (rloo, grpo): 'trl' = TRL's own (RLOO: the summed k1 off the reward before the "
+        "baseline; GRPO: k3 in the loss), 'openrlhf' = the per-token k1 reward-to-go after the baseline "
+        "(OpenRLHF) [default: trl; openrlhf for grpo under --recipe paper and always for reinforce++].",
+    )
     num_processes: int = setting(1, help="Data-parallel processes (torchrun).")
     accelerate_config: str | None = setting(
         None, help="Launch with accelerate: a shipped config (multi_gpu, zero2, zero3, multi_node) or a YAML path."
@@ -163,6 +171,10 @@ class TrainConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
             )
         if self.recipe not in (None, *RECIPES):
             raise RlevError(f"--recipe {self.recipe!r}: the one recipe is 'paper'")
+        if self.kl_form not in (None, *KL_FORMS):
+            raise RlevError(f"--kl-form {self.kl_form!r}: choose trl or openrlhf")
+        if self.algo == "reinforce++" and self.kl_form == "trl":
+            raise RlevError("--kl-form trl goes with rloo or grpo: REINFORCE++'s KL is OpenRLHF's k1 reward-to-go")
         if self.report_to not in REPORT_TO:
             raise RlevError(f"--report-to {self.report_to!r}: choose {', '.join(REPORT_TO)}")
         steps_per_generation = self.gradient_accumulation_steps

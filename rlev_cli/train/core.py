@@ -47,6 +47,8 @@ class TrainResult:
     n_completions: int = 0  # completions sampled (this run, resumed part only)
     n_ungraded: int = 0  # of those, completions the verifier could not grade (left out)
     n_ungraded_response: int = 0  # of those, completions ungraded because of what they wrote (reward 0, wrong)
+    algo: str = ""  # the run's own settings (a resumed run's saved ones, not the command line's defaults)
+    reward: str = ""
 
 
 def resolve_run_dir(config: TrainConfig) -> Path:
@@ -476,6 +478,8 @@ def train_here(
         trainer.rollout_log.n_completions,
         trainer.rollout_log.n_ungraded,
         trainer.rollout_log.n_ungraded_response,
+        algo=config.algo,
+        reward=config.reward,
     )
 
 
@@ -506,4 +510,6 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest.get("n_completions", 0),
         manifest.get("n_ungraded", 0),
         manifest.get("n_ungraded_response", 0),
+        algo=manifest.get("algo", ""),
+        reward=manifest.get("reward", ""),
     )

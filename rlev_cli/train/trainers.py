@@ -5,6 +5,7 @@ Every trainer records the advantages it used (for tests and for rollouts.parquet
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import torch
@@ -75,6 +76,63 @@ def reinforce_pp_advantages(
     var = reduce((((returns - mean) * mask) ** 2).sum().reshape(1)).squeeze(0) / count.clamp(min=1.0)
     advantages: torch.Tensor = (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
     return advantages
+
+
+ROLLOUT_STATE = "rlev_rollout_state_{rank}.pt"  # in each checkpoint folder, one per process
+
+
+class _ResumesInsideARollout(_TrainerBase):
+    """Exact resume from a checkpoint written inside a rollout (#17 item 1).
+
+    TRL generates one rollout per `steps_per_generation` x `num_iterations` micro-steps and trains on its
+    slices, keeping the slices (`_buffered_inputs`) and its micro-step counter (`_step`) in memory only:
+    resumed from a checkpoint in the middle of a rollout (`--recipe paper`, --save-steps not a multiple of 4),
+    it would generate a new rollout at once and shift every later one. Each checkpoint therefore also holds
+    them (one file per process, written before the Trainer's trainer_state.json, which marks a checkpoint
+    complete), with TRL's metrics gathered since the last log; a resume puts them back."""
+
+    if TYPE_CHECKING:
+        _step: int  # set by GRPOTrainer / RLOOTrainer
+        _buffered_inputs: Any  # the rollout's slices: list[dict[str, Tensor]] | None
+        _metrics: Any  # {"train": {name: [float]}, "eval": ...}
+
+    def _rollout_state_path(self, folder: str | Path) -> Path:
+        return Path(folder) / ROLLOUT_STATE.format(rank=self.accelerator.process_index)
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self._step,
+            "buffered_inputs": self._buffered_inputs,
+            "metrics": {name: list(values) for name, values in self._metrics["train"].items()},
+        }
+        torch.save(state, self._rollout_state_path(folder))
+        super()._save_checkpoint(model, trial)
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is None:
+            return
+        path = self._rollout_state_path(checkpoint)
+        if not path.exists():  # a checkpoint of an rlev before #17: exact only at a rollout boundary
+            step = int(Path(checkpoint).name.split("-")[-1])
+            args: Any = self.args  # a GRPOConfig or RLOOConfig
+            if (step * args.gradient_accumulation_steps) % (args.steps_per_generation * args.num_iterations):
+                from rlev_cli.output import out
+
+                out.warn(
+                    f"{checkpoint} was written inside a rollout without its saved rollout ({path.name}): "
+                    "the resumed run generates a new rollout now, so it will not match an uninterrupted run"
+                )
+            return
+        state = torch.load(path, map_location=self.accelerator.device, weights_only=True)
+        self._step = state["step"]
+        self._buffered_inputs = state["buffered_inputs"]
+        self._metrics["train"].clear()
+        self._metrics["train"].update(state["metrics"])
 
 
 class _RecordsRollouts(_TrainerBase):
@@ -224,7 +282,7 @@ class _KlInReward(_GRPOBase):
             self.beta = beta
 
 
-class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
+class RlevGRPOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
     """TRL's GRPO; with `kl_in_reward` (--recipe paper) the KL is a k1 penalty in the reward, as OpenRLHF's
     group_norm has it, instead of TRL's k3 term in the loss."""
 
@@ -243,12 +301,12 @@ class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
         return self._record(output)
 
 
-class RlevRLOOTrainer(_RecordsRollouts, RLOOTrainer):
+class RlevRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, RLOOTrainer):
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         return self._record(super()._generate_and_score_completions(inputs))
 
 
-class ReinforcePPTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
+class ReinforcePPTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
     """REINFORCE++ on GRPOTrainer: the gathered rewards are re-used to build token advantages with the
     OpenRLHF estimator (global whitening over the whole generation batch, i.e. the rollout; optional group
     baseline; k1 KL in the reward); the KL is then left out of the loss so it is not counted twice
@@ -284,4 +342,42 @@ class ReinforcePPTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
         return self._record(output)
 
 
-RlevTrainer = RlevGRPOTrainer | RlevRLOOTrainer | ReinforcePPTrainer
+def leave_one_out(rewards: torch.Tensor, num_generations: int) -> torch.Tensor:
+    """r − mean of the other graded rewards of the group (consecutive blocks of G); an ungraded sample (NaN),
+    or one with no graded sibling, gets 0, as TRL's RLOO does.
+
+    >>> leave_one_out(torch.tensor([1.5, 0.0, float("nan"), 1.5]), 4).tolist()
+    [0.75, -1.5, 0.0, 0.75]
+    """
+    grouped = rewards.view(-1, num_generations)
+    count = (~torch.isnan(grouped)).sum(dim=1, keepdim=True)
+    others = (torch.nansum(grouped, dim=1, keepdim=True) - grouped) / (count - 1)
+    return torch.nan_to_num(grouped - others, nan=0.0, posinf=0.0, neginf=0.0).view(-1)
+
+
+class OpenRLHFRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
+    """RLOO as OpenRLHF computes it (`--algo rloo --kl-form openrlhf`): the leave-one-out baseline on r, then
+    the per-token k1 reward-to-go −β Σ_{u≥t} k1_u (experience_maker.py), a PPO clip per token and a token-mean
+    loss (TRL's loss_type="dapo" = OpenRLHF's token_level_loss); the KL is left out of TRL's loss. TRL's own
+    RLOOTrainer subtracts the summed k1 from r before the baseline and clips one ratio per completion
+    (docs/training.md)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.kl_in_reward = True
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
+        output = super()._generate_and_score_completions(inputs)
+        total = self._local_rewards(output)  # gathered: whole groups
+        assert self.num_generations is not None  # GRPOConfig always sets it
+        advantages = self._slice_local(leave_one_out(total, self.num_generations), output)
+        kl = self._kl(output)
+        if kl is None:  # β = 0: one scalar per completion
+            output["advantages"] = advantages
+        else:
+            graded = ~torch.isnan(self._slice_local(total, output))
+            output["advantages"] = kl_penalized_advantages(advantages, output["completion_mask"], kl, self.beta, graded)
+        return self._record(output)
+
+
+RlevTrainer = RlevGRPOTrainer | RlevRLOOTrainer | ReinforcePPTrainer | OpenRLHFRLOOTrainer

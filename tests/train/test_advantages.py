@@ -62,6 +62,8 @@ def test_group_scaling_needs_an_explicit_flag():
         ({"num_generations": 1}, "needs at least 2 samples"),
         ({"batch_size": 6}, "not a multiple of --num-generations 4"),
         ({"algo": "ppo"}, "choose reinforce\\+\\+, rloo or grpo"),
+        ({"algo": "reinforce++", "kl_form": "trl"}, "--kl-form trl goes with rloo or grpo"),
+        ({"kl_form": "k3"}, "--kl-form 'k3': choose trl or openrlhf"),
     ],
 )
 def test_impossible_settings_fail_before_any_work(bad, message):
@@ -100,18 +102,11 @@ def two_prompt_table(path):
 @pytest.fixture
 def fixed_correctness(monkeypatch):
     """Every prompt's group of 4 gets the same pattern: correct, correct, wrong, wrong."""
-    from rlev_cli.verify.grade import Grader, Verdict
+    from rlev_cli.verify.grade import Grader
 
-    seen: dict[str, int] = {}
+    from .killed_run import fixed_pattern
 
-    def grade(self, questions, responses, references, qtypes):
-        verdicts = []
-        for reference in references:
-            seen[reference] = seen.get(reference, 0) + 1
-            verdicts.append(Verdict((seen[reference] - 1) % 4 < 2, "rule"))
-        return verdicts
-
-    monkeypatch.setattr(Grader, "grade", grade)
+    monkeypatch.setattr(Grader, "grade", fixed_pattern())
 
 
 def one_step_advantages(tmp_path, tiny_model_dir, **options):
