@@ -10,7 +10,18 @@ from tests.conftest import REPO
 PACKAGE = REPO / "rlev_cli"
 # Lower layers never import higher ones; a module may import its own package and anything below it.
 LAYERS = {
-    "base": {"errors", "output", "workspace", "settings", "prompts", "schema", "tiny", "runs", "__init__"},
+    "base": {
+        "errors",
+        "output",
+        "workspace",
+        "settings",
+        "prompts",
+        "schema",
+        "tiny",
+        "runs",
+        "valuecheck",
+        "__init__",
+    },
     "shared": {"verify", "rewards", "generate"},
     "stage": {"ingest", "values", "train", "evaluate", "analysis"},
     "top": {"demo", "cli", "__main__"},

@@ -12,6 +12,7 @@ from pathlib import Path
 from rlev_cli.errors import RlevError
 from rlev_cli.rewards import REWARD_MODES
 from rlev_cli.settings import setting
+from rlev_cli.valuecheck import ValueSettings
 from rlev_cli.verify.settings import GradingSettings
 from rlev_cli.workspace import WorkspaceSettings
 
@@ -24,7 +25,7 @@ RECIPES = ("paper",)
 
 
 @dataclass
-class TrainConfig(GradingSettings, WorkspaceSettings):
+class TrainConfig(GradingSettings, ValueSettings, WorkspaceSettings):
     """Settings of `rlev train`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")

@@ -46,6 +46,7 @@ class TrainResult:
     n_without_value: int = 0  # train rows left out for a missing value
     n_completions: int = 0  # completions sampled (this run, resumed part only)
     n_ungraded: int = 0  # of those, completions the verifier could not grade
+    n_bad_value: int = 0  # train rows left out for a NaN, infinite, negative or > 1 value (--skip-bad-values)
 
 
 def resolve_run_dir(config: TrainConfig) -> Path:
@@ -78,7 +79,7 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
     data = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
     from rlev_cli.train.data import load_train_rows
 
-    load_train_rows(data, config.value_column, 1)  # fails fast on missing file/column/rows
+    load_train_rows(data, config.value_column, 1, config.skip_bad_values)  # fails fast: file, column, values, rows
     if config.vllm != "none":
         import importlib.util
 
@@ -350,6 +351,7 @@ def train_here(
                 "n_too_long": info["n_too_long"],
                 "n_train_split": info["n_train_split"],
                 "n_without_value": info["n_without_value"],
+                "bad_values": info["bad_values"],
                 "n_completions": rollouts.n_completions,
                 "n_ungraded": rollouts.n_ungraded,
                 "ungraded_reasons": rollouts.ungraded_reasons,
@@ -383,6 +385,7 @@ def train_here(
         info["n_without_value"],
         trainer.rollout_log.n_completions,
         trainer.rollout_log.n_ungraded,
+        info["bad_values"]["n"],
     )
 
 
@@ -412,4 +415,5 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest.get("n_without_value", 0),
         manifest.get("n_completions", 0),
         manifest.get("n_ungraded", 0),
+        manifest.get("bad_values", {}).get("n", 0),
     )
