@@ -18,7 +18,10 @@ from rlev_cli.rewards import RlevReward, prepare_values, value_scale
 
 runner = CliRunner()
 NAN, INF = float("nan"), float("inf")
-ADVICE = "a value is a share of the exam's points: fix the table, or pass --skip-bad-values to leave these rows out (counted)"
+ADVICE = (
+    "a value is a share of the exam's points: fix the table, or pass --skip-bad-values to leave these rows out "
+    "(counted)"
+)
 
 
 def foreign_table(path, values, split="train", column="value"):
