@@ -232,8 +232,8 @@ def train(config: TrainConfig, explicit: set[str]) -> None:
         train_rows_bad_value=result.n_bad_value,
         completions=result.n_completions,
         ungraded=result.n_ungraded,
-        algo=config.algo,
-        reward=config.reward,
+        algo=result.algo,
+        reward=result.reward,
         resumed_from=result.resumed_from,
     )
 

@@ -46,6 +46,8 @@ class TrainResult:
     n_without_value: int = 0  # train rows left out for a missing value
     n_completions: int = 0  # completions sampled (this run, resumed part only)
     n_ungraded: int = 0  # of those, completions the verifier could not grade
+    algo: str = ""  # the run's own settings (a resumed run's saved ones, not the command line's defaults)
+    reward: str = ""
     n_bad_value: int = 0  # train rows left out for a NaN, infinite, negative or > 1 value (--skip-bad-values)
 
 
@@ -385,7 +387,9 @@ def train_here(
         info["n_without_value"],
         trainer.rollout_log.n_completions,
         trainer.rollout_log.n_ungraded,
-        info["bad_values"]["n"],
+        config.algo,
+        config.reward,
+        n_bad_value=info["bad_values"]["n"],
     )
 
 
@@ -415,5 +419,7 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest.get("n_without_value", 0),
         manifest.get("n_completions", 0),
         manifest.get("n_ungraded", 0),
-        manifest.get("bad_values", {}).get("n", 0),
+        manifest.get("algo", ""),
+        manifest.get("reward", ""),
+        n_bad_value=manifest.get("bad_values", {}).get("n", 0),
     )

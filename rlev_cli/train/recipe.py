@@ -19,7 +19,7 @@ OPTIMIZER_STEPS_PER_ROLLOUT = 4  # 512 completions per rollout / train batch 128
 PAPER_FIELDS: tuple[tuple[str, Any, str], ...] = (
     ("num_generations", 4, "recipe paper Table 9 (n_samples_per_prompt)"),
     ("learning_rate", 5e-7, "paper §3.2; Table 9 (actor_learning_rate)"),
-    ("epochs", 1.0, "paper §3.2; Table 9 (max_epochs)"),
+    ("epochs", 1.0, "paper §3.2 ('one epoch'): passes over the prompts, OpenRLHF's num_episodes (default 1)"),
     ("max_steps", -1, "paper: one epoch, no step cap"),
     ("kl_coef", 0.01, "recipe paper Table 9 (init_kl_coef), k1 in the reward"),
     ("temperature", 1.0, "OpenRLHF default"),
@@ -34,6 +34,7 @@ PAPER_TRL: tuple[tuple[str, Any, str], ...] = (
     ("warmup_steps", 0.03, "OpenRLHF default lr_warmup_ratio 0.03 (a float < 1 is a ratio in transformers)"),
     ("adam_beta1", 0.9, "OpenRLHF default adam_betas (0.9, 0.95)"),
     ("adam_beta2", 0.95, "OpenRLHF default adam_betas (0.9, 0.95)"),
+    ("num_iterations", 1, "recipe paper Table 9 (max_epochs 1): OpenRLHF's optimizer passes over each rollout"),
     ("epsilon", 0.2, "OpenRLHF default eps_clip"),
     ("max_grad_norm", 1.0, "OpenRLHF default"),
 )

@@ -5,6 +5,7 @@ Every trainer records the advantages it used (for tests and for rollouts.parquet
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import torch
@@ -73,6 +74,63 @@ def reinforce_pp_advantages(
     var = reduce((((returns - mean) * mask) ** 2).sum().reshape(1)).squeeze(0) / count.clamp(min=1.0)
     advantages: torch.Tensor = (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
     return advantages
+
+
+ROLLOUT_STATE = "rlev_rollout_state_{rank}.pt"  # in each checkpoint folder, one per process
+
+
+class _ResumesInsideARollout(_TrainerBase):
+    """Exact resume from a checkpoint written inside a rollout (#17 item 1).
+
+    TRL generates one rollout per `steps_per_generation` x `num_iterations` micro-steps and trains on its
+    slices, keeping the slices (`_buffered_inputs`) and its micro-step counter (`_step`) in memory only:
+    resumed from a checkpoint in the middle of a rollout (`--recipe paper`, --save-steps not a multiple of 4),
+    it would generate a new rollout at once and shift every later one. Each checkpoint therefore also holds
+    them (one file per process, written before the Trainer's trainer_state.json, which marks a checkpoint
+    complete), with TRL's metrics gathered since the last log; a resume puts them back."""
+
+    if TYPE_CHECKING:
+        _step: int  # set by GRPOTrainer / RLOOTrainer
+        _buffered_inputs: Any  # the rollout's slices: list[dict[str, Tensor]] | None
+        _metrics: Any  # {"train": {name: [float]}, "eval": ...}
+
+    def _rollout_state_path(self, folder: str | Path) -> Path:
+        return Path(folder) / ROLLOUT_STATE.format(rank=self.accelerator.process_index)
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self._step,
+            "buffered_inputs": self._buffered_inputs,
+            "metrics": {name: list(values) for name, values in self._metrics["train"].items()},
+        }
+        torch.save(state, self._rollout_state_path(folder))
+        super()._save_checkpoint(model, trial)
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is None:
+            return
+        path = self._rollout_state_path(checkpoint)
+        if not path.exists():  # a checkpoint of an rlev before #17: exact only at a rollout boundary
+            step = int(Path(checkpoint).name.split("-")[-1])
+            args: Any = self.args  # a GRPOConfig or RLOOConfig
+            if (step * args.gradient_accumulation_steps) % (args.steps_per_generation * args.num_iterations):
+                from rlev_cli.output import out
+
+                out.warn(
+                    f"{checkpoint} was written inside a rollout without its saved rollout ({path.name}): "
+                    "the resumed run generates a new rollout now, so it will not match an uninterrupted run"
+                )
+            return
+        state = torch.load(path, map_location=self.accelerator.device, weights_only=True)
+        self._step = state["step"]
+        self._buffered_inputs = state["buffered_inputs"]
+        self._metrics["train"].clear()
+        self._metrics["train"].update(state["metrics"])
 
 
 class _RecordsRollouts(_TrainerBase):
@@ -219,7 +277,7 @@ class _KlInReward(_GRPOBase):
             self.beta = beta
 
 
-class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
+class RlevGRPOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
     """TRL's GRPO; with `kl_in_reward` (--recipe paper) the KL is a k1 penalty in the reward, as OpenRLHF's
     group_norm has it, instead of TRL's k3 term in the loss."""
 
@@ -238,12 +296,12 @@ class RlevGRPOTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
         return self._record(output)
 
 
-class RlevRLOOTrainer(_RecordsRollouts, RLOOTrainer):
+class RlevRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, RLOOTrainer):
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         return self._record(super()._generate_and_score_completions(inputs))
 
 
-class ReinforcePPTrainer(_RecordsRollouts, _KlInReward, GRPOTrainer):
+class ReinforcePPTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
     """REINFORCE++ on GRPOTrainer: the gathered rewards are re-used to build token advantages with the
     OpenRLHF estimator (global whitening over the whole generation batch, i.e. the rollout; optional group
     baseline; k1 KL in the reward); the KL is then left out of the loss so it is not counted twice

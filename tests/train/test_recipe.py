@@ -131,7 +131,7 @@ def test_every_row_of_the_docs_table_is_the_resolved_trl_config(tmp_path, algo):
     trl_config, _, extra = trl_config_for(TrainConfig(recipe="paper", algo=algo), tmp_path, cuda=False)
     resolved = asdict(trl_config)
     rows = recipe_table()
-    assert len(rows) == 17
+    assert len(rows) == 18
     for name, value in rows:
         assert resolved[name] == value, name
     # the KL sits in the reward for every estimator: RLOO does it natively, the others through rlev's trainers

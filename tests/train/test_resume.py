@@ -4,13 +4,16 @@ only through a logged override, trains nothing past a finished run; metrics keep
 from __future__ import annotations
 
 import json
+import shutil
 
 import pyarrow.parquet as pq
+import pytest
+import torch
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
 
-from .test_advantages import two_prompt_table
+from .test_advantages import S_HIGH, S_LOW, fixed_correctness, two_prompt_table  # noqa: F401  (fixture)
 
 runner = CliRunner()
 
@@ -37,6 +40,7 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     first = invoke(
         "train", "--data", str(data), "--max-steps", "1", "--save-steps", "1", "--batch-size", "8",
         "--max-completion-length", "4", "--learning-rate", "1e-4", "--kl-coef", "0", "--output", str(run),
+        "--algo", "grpo", "--reward", "correctness",
     )  # fmt: skip
     assert first.exit_code == 0, first.output
     # #11 item 9: the row without a value is counted (one line, the summary, the manifest), not dropped silently
@@ -59,15 +63,17 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     # a finished run: no extra step, nothing rewritten
     again = invoke("train", "--output", str(run), "--resume")
     assert again.exit_code == 0, again.output
-    assert json.loads(again.stdout.strip().splitlines()[-1])["steps"] == 1
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    # #17 item 3: the summary names the run's own algorithm and reward, not the defaults (rloo, rlev)
+    assert (summary["steps"], summary["algo"], summary["reward"]) == (1, "grpo", "correctness")
     assert f"--resume: {run} already finished at step 1; nothing to train" in again.stderr
     assert sorted(p.name for p in (run / "checkpoints").glob("checkpoint-*")) == ["checkpoint-1"]
 
     # a flag that contradicts the saved run is refused, naming both values
-    wrong = invoke("train", "--output", str(run), "--resume", "--algo", "grpo")
+    wrong = invoke("train", "--output", str(run), "--resume", "--algo", "rloo")
     assert wrong.exit_code == 1
     assert str(wrong.exception).startswith(
-        f"--algo grpo contradicts the run being resumed (algo = rloo in {run / 'config.json'})"
+        f"--algo rloo contradicts the run being resumed (algo = grpo in {run / 'config.json'})"
     )
     wrong = invoke("train", "--output", str(run), "--resume", "--learning-rate", "5e-7")
     assert "--learning-rate 5e-07 contradicts the run being resumed (learning_rate = 0.0001" in str(wrong.exception)
@@ -78,6 +84,7 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     assert "--resume: --max-steps 2 overrides the saved 1" in extended.stderr
     summary = json.loads(extended.stdout.strip().splitlines()[-1])
     assert summary["steps"] == 2 and summary["resumed_from"].endswith("checkpoint-1")
+    assert (summary["algo"], summary["reward"]) == ("grpo", "correctness")
     trl = json.loads((run / "manifest.json").read_text())["trl_config"]
     assert (trl["learning_rate"], trl["max_completion_length"], trl["max_steps"]) == (1e-4, 4, 2)
     assert json.loads((run / "config.json").read_text())["max_steps"] == 2
@@ -110,3 +117,89 @@ def test_output_that_holds_a_run_needs_resume(ingested, workspace, tmp_path):
         f"--output {run} already holds a run; add --resume to continue it, or choose another --output"
     )
     assert (run / "config.json").read_text() == "{}"
+
+
+class Stopped(Exception):
+    """Raised from a callback right after a checkpoint is written: the run stops as a kill would leave it."""
+
+
+TIMING = ("step_time", "train_runtime")  # wall-clock metrics differ between any two runs
+
+
+def recipe_args(data, model, run, *extra):
+    """A --recipe paper run on 2 prompts: rollouts of 8 completions, 2 per optimizer step, so one rollout
+    feeds steps 1-4, the next steps 5-8, the last 9-12. lr 1e-2 so the weights really move."""
+    return [
+        "train", "--recipe", "paper", "--rollout-prompts", "2", "--algo", "grpo", "--data", str(data),
+        "--model", str(model), "--max-completion-length", "6", "--learning-rate", "1e-2", "--max-steps", "12",
+        "--output", str(run), *extra,
+    ]  # fmt: skip
+
+
+def recipe_run(data, model, run, *extra):
+    return invoke(*recipe_args(data, model, run, *extra))
+
+
+def run_outputs(run):
+    from safetensors.torch import load_file
+
+    metrics = [
+        {k: v for k, v in row.items() if k not in TIMING} for row in pq.read_table(run / "metrics.parquet").to_pylist()
+    ]
+    return load_file(run / "model" / "model.safetensors"), metrics, pq.read_table(run / "rollouts.parquet").to_pylist()
+
+
+@pytest.mark.usefixtures("fixed_correctness")
+def test_a_run_stopped_inside_a_rollout_resumes_exactly(tmp_path, tiny_model_dir, monkeypatch):
+    """#17 item 1: a --recipe paper run stopped after its checkpoint at step 6 (the middle of the second
+    rollout) and resumed, with --save-steps changed, ends with the same weights, metrics and rollouts, bit
+    for bit, as the run that was never stopped; and those weights moved (rewards and advantages not 0)."""
+    from safetensors.torch import load_file
+
+    from rlev_cli.train.logs import RunLogCallback
+
+    data = two_prompt_table(tmp_path / "q.parquet")
+    whole = recipe_run(data, tiny_model_dir, tmp_path / "whole", "--save-steps", "4")
+    assert whole.exit_code == 0, whole.output
+    weights, metrics, rollouts = run_outputs(tmp_path / "whole")
+    start = load_file(next(tiny_model_dir.glob("*.safetensors")))
+    assert max((weights[k] - start[k]).abs().max().item() for k in start) > 1e-3
+    assert [r["step"] for r in rollouts] == [1] * 8 + [5] * 8 + [9] * 8
+    assert sorted({round(r["reward"], 6) for r in rollouts}) == [0.0, S_LOW, S_HIGH]
+    assert min(abs(r["advantage"]) for r in rollouts) > 0
+
+    stop = [6]
+
+    def stop_at_6(self, args, state, control, **kwargs):
+        if state.global_step in stop:
+            raise Stopped
+
+    monkeypatch.setattr(RunLogCallback, "on_save", stop_at_6, raising=False)
+    stopped = recipe_run(data, tiny_model_dir, tmp_path / "cut", "--save-steps", "3")
+    assert isinstance(stopped.exception, Stopped)
+    assert sorted(p.name for p in (tmp_path / "cut" / "checkpoints").glob("checkpoint-*")) == [
+        "checkpoint-3",
+        "checkpoint-6",
+    ]
+    stop.clear()
+    # a checkpoint without its saved rollout (an older rlev) still resumes, with a warning that it is not exact
+    old = tmp_path / "old"
+    shutil.copytree(tmp_path / "cut", old)
+    (old / "checkpoints" / "checkpoint-6" / "rlev_rollout_state_0.pt").unlink()
+    inexact = invoke("train", "--output", str(old), "--resume", "--max-steps", "7")
+    assert inexact.exit_code == 0, inexact.output
+    assert (
+        f"{old / 'checkpoints' / 'checkpoint-6'} was written inside a rollout without its saved rollout "
+        "(rlev_rollout_state_0.pt): the resumed run generates a new rollout now, so it will not match an "
+        "uninterrupted run"
+    ) in " ".join(inexact.stderr.split())
+    assert [r["step"] for r in pq.read_table(old / "rollouts.parquet").to_pylist()][-8:] == [7] * 8
+    resumed = invoke("train", "--output", str(tmp_path / "cut"), "--resume", "--save-steps", "5")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["resumed_from"].endswith("checkpoint-6")
+    weights_2, metrics_2, rollouts_2 = run_outputs(tmp_path / "cut")
+    assert [r["step"] for r in rollouts_2] == [1] * 8 + [5] * 8 + [9] * 8  # no rollout generated twice
+    assert rollouts_2 == rollouts
+    assert metrics_2 == metrics
+    assert sorted(weights_2) == sorted(weights)
+    assert all(torch.equal(weights_2[k], weights[k]) for k in weights)

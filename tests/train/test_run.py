@@ -7,15 +7,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from rlev_cli.cli import app
 from rlev_cli.train.core import checkpoints
+
+from .test_advantages import fixed_correctness, two_prompt_table  # noqa: F401  (fixture)
+from .test_resume import recipe_args, recipe_run, run_outputs
 
 runner = CliRunner()
 FAST = ["--max-completion-length", "8", "--batch-size", "8", "--learning-rate", "1e-4", "--kl-coef", "0"]
@@ -82,54 +85,48 @@ def _rlev(*args: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_without_redoing_steps(ingested, workspace, tmp_path):
+@pytest.mark.usefixtures("fixed_correctness")
+def test_killed_run_resumes_exactly(tmp_path, tiny_model_dir):
+    """A --recipe paper run SIGKILLed right after its checkpoint at step 6 (inside its second rollout; a
+    checkpoint-7 cut short by the kill beside it) resumes and ends bit for bit where the run that was never
+    killed ends: weights, metrics, rollouts. Rewards are not 0 and the weights move."""
+    from safetensors.torch import load_file
+
+    data = two_prompt_table(tmp_path / "q.parquet")
+    whole = recipe_run(data, tiny_model_dir, tmp_path / "whole", "--save-steps", "4")
+    assert whole.exit_code == 0, whole.output
+    weights, metrics, rollouts = run_outputs(tmp_path / "whole")
+    start = load_file(next(tiny_model_dir.glob("*.safetensors")))
+    assert max((weights[k] - start[k]).abs().max().item() for k in start) > 1e-3
+    assert min(abs(r["advantage"]) for r in rollouts) > 0
+
     run = tmp_path / "run"
-    cmd = _rlev("train", "--algo", "grpo", "--max-steps", "30", "--save-steps", "1", "--output", str(run), *FAST)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 240
-    while not (run / "checkpoints" / "checkpoint-3" / "trainer_state.json").exists():
-        assert proc.poll() is None, "training ended before it could be killed"
-        assert time.time() < deadline
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = max(
-        int(p.name.split("-")[1])
-        for p in (run / "checkpoints").glob("checkpoint-*")
-        if (p / "trainer_state.json").exists()
+    args = recipe_args(data, tiny_model_dir, run, "--save-steps", "1")
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.train.killed_run", "6", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],  # where python -m finds tests/ (and this checkout's rlev_cli)
     )
-    assert 3 <= done < 30
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    complete, _ = checkpoints(run)
+    assert [p.name for p in complete] == [f"checkpoint-{n}" for n in range(1, 7)]
+    assert not (run / "model").exists() and not (run / "manifest.json").exists()
     # The kill may land while a checkpoint is being written; make sure one such folder is there.
-    cut_short = run / "checkpoints" / f"checkpoint-{done + 1}"
-    cut_short.mkdir(exist_ok=True)
-    (cut_short / "trainer_state.json").unlink(missing_ok=True)
+    cut_short = run / "checkpoints" / "checkpoint-7"
+    cut_short.mkdir()
     (cut_short / "config.json").write_text("{}")
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--algo",
-            "grpo",
-            "--max-steps",
-            "30",
-            "--save-steps",
-            "10",
-            "--output",
-            str(run),
-            "--resume",
-            *FAST,
-            "--json",
-        ],
-    )
+    result = runner.invoke(app, ["train", "--output", str(run), "--resume", "--save-steps", "10", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["steps"] == 30 and summary["resumed_from"].endswith(f"checkpoint-{done}")
-    assert f"checkpoint-{done + 1} was cut short while saving" in result.stderr
-    steps = pq.read_table(run / "rollouts.parquet")["step"].to_pylist()
-    assert sorted(set(steps)) == list(range(1, 31))
-    assert all(steps.count(s) == 8 for s in range(1, 31))  # nothing generated twice
-    metric_steps = [m["step"] for m in pq.read_table(run / "metrics.parquet").to_pylist() if "reward" in m]
-    assert metric_steps == list(range(1, 31))
+    assert summary["steps"] == 12 and summary["resumed_from"].endswith("checkpoint-6")
+    assert "checkpoint-7 was cut short while saving" in result.stderr
+    weights_2, metrics_2, rollouts_2 = run_outputs(run)
+    assert [r["step"] for r in rollouts_2] == [1] * 8 + [5] * 8 + [9] * 8  # nothing generated twice
+    assert rollouts_2 == rollouts
+    assert [m["step"] for m in metrics_2] == list(range(1, 13)) and metrics_2 == metrics
+    assert all(torch.equal(weights_2[k], weights[k]) for k in weights)
 
 
 @pytest.mark.slow
