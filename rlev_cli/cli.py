@@ -232,6 +232,7 @@ def train(config: TrainConfig, explicit: set[str]) -> None:
         train_rows_bad_value=result.n_bad_value,
         completions=result.n_completions,
         ungraded=result.n_ungraded,
+        ungraded_response_counted_wrong=result.n_ungraded_response,
         algo=result.algo,
         reward=result.reward,
         resumed_from=result.resumed_from,

@@ -51,17 +51,20 @@ def prepare_values(values: Sequence[float], mode: str, alpha: float, seed: int) 
 class RlevReward:
     """TRL reward function: s(x)·1[correct], the whole step's completions graded in one `Grader.grade` call.
 
-    TRL passes the dataset columns as keyword lists (one entry per completion). An answer the verifier
-    cannot grade returns `None`: every algorithm leaves it out of the baseline (and REINFORCE++ out of its
-    whitening) and gives it advantage 0. The verdicts go to TRL's completions table through `log_extra`
-    (columns `id`, `value`, `correct`, `verdict`, `ungraded_reason`); the run's rollout log is written by a trainer
+    TRL passes the dataset columns as keyword lists (one entry per completion). An answer ungraded because
+    of its response (too long, a refused form, a time-out: `Verdict.cause == "response"`) is wrong: reward 0,
+    in the baseline like any wrong answer. An answer ungraded because of its reference or the grader returns
+    `None`: every algorithm leaves it out of the baseline (and REINFORCE++ out of its whitening) and gives it
+    advantage 0. The verdicts go to TRL's completions table through `log_extra` (columns `id`, `value`,
+    `correct`, `verdict`, `ungraded_reason`, `ungraded_cause`); the run's rollout log is written by a trainer
     callback (`rlev_cli.train.logs`), not here.
 
     >>> from rlev_cli.verify.grade import Grader
     >>> reward = RlevReward("rlev", alpha=10.0, grader=Grader("rule"))
-    >>> reward(prompts=["q"] * 2, completions=["Therefore, the answer is B", "Therefore, the answer is C"],
-    ...        question=["q"] * 2, answer=["B", "B"], qtype=["single_choice"] * 2, value=[0.05, 0.05])
-    [1.5, 0.0]
+    >>> reward(prompts=["q"] * 3, completions=["Therefore, the answer is B", "Therefore, the answer is C", "B"],
+    ...        question=["q"] * 3, answer=["B", "B", "解: 证毕"], qtype=["single_choice"] * 2 + ["free_form"],
+    ...        value=[0.05] * 3)
+    [1.5, 0.0, None]
     """
 
     __name__ = "rlev_reward"  # the metric name in TRL logs; a class pickles, a closure does not
@@ -110,7 +113,8 @@ class RlevReward:
             log_extra("value", [float(x) for x in value])
             log_extra("correct", [v.correct for v in verdicts])
             log_extra("verdict", [v.source for v in verdicts])
-            log_extra("ungraded_reason", [v.reason if v.correct is None else None for v in verdicts])
+            log_extra("ungraded_reason", [v.reason if v.correct is None or v.cause else None for v in verdicts])
+            log_extra("ungraded_cause", [v.cause or None for v in verdicts])
         return rewards
 
 

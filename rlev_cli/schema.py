@@ -89,6 +89,8 @@ PREDICTIONS = pa.schema(
         pa.field("correct", pa.bool_()),  # null: ungraded
         pa.field("verdict_source", pa.string()),  # rule | judge | none (ungraded)
         pa.field("ungraded_reason", pa.string()),  # why the answer is ungraded (null when graded)
+        # reference | grader (correct null: left out) | response (correct false: counted wrong); null = graded
+        pa.field("ungraded_cause", pa.string()),
         pa.field("judge_score", pa.float64()),  # P(YES) / (P(YES) + P(NO)) when the judge gave logprobs
         pa.field("value", pa.float64()),
         pa.field("response_tokens", pa.int64()),
@@ -107,6 +109,7 @@ SUMMARY = pa.schema(
         pa.field("bucket_high", pa.float64()),
         pa.field("n", pa.int64()),
         pa.field("n_skipped", pa.int64()),
+        pa.field("n_ungraded_response", pa.int64()),  # ungraded because of the response: in n, counted wrong
         pa.field("coverage", pa.float64()),  # % of the responses graded ("all" rows)
         pa.field("value_column", pa.string()),  # the column that weighted H-Acc, in domain
         pa.field("acc", pa.float64()),  # %

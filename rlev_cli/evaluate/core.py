@@ -266,6 +266,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         config.verify_timeout,
         concurrency=config.judge_concurrency,
         cache_path=Path(config.workspace) / CACHE_FILE,
+        workers=config.verify_workers,
     )
     targets = resolve_targets(config)
     items, unlabeled, missing, rows, bad = build_items(config)
@@ -507,9 +508,10 @@ def score(
             else:
                 extracted, extractor = extract_final_answer(text), "final_answer"
             correct, source, reason, judge_score = verdict.correct, verdict.source, verdict.reason, verdict.judge_score
+            cause = verdict.cause
         else:
             extracted, extractor = extract_answer(item, text)
-            correct, source, reason, judge_score = extracted == item.gold, "rule", "", None
+            correct, source, reason, judge_score, cause = extracted == item.gold, "rule", "", None, ""
         rows.append(
             {
                 "model": model,
@@ -524,6 +526,7 @@ def score(
                 "correct": correct,
                 "verdict_source": source,
                 "ungraded_reason": reason or None,
+                "ungraded_cause": cause or None,
                 "judge_score": judge_score,
                 "value": item.value,
                 "response_tokens": out.get("tokens"),
@@ -560,6 +563,7 @@ def summary_rows(
             "bucket_low": None,
             "bucket_high": None,
             "coverage": coverage,
+            "n_ungraded_response": sum(r.get("ungraded_cause") == "response" for r in rows),
             **summarize([r["correct"] for r in graded], lengths, values),
         }
     ]
@@ -573,15 +577,24 @@ def coverage_warnings(model: str, benchmark: str, rows: list[dict[str, Any]]) ->
     """One line when some responses are ungraded: Acc and H-Acc then cover fewer responses than the paper's."""
     from collections import Counter
 
+    lines = []
+    wrong = [r for r in rows if r.get("ungraded_cause") == "response"]
+    if wrong:
+        reason, count = Counter(r["ungraded_reason"] or "no reason" for r in wrong).most_common(1)[0]
+        lines.append(
+            f"{model} {benchmark}: {len(wrong)} response(s) could not be graded because of what they wrote and "
+            f"count as wrong in Acc and H-Acc; most common reason ({count}x): {reason}"
+        )
     ungraded = [r for r in rows if r["correct"] is None]
     if not ungraded:
-        return []
+        return lines
     reason, count = Counter(r["ungraded_reason"] or "no reason" for r in ungraded).most_common(1)[0]
     share = 100.0 * (len(rows) - len(ungraded)) / len(rows)
     return [
+        *lines,
         f"{model} {benchmark}: coverage {share:.1f} % ({len(rows) - len(ungraded)}/{len(rows)} graded); Acc and "
         f"H-Acc are over the graded responses only (the paper's are over all); most common reason ({count}x): "
-        f"{reason}; see ungraded_reason in predictions.parquet"
+        f"{reason}; see ungraded_reason in predictions.parquet",
     ]
 
 

@@ -125,7 +125,9 @@ def build_trainer(
     dataset = Dataset.from_list(prompts)
     from rlev_cli.verify.grade import make_grader
 
-    grader = make_grader(config.verifier, config.judge_url, config.judge_model, config.verify_timeout)
+    grader = make_grader(
+        config.verifier, config.judge_url, config.judge_model, config.verify_timeout, workers=config.verify_workers
+    )
     rollout_log = RolloutLog(run_dir / "rollouts.parquet", keep_until=resume_step)
     reward = RlevReward(config.reward, config.alpha, uniform_scale, grader=grader)
     quiet_ungraded_warning()

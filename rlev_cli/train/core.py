@@ -45,7 +45,8 @@ class TrainResult:
     resumed_from: str | None
     n_without_value: int = 0  # train rows left out for a missing value
     n_completions: int = 0  # completions sampled (this run, resumed part only)
-    n_ungraded: int = 0  # of those, completions the verifier could not grade
+    n_ungraded: int = 0  # of those, completions the verifier could not grade (left out)
+    n_ungraded_response: int = 0  # of those, completions ungraded because of what they wrote (reward 0, wrong)
     algo: str = ""  # the run's own settings (a resumed run's saved ones, not the command line's defaults)
     reward: str = ""
     n_bad_value: int = 0  # train rows left out for a NaN, infinite, negative or > 1 value (--skip-bad-values)
@@ -180,6 +181,7 @@ RESUME_OVERRIDES = (
     "vllm_server_url",
     "judge_url",
     "verify_timeout",
+    "verify_workers",
 )
 _NOT_COMPARED = ("resume", "output", "workspace")
 
@@ -335,6 +337,12 @@ def train_here(
                 f"{rollouts.n_ungraded} of {rollouts.n_completions} sampled completion(s) could not be graded "
                 f"(reward None, advantage 0): {reasons}"
             )
+        if rollouts.n_ungraded_response:
+            reasons = "; ".join(f"{r}: {n}" for r, n in sorted(rollouts.ungraded_response_reasons.items()))
+            out.warn(
+                f"{rollouts.n_ungraded_response} of {rollouts.n_completions} sampled completion(s) could not be "
+                f"graded because of what they wrote and were counted as wrong (reward 0): {reasons}"
+            )
         write_json(
             run_dir / "manifest.json",
             {
@@ -357,6 +365,8 @@ def train_here(
                 "n_completions": rollouts.n_completions,
                 "n_ungraded": rollouts.n_ungraded,
                 "ungraded_reasons": rollouts.ungraded_reasons,
+                "n_ungraded_response": rollouts.n_ungraded_response,
+                "ungraded_response_reasons": rollouts.ungraded_response_reasons,
                 "uniform_scale": info["uniform_scale"],
                 "resumed_from": resume_from,
                 "final_metrics": final,
@@ -387,8 +397,9 @@ def train_here(
         info["n_without_value"],
         trainer.rollout_log.n_completions,
         trainer.rollout_log.n_ungraded,
-        config.algo,
-        config.reward,
+        n_ungraded_response=trainer.rollout_log.n_ungraded_response,
+        algo=config.algo,
+        reward=config.reward,
         n_bad_value=info["bad_values"]["n"],
     )
 
@@ -419,7 +430,8 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest.get("n_without_value", 0),
         manifest.get("n_completions", 0),
         manifest.get("n_ungraded", 0),
-        manifest.get("algo", ""),
-        manifest.get("reward", ""),
+        n_ungraded_response=manifest.get("n_ungraded_response", 0),
+        algo=manifest.get("algo", ""),
+        reward=manifest.get("reward", ""),
         n_bad_value=manifest.get("bad_values", {}).get("n", 0),
     )

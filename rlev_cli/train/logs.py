@@ -29,6 +29,7 @@ ROLLOUTS = pa.schema(
         ("correct", pa.bool_()),  # null = ungraded (reward None, advantage 0)
         ("verdict", pa.string()),  # who graded: rule, judge, or none
         ("ungraded_reason", pa.string()),
+        ("ungraded_cause", pa.string()),  # reference | grader (correct null) | response (correct false: wrong)
         ("reward", pa.float64()),
         ("advantage", pa.float64()),  # per-token advantages (REINFORCE++): their mean over the completion
         ("length", pa.int64()),
@@ -50,6 +51,8 @@ class RolloutLog:
         self.n_completions = 0  # every completion sampled in this process's run (logged or not)
         self.n_ungraded = 0
         self.ungraded_reasons: dict[str, int] = {}
+        self.n_ungraded_response = 0  # ungraded because of the response: reward 0, counted as wrong
+        self.ungraded_response_reasons: dict[str, int] = {}
         if keep_until is not None and self.path.exists():  # resumed: keep what the checkpoint covers
             import pyarrow.parquet as pq
 
@@ -63,6 +66,10 @@ class RolloutLog:
                 self.n_ungraded += 1
                 reason = row.get("ungraded_reason") or "ungraded"
                 self.ungraded_reasons[reason] = self.ungraded_reasons.get(reason, 0) + 1
+            elif row.get("ungraded_cause") == "response":
+                self.n_ungraded_response += 1
+                reason = row.get("ungraded_reason") or "ungraded"
+                self.ungraded_response_reasons[reason] = self.ungraded_response_reasons.get(reason, 0) + 1
         self.last_batch = []
         if (step - 1) % self.every:
             return

@@ -186,6 +186,7 @@ class _RecordsRollouts(_TrainerBase):
                     "correct": columns["correct"][i],
                     "verdict": columns["verdict"][i],
                     "ungraded_reason": columns["ungraded_reason"][i],
+                    "ungraded_cause": columns["ungraded_cause"][i],
                     "reward": None if reward is None or reward != reward else float(reward),  # NaN = ungraded
                     "advantage": float(advantages[i]),
                     "length": int(lengths[i]),
@@ -194,7 +195,8 @@ class _RecordsRollouts(_TrainerBase):
         return rows
 
 
-_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason")  # RlevReward's log_extra columns
+# RlevReward's log_extra columns
+_EXTRA_COLUMNS = ("id", "value", "correct", "verdict", "ungraded_reason", "ungraded_cause")
 
 
 def _last_text(item: Any) -> str:

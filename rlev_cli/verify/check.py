@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
-from rlev_cli.verify.extract import answer_region
+from rlev_cli.verify.extract import answer_region, final_boxes, numbered_letters, stacked_answers, sub_answers
+from rlev_cli.verify.mathcheck import join_digit_groups
 
 Verdict = tuple[bool | None, str]
 
@@ -27,10 +28,13 @@ QTYPES = ("single_choice", "multi_choice", "numeric", "fill_blank", "free_form")
 NUMERIC_ABS_TOL = Decimal("0.01")  # JEEBench's own scorer accepts |gold - response| <= 0.01
 MAX_MATH_CHARS = 1000  # a longer "final answer" is not an answer; it is refused before sympy sees it
 MAX_EXPONENT = 10_000
+MAX_RESPONSE_CHARS = 200_000  # ~50k tokens: a longer response is a repetition loop, refused (counted wrong)
+MAX_BOXES = 100  # more \boxed{} than this in one response is not a final answer
 
 _CACHE: dict[tuple[str, str, str, float], Verdict] = {}  # whole responses
 _JOB_CACHE: dict[str, Verdict] = {}  # math jobs: (final answer, reference forms) -> graded verdict
 _CACHE_SIZE = 1 << 16
+_CACHED_CHARS = 20_000
 
 # ---- option letters --------------------------------------------------------------------------------
 
@@ -73,14 +77,25 @@ def _choice(response: str, key: str) -> Verdict:
         if any(len(w) != 1 for w in wanted):
             return None, f"unparsable reference: slots {key!r} must be one letter each"
         found = option_letters(answer_region(response))
+        if len(found) != len(wanted):  # one answer per sub-question: "（1）【答案】C … （2）【答案】A"
+            parts = [option_letters(a) for a in sub_answers(response)]
+            if len(parts) == len(wanted) and all(len(set(p)) == 1 for p in parts):
+                found = [p[0] for p in parts]
         if len(found) < len(wanted):
             found = option_letters(answer_region(response, whole_tail=True))
+        if len(found) < len(wanted):  # "41. B\n42. C": numbered lines without any marker
+            found = numbered_letters(response) or found
         return found == wanted, ""
     if not (_KEY_SINGLE.match(key) or _KEY_MULTI.match(key)):
         return None, f"unparsable reference: {key!r} is not a set of option letters"
     found = option_letters(answer_region(response))
     if len(key) == 1:  # exactly one letter named, the key's (repeating it is fine: "B. (B) is correct")
-        return set(found) == {key}, ""
+        if set(found) != {key}:
+            return False, ""
+        # answer statements back to back whose first and last differ ("The answer is (B).\n\nThe answer is
+        # (G)."): a hedge over the options, not an answer (the lines between may repeat few-shot exemplars)
+        stacked = stacked_answers(response)
+        return len(stacked) < 2 or option_letters(stacked[0]) == option_letters(stacked[-1]), ""
     return bool(found) and sorted(found) == sorted(set(key)) and len(set(found)) == len(found), ""
 
 
@@ -93,7 +108,7 @@ _MINUS = str.maketrans({"−": "-", "–": "-", "－": "-", "＋": "+"})  # Unic
 
 def _unwrap(answer: str) -> str:
     """'$-7.5$' / '\\(7.5\\)' / '\\boxed{7.5}' -> the bare text (only wrappers go; nothing inside)."""
-    text = unicodedata.normalize("NFKC", answer).translate(_MINUS).strip()
+    text = unicodedata.normalize("NFKC", answer).translate(_MINUS).replace("\\$", "").strip()
     changed = True
     while changed:
         changed = False
@@ -104,8 +119,8 @@ def _unwrap(answer: str) -> str:
 
 
 def plain_number(text: str) -> Decimal | None:
-    """A number written plainly ('-7.5', '1.5e-3', '1,000', '76.25'), else None."""
-    text = _unwrap(text)
+    """A number written plainly ('-7.5', '1.5e-3', '1,000', '10{,}000', '\\$18.90', '76.25'), else None."""
+    text = join_digit_groups(_unwrap(text))
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _PLAIN_NUMBER.match(text):
@@ -172,9 +187,12 @@ def numeric_value(text: str) -> Fraction | Decimal | None:
 
 
 def numeric_tolerance(gold: Decimal) -> Decimal:
-    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer."""
+    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer; a gold
+    written with one decimal is a rounded value: anything that rounds to it (half a unit: 3.72 for 3.7)."""
     exponent = gold.as_tuple().exponent
     unit = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else NUMERIC_ABS_TOL
+    if unit == Decimal("0.1"):
+        return unit / 2
     return min(NUMERIC_ABS_TOL, unit)
 
 
@@ -194,7 +212,7 @@ _FACTORIAL = re.compile(r"(\d{4,})\s*!")
 def canonical_text(text: str) -> str:
     """Text compared as a grader reads it: NFKC, case, spaces, `$`, `\\text{}` and full-width separators
     unified; separators, brackets and signs all kept ('1,2' stays unlike '12', '(1,2]' unlike '[1,2]')."""
-    text = unicodedata.normalize("NFKC", text).translate(_MINUS).translate(_SEPARATORS)
+    text = unicodedata.normalize("NFKC", text).translate(_MINUS).translate(_SEPARATORS).replace("\\$", "")
     text = _TEXT_WRAPPER.sub(r"\1", text).replace("\\left", "").replace("\\right", "")
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("$", "")
     text = re.sub(r"\s+|\\[,;:! ]|~", "", text).casefold()
@@ -203,11 +221,21 @@ def canonical_text(text: str) -> str:
 
 
 def _is_text_reference(form: str) -> bool:
-    """Words or CJK (三棱锥、圆锥; Paris): compared as text, never fed to the math parser."""
+    """Words or CJK (三棱锥、圆锥; Paris): compared as text, never fed to the math parser. A number with its
+    unit in `\\text{}` ('12\\text{ square units}') is math: math-verify drops the unit."""
     if _CJK.search(form):
         return True
+    bare = _TEXT_WRAPPER.sub(" ", form)
+    if re.search(r"\d", bare):
+        form = bare
     words = [w for w in _WORD.findall(form.replace("\\", " \\")) if w.lower() not in _MATH_WORDS]
     return "$" not in form and bool(words)
+
+
+_TRUTH = {"true": True, "false": False, "yes": True, "no": False}
+_TRUTH_WORD = re.compile(r"(true|false|yes|no)\b", re.IGNORECASE)
+_NOTE = re.compile(r"\s*[(（][^()（）]*[\u3400-\u9fff][^()（）]*[)）]\s*$")
+_ROOT_WORD = re.compile(r"根号\s*(\d+(?:\.\d+)?|\{[^{}]*\})")  # '根号3' is \sqrt{3}
 
 
 def reference_forms(reference: str) -> list[str]:
@@ -215,6 +243,7 @@ def reference_forms(reference: str) -> list[str]:
     text = reference.strip()
     if text.endswith(".") and text[:-1].rstrip().endswith("$"):  # '$-\frac{10}{3}$.': a sentence period
         text = text[:-1].rstrip()
+    text = _NOTE.sub("", text)  # '2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)': the grader's note is not the answer
     if text.startswith("$") and text.endswith("$") and _ALTERNATIVES.search(text):
         text = text.strip("$")
         return [f"${f.strip()}$" for f in _ALTERNATIVES.split(text) if f.strip()]
@@ -234,20 +263,55 @@ def refusal(answer: str) -> str | None:
     return None
 
 
+def response_refusal(response: str) -> str | None:
+    """Why a whole response is refused before any extraction (a repetition loop, a flood of boxes)."""
+    if len(response) > MAX_RESPONSE_CHARS:
+        return f"refused: a response of {len(response):,} characters (at most {MAX_RESPONSE_CHARS:,})"
+    boxes = response.count("\\boxed") + response.count("\\fbox")
+    if boxes > MAX_BOXES:
+        return f"refused: {boxes:,} \\boxed{{}} in the response (at most {MAX_BOXES})"
+    return None
+
+
+# ---- why an answer is ungraded ----------------------------------------------------------------------
+
+# ungraded because of the REFERENCE (the item's fault): left out of training signal and of Acc/H-Acc
+REFERENCE_REASONS = ("unparsable reference", "free-form reference", "unknown qtype", "timeout parsing the reference")
+# ungraded because of the RESPONSE (what the policy wrote): counted as wrong, and counted apart
+RESPONSE_REASONS = ("refused:", "timeout after", "ambiguous:", "math check failed")
+
+
+def ungraded_cause(reason: str) -> str:
+    """'reference', 'response' or 'grader' (the checker or the judge could not run: left out) for the
+    reason of an ungraded verdict (docs/verifier.md, "Ungraded is not an escape").
+
+    >>> ungraded_cause("refused: a power tower"), ungraded_cause("free-form reference: needs the judge")
+    ('response', 'reference')
+    """
+    if reason.startswith(REFERENCE_REASONS):
+        return "reference"
+    if reason.startswith(RESPONSE_REASONS):
+        return "response"
+    return "grader"
+
+
 # ---- dispatch ---------------------------------------------------------------------------------------
 
-Job = list[Any]  # ["math", answer, forms] or ["numeric", answer, gold, tolerance]
+Job = list[Any]  # ["math", answer, forms, ordered] or ["numeric", answer, gold, tolerance]
 
 
 def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
     """A verdict decided in-process, or a math job for the worker."""
     reference = reference or ""
+    why = response_refusal(response)
+    if why:
+        return None, why
     if qtype in ("single_choice", "multi_choice"):
         return _choice(response, reference)
     if qtype == "numeric":
         gold = plain_number(reference)
         if gold is None:
-            return _rule_or_job(response, reference, "fill_blank")
+            return _fill(response, reference, ordered=False)
         answer = answer_region(response)
         if not answer:
             return False, ""
@@ -259,20 +323,34 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
             return abs(got - gold) <= tolerance, ""
         return _math_job(["numeric", answer, str(gold), str(tolerance)], answer)
     if qtype == "free_form":
-        from rlev_cli.verify.extract import last_boxed
-
-        boxed = last_boxed(reference)
-        if boxed is None:  # a worked solution or an essay: the LLM judge's job
+        boxed = final_boxes(reference)
+        if not boxed:  # a worked solution or an essay: the LLM judge's job
             return None, "free-form reference: needs the judge"
-        return _rule_or_job(response, boxed, "fill_blank")
+        # several boxes in the reference are a list of solutions: one set, compared as math-verify does
+        return _fill(response, ", ".join(boxed), ordered=False)
     if qtype != "fill_blank":
         return None, f"unknown qtype {qtype!r} (known: {', '.join(QTYPES)})"
+    return _fill(response, reference, ordered=True)
+
+
+def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
+    """A fill-in or boxed reference. `ordered`: a bare list ('1,2') is an exam's blanks, compared blank by
+    blank in order (GAOKAO fill-in); otherwise math-verify compares it as it does (a set, unordered)."""
     forms = reference_forms(reference)
     if not forms:
         return None, "unparsable reference: empty"
     answer = answer_region(response)
+    if "根号" in answer:
+        answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer)
     if not answer:
         return False, ""
+    truth = _TRUTH.get(reference.strip().strip("$").casefold()) if len(reference) < 12 else None
+    if truth is not None:  # TheoremQA's True / False: "Yes, …" / "No, they are not …" answer it
+        said_truth = _TRUTH_WORD.match(answer.strip().lstrip("*$\\(").replace("\\text{", ""))
+        return (said_truth is not None and _TRUTH[said_truth.group(1).casefold()] == truth), ""
+    boxes = final_boxes(response) if response.count("\\boxed") > 1 else []
+    if len(boxes) > 1 and answer == boxes[-1].strip():  # '\\boxed{2} and \\boxed{3}': a list of solutions
+        answer = ", ".join(b.strip() for b in boxes)
     said = canonical_text(answer)
     if any(said == canonical_text(f) for f in forms):
         return True, ""
@@ -283,7 +361,7 @@ def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
     gold_values = [simple_value(f) for f in math_forms]
     if said_value is not None and all(v is not None for v in gold_values):  # exact, no parser needed
         return said_value in gold_values, ""
-    return _math_job(["math", answer, math_forms], answer)
+    return _math_job(["math", answer, math_forms, ordered], answer)
 
 
 _LEADING = re.compile(
@@ -354,11 +432,11 @@ def rule_verdicts(
             verdicts.append(outcome)
             _remember(key, outcome)
     if pending:
-        from rlev_cli.verify.worker import math_worker
+        from rlev_cli.verify.worker import math_pool
 
         # the same final answer to the same reference is one job (a group of completions often agrees)
         unique = {repr(job): job for _, _, job in pending if repr(job) not in _JOB_CACHE}
-        results = math_worker().run(list(unique.values()), timeout_s)
+        results = math_pool().run(list(unique.values()), timeout_s)
         for job_key, result in zip(unique, results, strict=True):
             if result[0] is not None or result[1].startswith("unparsable"):
                 if len(_JOB_CACHE) >= _CACHE_SIZE:
@@ -374,6 +452,8 @@ def rule_verdicts(
 
 
 def _remember(key: tuple[str, str, str, float], verdict: Verdict) -> None:
+    if len(key[0]) > _CACHED_CHARS:  # a long response is not kept (65,536 of them would be gigabytes)
+        return
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.clear()
     _CACHE[key] = verdict

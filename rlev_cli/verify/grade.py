@@ -1,9 +1,14 @@
 """One grading path for `train` and `evaluate`: the rules first, the LLM judge as `--verifier` says.
 
 `rule` grades by the rules alone (an answer they cannot grade is ungraded); `judge` sends every answer to
-the judge (the paper's setting); `rule+judge` sends only what the rules cannot grade. An ungraded answer
-is `correct=None`: advantage 0 in training, uncovered in evaluation, never a silent 0. The judge's share
+the judge (the paper's setting); `rule+judge` sends only what the rules cannot grade. The judge's share
 of a batch goes out in one concurrent, cached call (`LLMJudge.judge_many`).
+
+Ungraded is not an escape (docs/verifier.md): an answer ungraded because of its RESPONSE (too long, a
+refused form such as a power tower, a time-out on the response) is WRONG: `correct=False` with
+`cause="response"` and the reason, so it earns reward 0, takes part in baselines and counts in Acc/H-Acc.
+Only an answer ungraded because of the REFERENCE (unparsable, free-form without a judge) or of the grader
+(the judge gave no verdict) is `correct=None`: advantage 0 in training, uncovered in evaluation.
 """
 
 from __future__ import annotations
@@ -18,37 +23,58 @@ from rlev_cli.errors import RlevError
 VERIFIERS = ("rule", "judge", "rule+judge")
 
 
+CAUSES = ("reference", "response", "grader")  # why an answer is ungraded (Verdict.cause)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The grade of one answer. `source` is 'rule' or 'judge' (who decided), or 'none' when ungraded."""
+    """The grade of one answer. `source` is 'rule' or 'judge' (who decided), or 'none' when ungraded.
+
+    `cause` is "" for a graded answer, else why the rules could not grade it: 'response' (counted as wrong:
+    `correct` is False), 'reference' or 'grader' (left out: `correct` is None); `reason` says more."""
 
     correct: bool | None
     source: str
     reason: str = ""  # why it is ungraded ("" when graded)
     judge_score: float | None = None  # P(YES) / (P(YES) + P(NO)) when the judge returned logprobs
+    cause: str = ""  # "" | "reference" | "response" | "grader"
+
+    @property
+    def ungradable_response(self) -> bool:
+        """Ungraded because of what the response wrote: counted as wrong, and counted apart."""
+        return self.cause == "response"
+
+
+def rule_verdict(ok: bool | None, reason: str) -> Verdict:
+    """A rule check's (ok, reason) as a Verdict: a response-caused ungraded answer is wrong (see above).
+
+    >>> rule_verdict(None, "refused: a power tower")
+    Verdict(correct=False, source='rule', reason='refused: a power tower', judge_score=None, cause='response')
+    """
+    if ok is not None:
+        return Verdict(bool(ok), "rule")
+    from rlev_cli.verify.check import ungraded_cause
+
+    reason = reason or "the rules cannot grade this answer"
+    cause = ungraded_cause(reason)
+    if cause == "response":
+        return Verdict(False, "rule", reason, cause=cause)
+    return Verdict(None, "none", reason, cause=cause)
 
 
 def rule_grades(
     responses: Sequence[str], references: Sequence[str], qtypes: Sequence[str], timeout_s: float = 1.0
 ) -> list[tuple[bool | None, str]]:
     """(correct or None, reason when ungraded) per answer, by the rules of `rlev_cli.verify.check`."""
-    import importlib
+    from rlev_cli.verify.check import rule_verdicts
 
-    rules = importlib.import_module("rlev_cli.verify.check")  # the module (the package re-exports a function)
-
-    if hasattr(rules, "rule_verdicts"):  # the bounded, reasoned batch check (verify's interface)
-        return list(rules.rule_verdicts(responses, references, qtypes, timeout_s=timeout_s))
-    out: list[tuple[bool | None, str]] = []
-    for response, reference, qtype in zip(responses, references, qtypes, strict=True):
-        ok = rules.check(response, reference, qtype)
-        out.append((bool(ok), "") if ok is not None else (None, f"the rules cannot grade a {qtype} answer"))
-    return out
+    return rule_verdicts(responses, references, qtypes, timeout_s=timeout_s)
 
 
 class Grader:
     """Grades a batch of answers; the one object `train`'s reward and `evaluate`'s scorer both call."""
 
-    def __init__(self, verifier: str = "rule", judge: Any = None, timeout_s: float = 1.0) -> None:
+    def __init__(self, verifier: str = "rule", judge: Any = None, timeout_s: float = 1.0, workers: int = 0) -> None:
         if verifier not in VERIFIERS:
             raise RlevError(f"--verifier {verifier!r}: choose {', '.join(VERIFIERS)}")
         if verifier != "rule" and judge is None:
@@ -56,6 +82,7 @@ class Grader:
         self.verifier = verifier
         self.judge = judge
         self.timeout_s = timeout_s
+        self.workers = workers  # math-check worker processes (0: the cores free)
 
     def grade(
         self,
@@ -77,13 +104,14 @@ class Grader:
         verdicts: list[Verdict | None] = [None] * n
         to_judge: list[int] = list(range(n)) if self.verifier == "judge" else []
         if self.verifier != "judge":
+            from rlev_cli.verify.worker import math_pool
+
+            math_pool(self.workers)  # sized, not started: a worker starts when a batch needs it
             for i, (ok, reason) in enumerate(rule_grades(responses, references, qtypes, self.timeout_s)):
-                if ok is not None:
-                    verdicts[i] = Verdict(bool(ok), "rule")
-                elif self.judge is None:
-                    verdicts[i] = Verdict(None, "none", reason or "the rules cannot grade this answer")
-                else:
+                if ok is None and self.judge is not None:  # the judge grades what the rules cannot
                     to_judge.append(i)
+                else:
+                    verdicts[i] = rule_verdict(ok, reason)
         if to_judge:
             triples = [(questions[i], responses[i], references[i]) for i in to_judge]
             for i, result in zip(to_judge, self._judge(triples), strict=True):
@@ -93,13 +121,19 @@ class Grader:
     def _judge(self, triples: list[tuple[str, str, str]]) -> list[Verdict]:
         if hasattr(self.judge, "judge_many"):
             return [
-                Verdict(r.correct, "judge" if r.correct is not None else "none", r.reason, r.score)
+                Verdict(r.correct, "judge", r.reason, r.score)
+                if r.correct is not None
+                else Verdict(None, "none", r.reason, r.score, cause="grader")
                 for r in self.judge.judge_many(triples)
             ]
         out = []  # a plain callable judge (question, response, reference) -> 1.0 / 0.0 / None
         for question, response, reference in triples:
             ok = self.judge(question, response, reference)
-            out.append(Verdict(None, "none", "the judge gave no verdict") if ok is None else Verdict(bool(ok), "judge"))
+            out.append(
+                Verdict(None, "none", "the judge gave no verdict", cause="grader")
+                if ok is None
+                else Verdict(bool(ok), "judge")
+            )
         return out
 
 
@@ -112,6 +146,7 @@ def make_grader(
     concurrency: int | None = None,
     cache_path: Path | None = None,
     check_alive: bool = True,
+    workers: int = 0,
 ) -> Grader:
     """The one judge factory: a Grader with an LLM judge when a URL is given.
 
@@ -140,4 +175,4 @@ def make_grader(
             judge.check_alive()
     if judge is not None and verifier == "rule":
         verifier = "rule+judge"  # --judge-url alone keeps its old meaning: the judge grades what rules cannot
-    return Grader(verifier, judge, timeout_s)
+    return Grader(verifier, judge, timeout_s, workers)

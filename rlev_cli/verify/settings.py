@@ -20,6 +20,9 @@ class GradingSettings:
         "rules cannot); --judge-url alone means rule+judge.",
     )
     verify_timeout: float = setting(1.0, help="Seconds per answer for the rule check (then it is ungraded).")
+    verify_workers: int = setting(
+        0, help="Math-check worker processes (one per core; 0 = the cores free: all this process may use but one)."
+    )
     judge_url: str | None = setting(
         None, help="OpenAI-compatible URL of the LLM judge (checked before any generation)."
     )
@@ -33,6 +36,8 @@ class GradingSettings:
             raise RlevError("--judge-url and --judge-model go together")
         if self.verifier != "rule" and not (self.judge_url and self.judge_model):
             raise RlevError(f"--verifier {self.verifier} needs --judge-url URL and --judge-model NAME")
+        if self.verify_workers < 0:
+            raise RlevError(f"--verify-workers {self.verify_workers}: must be >= 0 (0 = the cores free)")
         if not self.verify_timeout > 0:
             raise RlevError(f"--verify-timeout {self.verify_timeout}: must be > 0 seconds")
         if self.judge_concurrency < 1:

@@ -6,7 +6,8 @@ loop's reward call and evaluation threads are not), and no signal interrupts a C
 bounds each job with its own interval timer (sub-second, unlike `alarm`); the parent gives every job a hard
 deadline of 2 x timeout + 0.25 s on top, kills a worker that misses it and starts a fresh one for the rest.
 Jobs go in batches over pipes (JSON lines); the child exits when its stdin closes, so it never outlives
-the parent, and the parent closes it at exit.
+the parent, and the parent closes it at exit. A `WorkerPool` runs one worker per free core (configurable:
+`--verify-workers`), a batch's jobs spread over them.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def serve() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_LIMIT, _MEMORY_LIMIT))
     except (ImportError, ValueError, OSError):
         pass
-    from rlev_cli.verify.mathcheck import run_job
+    from rlev_cli.verify.mathcheck import PHASE, run_job
 
     signal.signal(signal.SIGALRM, _on_timer)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
@@ -75,7 +76,11 @@ def serve() -> None:
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _Deadline:
-            ok, reason = None, f"timeout after {budget:g} s"
+            if PHASE[0] == "reference":  # the reference took the time: the item's fault, not the response's
+                ok, reason = None, f"timeout parsing the reference (after {budget:g} s)"
+            else:
+                ok, reason = None, f"timeout after {budget:g} s"
+            PHASE[0] = "response"
         except MemoryError:
             ok, reason = None, "refused: the check ran out of memory"
         except Exception as err:  # an exotic input that math-verify itself chokes on: ungraded, said why
@@ -207,17 +212,85 @@ class MathWorker:
         return first + len(chunk)
 
 
-_WORKER: MathWorker | None = None
-_WORKER_LOCK = threading.Lock()
+def free_cores() -> int:
+    """The cores free for grading: every core this process may run on but one (the training loop's)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+class WorkerPool:
+    """Several math workers, one per core: a batch's jobs are spread over them and run at once (a thread
+    per worker only waits on its pipes; each worker keeps its own hard deadline, kill and restart). The
+    workers start on first use, as many as a batch has jobs, up to `size`."""
+
+    def __init__(self, size: int = 0) -> None:
+        self._lock = threading.Lock()
+        self.workers: list[MathWorker] = []
+        self.size = size or free_cores()
+        if hasattr(os, "register_at_fork"):  # a lock held by another thread at fork time stays held
+            os.register_at_fork(after_in_child=self._new_lock)
+
+    def _new_lock(self) -> None:
+        self._lock = threading.Lock()
+
+    def resize(self, size: int) -> None:
+        """Use `size` workers (0: the cores free); extra running workers are closed."""
+        with self._lock:
+            self.size = size or free_cores()
+            for worker in self.workers[self.size :]:
+                worker.close()
+            del self.workers[self.size :]
+
+    def _take(self, n: int) -> list[MathWorker]:
+        with self._lock:
+            while len(self.workers) < min(n, self.size):
+                self.workers.append(MathWorker())
+            return self.workers[: min(n, self.size)]
+
+    def run(self, jobs: list[list[Any]], timeout_s: float) -> list[Verdict]:
+        """Verdicts for `jobs` in order, each bounded as `MathWorker.run` bounds it."""
+        workers = self._take(len(jobs))
+        if len(workers) <= 1:
+            return (workers[0] if workers else self.first()).run(jobs, timeout_s)
+        shares: list[list[Verdict]] = [[] for _ in workers]
+
+        def work(k: int) -> None:
+            shares[k] = workers[k].run(jobs[k :: len(workers)], timeout_s)
+
+        threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, len(workers))]
+        for thread in threads:
+            thread.start()
+        work(0)
+        for thread in threads:
+            thread.join()
+        return [shares[i % len(workers)][i // len(workers)] for i in range(len(jobs))]
+
+    def first(self) -> MathWorker:
+        """The pool's first worker (started on first use)."""
+        return self._take(1)[0]
+
+
+_POOL: WorkerPool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def math_pool(size: int | None = None) -> WorkerPool:
+    """The process's math workers; `size` (0: the cores free) resizes them."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = WorkerPool(size or 0)
+        elif size is not None and (size or free_cores()) != _POOL.size:
+            _POOL.resize(size)
+        return _POOL
 
 
 def math_worker() -> MathWorker:
-    """The process's one math worker (started on first use)."""
-    global _WORKER
-    with _WORKER_LOCK:
-        if _WORKER is None:
-            _WORKER = MathWorker()
-        return _WORKER
+    """The process's first math worker (started on first use)."""
+    return math_pool().first()
 
 
 if __name__ == "__main__":

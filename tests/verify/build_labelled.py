@@ -660,6 +660,374 @@ add(
     "Therefore, the answer is $-\\frac{\\pi}{3}$",
 )
 
+# ---- issue #15: what real models write (each family seen in the external set, tests/verify/external) ------
+# Phrasings as GAOKAO-Bench's models write them (【解析】 … <eoe> 【答案】 X <eoa>, numbered sub-questions), as
+# MMLU-Pro models write them, and the math families where math-verify alone was right and the rules were not.
+R15 = "constructed (issue #15 family)"
+M1 = "GAOKAO Math_I_MCQs 2010 idx0"  # key D
+add(
+    "zh: 【答案】 tag",
+    M1,
+    "single_choice",
+    "D",
+    True,
+    "【解析】由题意可知……所以选项A错误，选项D正确。<eoe>\n【答案】D <eoa>",
+    "【解析】 计算得 $x=2$ 。 <eoe>\n【答案】： D<eoa>",
+    "【答案】D\n【解析】A项：……因此选项A是错误的。",
+    "【解析】略\n【答案】\nD <eoa>",
+)
+add(
+    "zh: 【答案】 tag",
+    M1,
+    "single_choice",
+    "D",
+    False,
+    "【解析】……选项D的说法是正确的，但是题目问的是错误的选项。<eoe>\n【答案】C <eoa>",
+    "【答案】A\n【解析】……所以选项D是错误的。",
+    "【解析】……故选D。<eoe>\n【答案】B <eoa>",
+)
+add(
+    "zh: 选项X in an explanation",
+    M1,
+    "single_choice",
+    "D",
+    False,
+    "Therefore, the answer is C. 所以选项D是错误的。",
+    "分析可知，因此选项D不正确。故选C",
+    "所以选项D错误，综上所述，本题选B",
+)
+add(
+    "zh: 选项X in an explanation",
+    M1,
+    "single_choice",
+    "D",
+    True,
+    "选项A、B、C都不对，所以选项D是正确的。故选D",
+    "所以选项C错误。答案是D",
+)
+add(
+    "zh: last answer statement wins",
+    M1,
+    "single_choice",
+    "D",
+    True,
+    "答案是 函数在区间上单调递增。……经检验，故本题选D",
+    "答案为：两直线平行。对照选项，正确选项是D",
+)
+add(
+    "zh: last answer statement wins",
+    M1,
+    "single_choice",
+    "D",
+    False,
+    "答案是 函数在区间上单调递增。……经检验，故本题选C",
+    "正确选项为D的说法不成立，应该选B",
+)
+SLOTS = "GAOKAO Chinese_Modern_Lit slots"
+add(
+    "zh: one answer per sub-question",
+    SLOTS,
+    "single_choice",
+    "D,C,B",
+    True,
+    "（1）【解析】……<eoe>\n【答案】D <eoa>\n（2）【解析】……<eoe>\n【答案】C <eoa>\n"
+    "（3）【解析】……<eoe>\n【答案】B <eoa>",
+    "41.【答案】D <eoa>\n42.【答案】C <eoa>\n43.【答案】B <eoa>",
+    "(1) 答案：D\n(2) 答案：C\n(3) 答案：B",
+    "① 故选D。② 故选C。③ 故选B。",
+)
+add(
+    "zh: one answer per sub-question",
+    SLOTS,
+    "single_choice",
+    "D,C,B",
+    False,
+    "（1）【答案】D <eoa>\n（2）【答案】B <eoa>\n（3）【答案】C <eoa>",
+    "41.【答案】D <eoa>\n42.【答案】C <eoa>",
+    "（1）【答案】D <eoa>\n（2）【答案】CB <eoa>\n（3）【答案】B <eoa>",
+)
+add(
+    "hedged: several answers back to back",
+    "MMLU-Pro style (constructed)",
+    "single_choice",
+    "G",
+    False,
+    "The answer is (B).\n\nThe answer is (H).\n\nThe answer is (G).\n",
+    "The answer is (C).\nThe answer is (G).",
+)
+add(
+    "hedged: several answers back to back",
+    "MMLU-Pro style (constructed)",
+    "single_choice",
+    "G",
+    True,
+    "The answer is (G).\nThe answer is (G).",
+    "The answer is (G).\nThe answer is (C).\nThe answer is (G).",
+    "The answer is (B). Wait, I misread the options; recomputing gives 12.\nThe answer is (G).",
+)
+add(
+    "math: name = value reference",
+    R15,
+    "free_form",
+    "\\boxed{(p,q)=(3,2)}",
+    True,
+    "So $\\boxed{(3,2)}$",
+    "Therefore, the answer is $(p, q) = (3, 2)$",
+)
+add(
+    "math: name = value reference",
+    R15,
+    "free_form",
+    "\\boxed{(p,q)=(3,2)}",
+    False,
+    "So $\\boxed{(2,3)}$",
+    "So $\\boxed{3}$",
+)
+add("math: name = value reference", R15, "free_form", "\\boxed{f(x)=1}", True, "So $\\boxed{1}$")
+add("math: name = value reference", R15, "free_form", "\\boxed{f(x)=1}", False, "So $\\boxed{-1}$")
+add("math: name = value reference", R15, "free_form", "$\\boxed{A:B=1}$", True, "The ratio is $$1$$")
+add(
+    "math: several boxes",
+    R15,
+    "free_form",
+    "\\boxed{2, 3}",
+    True,
+    "The solutions are $\\boxed{2}$ and $\\boxed{3}$.",
+    "$$\\boxed{3} \\quad \\text{and} \\quad \\boxed{2}$$",
+    "So $\\boxed{3, 2}$",
+)
+add(
+    "math: several boxes",
+    R15,
+    "free_form",
+    "\\boxed{2, 3}",
+    False,
+    "The solutions are $\\boxed{2}$ and $\\boxed{4}$.",
+    "We first get $\\boxed{2}$. Checking the other root gives $\\boxed{4}$.",
+    "So $\\boxed{3}$",
+)
+add(
+    "math: several boxes",
+    R15,
+    "free_form",
+    "\\(\\boxed{1}\\) and \\(\\boxed{-2}\\).",
+    True,
+    "$\\boxed{-2,1}$.",
+    "The roots are $x = \\boxed{1}$ or $x = \\boxed{-2}$.",
+)
+add(
+    "math: several boxes",
+    R15,
+    "free_form",
+    "\\(\\boxed{1}\\) and \\(\\boxed{-2}\\).",
+    False,
+    "$\\boxed{-2}$.",
+    "$\\boxed{2, 1}$.",
+)
+add(
+    "math: thousands separators",
+    R15,
+    "free_form",
+    "\\boxed{10{,}000}",
+    True,
+    "Therefore, the answer is $10000$",
+    "So $\\boxed{10,000}$",
+)
+add(
+    "math: thousands separators",
+    R15,
+    "free_form",
+    "\\boxed{10{,}000}",
+    False,
+    "Therefore, the answer is $1000$",
+    "So $\\boxed{10,001}$",
+)
+add(
+    "math: thousands separators",
+    R15,
+    "free_form",
+    "\\boxed{900,\\!000,\\!000}",
+    True,
+    "So $\\boxed{900000000}$",
+    "So $\\boxed{9 \\times 10^{8}}$",
+)
+add(
+    "math: thousands separators",
+    R15,
+    "free_form",
+    "\\boxed{900,\\!000,\\!000}",
+    False,
+    "So $\\boxed{90000000}$",
+    "So $\\boxed{900, 000}$",
+)
+add("math: thousands separators", R15, "numeric", "10{,}000", True, "Therefore, the answer is 10,000")
+add(
+    "math: unit in \\text{}",
+    R15,
+    "free_form",
+    "\\boxed{12\\text{ square units}}",
+    True,
+    "So the area is $\\boxed{12}$",
+    "So the area is $\\boxed{12 \\text{ square units}}$",
+)
+add(
+    "math: unit in \\text{}",
+    R15,
+    "free_form",
+    "\\boxed{12\\text{ square units}}",
+    False,
+    "So the area is $\\boxed{13}$",
+    "So the area is $\\boxed{144}$",
+)
+add(
+    "math: escaped dollar",
+    R15,
+    "free_form",
+    "\\boxed{\\$18.90}",
+    True,
+    "She pays $\\boxed{\\$18.90}$",
+    "She pays $\\boxed{18.90}$",
+    "Therefore, the answer is \\$18.90",
+)
+add(
+    "math: escaped dollar",
+    R15,
+    "free_form",
+    "\\boxed{\\$18.90}",
+    False,
+    "She pays $\\boxed{\\$19.80}$",
+    "Therefore, the answer is \\$1.89",
+)
+add("math: escaped dollar", R15, "numeric", "18.9", True, "She pays $\\boxed{\\$18.90}$")
+add("math: escaped dollar", R15, "free_form", "\\boxed{\\$18.90}", True, "She pays $\\boxed{18.9 \\text{ dollars}}$")
+add(
+    "math: thousands separators", R15, "fill_blank", "$900,\\!000,\\!000$", True, "Therefore, the answer is $900000000$"
+)
+add("math: thousands separators", R15, "fill_blank", "$900,\\!000,\\!000$", False, "Therefore, the answer is $900$")
+add(
+    "math: display block after the answer line",
+    R15,
+    "free_form",
+    "\\boxed{\\frac{3}{4}}",
+    True,
+    "**Answer:**\n$$\\frac{3}{4}$$",
+    "### Final Answer\n\\[\n\\frac{3}{4}\n\\]",
+)
+add(
+    "math: display block after the answer line",
+    R15,
+    "free_form",
+    "\\boxed{\\frac{3}{4}}",
+    False,
+    "**Answer:**\n$$\\frac{4}{3}$$",
+    "### Final Answer\n\\[\n\\frac{3}{8}\n\\]",
+)
+add(
+    "zh: a worked 【答案】 region",
+    R15,
+    "numeric",
+    "1",
+    True,
+    "【答案】\n解上述方程，我们得到 $a = 1$ 或 $a = -3$。但是 $a = -3$ 时无定义。因此，$a = 1$。<eoa>",
+)
+add(
+    "zh: a worked 【答案】 region",
+    R15,
+    "numeric",
+    "1",
+    False,
+    "【答案】\n解上述方程，我们得到 $a = 1$ 或 $a = -3$。经检验，因此，$a = -3$。<eoa>",
+)
+add("zh: 根号 and a grader's note", R15, "fill_blank", "$\\sqrt{3}$", True, "【答案】根号3<eoa>")
+add("zh: 根号 and a grader's note", R15, "fill_blank", "$\\sqrt{3}$", False, "【答案】根号2<eoa>")
+add("zh: 根号 and a grader's note", R15, "fill_blank", "2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)", True, "【答案】2<eoa>")
+add("zh: 根号 and a grader's note", R15, "fill_blank", "2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)", False, "【答案】3<eoa>")
+
+add(
+    "TheoremQA: True / False",
+    "TheoremQA style (constructed)",
+    "fill_blank",
+    "True",
+    True,
+    "The answer is Yes.",
+    "Therefore, the answer is True",
+    "Yes, the series converges.",
+)
+add(
+    "TheoremQA: True / False",
+    "TheoremQA style (constructed)",
+    "fill_blank",
+    "False",
+    True,
+    "No, they are not isomorphic.",
+    "The answer is False.",
+)
+add(
+    "TheoremQA: True / False",
+    "TheoremQA style (constructed)",
+    "fill_blank",
+    "False",
+    False,
+    "The answer is Yes.",
+    "Therefore, the answer is True",
+    "It is not clear whether they are isomorphic.",
+)
+add(
+    "numeric: a gold with one decimal is rounded",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "3.7",
+    True,
+    "The acceleration is approximately 3.72 m/s^2.\nThe answer is 3.72.",
+    "The answer is 3.68",
+)
+add(
+    "numeric: a gold with one decimal is rounded",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "3.7",
+    False,
+    "The answer is 3.76",
+    "The answer is 3.64",
+    "The answer is 37",
+)
+add(
+    "a response cut after its last marker",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "0",
+    True,
+    "The answer is 0.\nThe answer is 0.\nThe answer is",
+)
+add(
+    "a response cut after its last marker",
+    "TheoremQA style (constructed)",
+    "numeric",
+    "0",
+    False,
+    "The answer is 1.\nThe answer is 1.\nThe answer is",
+)
+
+add(
+    "zh: one answer per sub-question",
+    SLOTS,
+    "single_choice",
+    "D,C,B",
+    True,
+    "【答案】D <eoa>\n【答案】C <eoa>\n【答案】B <eoa>",
+    "41. D\n42. C\n43. B",
+)
+add(
+    "zh: one answer per sub-question",
+    SLOTS,
+    "single_choice",
+    "D,C,B",
+    False,
+    "【答案】D <eoa>\n【答案】B <eoa>\n【答案】C <eoa>",
+    "41. D\n42. C",
+    "41. D\n42. C\n43. B\n44. A",
+)
+
 if __name__ == "__main__":
     OUT.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
     print(f"{len(cases)} cases -> {OUT}")
