@@ -59,7 +59,13 @@ def test_the_default_grader_is_the_rule_grader():
 
 
 def test_questions_come_from_the_prompts_when_the_column_is_missing_and_logs_are_complete():
-    grader = RecordingGrader([Verdict(True, "rule"), Verdict(None, "none", reason="free-form"), Verdict(False, "rule")])
+    grader = RecordingGrader(
+        [
+            Verdict(True, "rule"),
+            Verdict(None, "none", reason="free-form", cause="reference"),
+            Verdict(False, "rule", reason="refused", cause="response"),  # ungraded by its response: wrong
+        ]
+    )
     reward = RlevReward("rlev", alpha=10.0, grader=grader)
     prompts = [[{"role": "system", "content": "S"}, {"role": "user", "content": f"Q{k}"}] for k in range(3)]
     completions = [[{"role": "assistant", "content": f"A{k}"}] for k in range(3)]
@@ -73,7 +79,8 @@ def test_questions_come_from_the_prompts_when_the_column_is_missing_and_logs_are
         "value": [0.05, 0.5, 0.02],
         "correct": [True, None, False],
         "verdict": ["rule", "none", "rule"],
-        "ungraded_reason": [None, "free-form", None],
+        "ungraded_reason": [None, "free-form", "refused"],
+        "ungraded_cause": [None, "reference", "response"],
     }
     given = reward(prompts=prompts, completions=completions, answer=["x"] * 3, qtype=["numeric"] * 3,
                    value=[0.1] * 3, question=["q0", "q1", "q2"], id=["a", "b", "c"],
