@@ -98,3 +98,9 @@ def test_text_of_a_completion_or_prompt():
     assert _text(["a", "b"]) == "['a', 'b']"
     assert _text(({"content": "x"},)) == "({'content': 'x'},)"
     assert _text(42) == "42"
+
+
+def test_defaults_are_the_papers_and_one_row_is_its_own_mean():
+    reward = RlevReward()
+    assert (reward.mode, reward.alpha, reward.uniform_scale) == ("rlev", 10.0, 1.0)
+    assert prepare_values([0.05], "uniform", 10.0, seed=0) == ([0.05], 1.5)
