@@ -96,3 +96,19 @@ def test_a_saved_rollout_is_restored_and_only_as_plain_tensors(tmp_path):
     )
     with pytest.raises(pickle.UnpicklingError):  # weights_only: a crafted checkpoint cannot run code on load
         _Trainer()._load_optimizer_and_scheduler(str(checkpoint))
+
+
+def test_plain_grpo_keeps_trls_kl_term_in_its_loss(tmp_path, tiny_model_dir):
+    """Without --recipe the KL is TRL's k3 term in the GRPO loss: β must reach the loss (TRL then logs `kl`)."""
+    from rlev_cli.train.build import build_trainer
+    from rlev_cli.train.config import TrainConfig
+
+    from .test_advantages import two_prompt_table
+
+    data = two_prompt_table(tmp_path / "q.parquet")
+    config = TrainConfig(data=data, model=str(tiny_model_dir), algo="grpo", num_generations=4, batch_size=8,
+                         max_steps=1, max_completion_length=4, kl_coef=0.05, output=tmp_path / "run")  # fmt: skip
+    trainer, info = build_trainer(config, data, str(tiny_model_dir), tmp_path / "run")
+    assert trainer.kl_in_reward is False and info["kl_in_reward"] is False
+    trainer.train()
+    assert [m["kl"] >= 0 for m in trainer.run_log.metrics if "kl" in m] == [True]  # k3 >= 0, logged once
