@@ -11,7 +11,12 @@ import pytest
 import torch
 
 from rlev_cli.output import out
-from rlev_cli.train.trainers import ROLLOUT_STATE, _ResumesInsideARollout, reinforce_pp_advantages
+from rlev_cli.train.trainers import (
+    ROLLOUT_STATE,
+    _ResumesInsideARollout,
+    kl_penalized_advantages,
+    reinforce_pp_advantages,
+)
 
 REWARDS = torch.tensor([1.5, 0.0, 1.2, 1.2])
 MASK = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=torch.float32)
@@ -33,6 +38,18 @@ def test_kl_is_clamped_to_plus_minus_10_on_both_sides():
     assert not torch.equal(
         got, reinforce_pp_advantages(REWARDS, MASK, 2, kl=at_edge * 0.95, beta=0.1)
     )  # inside: counts
+
+
+def test_recipe_grpo_clamps_the_kl_below_too():
+    advantages, mask, graded = torch.tensor([1.0, -1.0]), torch.ones(2, 2), torch.tensor([True, True])
+    kl = torch.tensor([[-20.0, 0.0], [0.0, 0.0]])
+    got = kl_penalized_advantages(advantages, mask, kl, 0.1, graded)
+    assert torch.equal(got, torch.tensor([[2.0, 1.0], [-1.0, -1.0]]))  # 1 - 0.1 * (-10), then 1 - 0
+
+
+def test_a_single_valid_token_whitens_to_zero():
+    got = reinforce_pp_advantages(torch.tensor([2.0, float("nan")]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]), 2)
+    assert torch.equal(got, torch.zeros(2, 2))  # mean over the one graded token is the token itself
 
 
 class _Loaded:
@@ -112,3 +129,4 @@ def test_plain_grpo_keeps_trls_kl_term_in_its_loss(tmp_path, tiny_model_dir):
     assert trainer.kl_in_reward is False and info["kl_in_reward"] is False
     trainer.train()
     assert [m["kl"] >= 0 for m in trainer.run_log.metrics if "kl" in m] == [True]  # k3 >= 0, logged once
+    assert trainer.last_advantages.dim() == 1  # TRL's scalar advantages: no k1 reward-to-go outside the recipe
