@@ -130,3 +130,11 @@ def test_plain_grpo_keeps_trls_kl_term_in_its_loss(tmp_path, tiny_model_dir):
     trainer.train()
     assert [m["kl"] >= 0 for m in trainer.run_log.metrics if "kl" in m] == [True]  # k3 >= 0, logged once
     assert trainer.last_advantages.dim() == 1  # TRL's scalar advantages: no k1 reward-to-go outside the recipe
+
+
+def test_last_text_of_a_logged_prompt_or_completion():
+    from rlev_cli.train.trainers import _last_text
+
+    assert _last_text([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]) == "a"
+    assert _last_text([{"role": "assistant"}]) == ""
+    assert (_last_text(None), _last_text([]), _last_text(["a", "b"]), _last_text(5)) == ("", "[]", "['a', 'b']", "5")

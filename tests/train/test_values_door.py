@@ -117,8 +117,10 @@ def test_skip_bad_values_leaves_them_out_and_counts_them_in_train(tmp_path, tiny
         "first_ids": ["q1", "q3"],
     }
     assert manifest["uniform_scale"] == (value_scale(0.05) + value_scale(0.02)) / 2  # finite: 1.35
-    rewards = [r["reward"] for r in pq.read_table(run / "rollouts.parquet").to_pylist()]
-    assert rewards and all(r in (0.0, manifest["uniform_scale"]) for r in rewards)
+    rollouts = pq.read_table(run / "rollouts.parquet").to_pylist()
+    assert rollouts and all(r["reward"] in (0.0, manifest["uniform_scale"]) for r in rollouts)
+    assert {r["id"] for r in rollouts} <= {"q0", "q2"}  # the kept rows only, their question as the prompt
+    assert all(r["prompt"] == f"Question {r['id'][1]}: which letter comes first? A) a B) b" for r in rollouts)
 
 
 def test_skip_bad_values_leaves_them_out_and_counts_them_in_evaluate(tmp_path):
