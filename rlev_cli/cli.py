@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import inspect
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -71,6 +72,17 @@ _COMMON = [
         annotation=bool,
     ),
     inspect.Parameter(
+        "progress_bars",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(
+            True,
+            "--progress/--no-progress",
+            help="Live progress bar on a terminal; --no-progress (and any stderr that is not a terminal): "
+            "plain lines, one per logged training step.",
+        ),
+        annotation=bool,
+    ),
+    inspect.Parameter(
         "debug",
         inspect.Parameter.KEYWORD_ONLY,
         default=typer.Option(False, "--debug", help="Show the full traceback of an error."),
@@ -93,6 +105,7 @@ def _command(
 
         def command(ctx: typer.Context, **values: Any) -> None:
             out.use_json(values.pop("as_json"))
+            out.use_bars(values.pop("progress_bars"))
             if values.pop("debug"):
                 os.environ["RLEV_DEBUG"] = "1"
             config_file = values.pop("config_file")
@@ -105,12 +118,13 @@ def _command(
             passed = dict(arguments)  # also the ones that set a field: the command declared them
             if "explicit" in inspect.signature(fn).parameters:  # what the user set, e.g. for --resume checks
                 passed["explicit"] = (given | set(fixed) | set(from_file)) - {"workspace"}
+            started = time.time()
             try:
                 fn(config, **passed)
             except KeyboardInterrupt:  # Ctrl-C: say what state the outputs are in, exit 130 as shells expect
                 if os.environ.get("RLEV_DEBUG"):
                     raise
-                out.error("interrupted; outputs are written atomically, a run continues with --resume")
+                out.error(f"interrupted; {_after_interrupt(name or fn.__name__, config, started)}")
                 raise typer.Exit(130) from None
 
         command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
@@ -123,6 +137,23 @@ def _command(
 
 
 _INJECTED = ("config", "explicit")  # parameters `_command` fills in itself, not options
+
+
+def _after_interrupt(command: str, config: Any, started: float) -> str:
+    """What an interrupted command leaves behind and how to go on, true for each command (ingest and
+    predict-values replace their files as a set at the very end; only train has a --resume)."""
+    if command == "train":
+        from rlev_cli.train.core import interrupted_run
+
+        run = interrupted_run(config, started)
+        if run is None:
+            return "no run folder was written yet, nothing to resume"
+        return f"continue from the last checkpoint with: rlev train --output {run} --resume"
+    if command == "evaluate":
+        return "the responses generated so far are kept; the same command continues from them"
+    if command == "demo":
+        return "finished runs are kept; the same command reuses them and redoes the rest"
+    return "nothing was replaced, the previous outputs (if any) are unchanged"
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -219,7 +250,7 @@ def train(config: TrainConfig, explicit: set[str]) -> None:
     from rlev_cli.train.core import run_training
 
     total = config.max_steps if config.max_steps > 0 else None
-    with out.progress(total, f"train {config.algo}/{config.reward}") as advance:
+    with out.progress(total, f"train {config.algo}/{config.reward}", lines=True) as advance:
         result = run_training(config, progress=advance, explicit=explicit)
     out.summary(
         "train",
@@ -322,6 +353,9 @@ def analyze_termination(
     from rlev_cli.analysis.termination import run_termination
 
     assert config.out is not None  # set from the first run by the config
+    from rlev_cli.threads import set_torch_threads
+
+    set_torch_threads(config.threads, Path(config.runs[0]) / "model")
     result = run_termination(config.runs, config.out, n=config.n, predictions=config.predictions)
     out.summary(
         "analyze termination",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -33,10 +34,15 @@ class Output:
         self.warnings: list[str] = []
         self._plain_for: Any = None  # the stderr stream `_plain` was found for
         self._plain = False
+        self.bars = True  # --no-progress: no live bar, plain step lines where a command has them
 
     def use_json(self, enabled: bool) -> None:
         self.json_mode = enabled
         self.warnings = []
+
+    def use_bars(self, enabled: bool) -> None:
+        """`--no-progress`: plain lines (a batch system's log) even on a terminal."""
+        self.bars = enabled
 
     def _stderr(self) -> Any:  # created lazily so importing rlev_cli.output stays cheap
         from rich.console import Console
@@ -109,10 +115,21 @@ class Output:
         self._stderr().print(f"[red]Error:[/red] {_escape(message)}")
 
     @contextmanager
-    def progress(self, total: int | None, label: str) -> Iterator[Any]:
-        """A rich progress bar on stderr (silent in JSON mode). Yields `advance(n=1, **columns)`."""
+    def progress(self, total: int | None, label: str, lines: bool = False) -> Iterator[Any]:
+        """A rich progress bar on stderr on a terminal (silent in JSON mode). Yields `advance(n=1, **columns)`;
+        `advance(..., total=N)` sets the total once it is known.
+
+        With `lines`, where no bar is shown (stderr is a file or pipe, or `--no-progress`), each
+        `advance(..., log=True, **columns)` writes one plain line instead, `label step 3/8  columns  step_time
+        eta`, and the end writes `label: 8/8 steps in 41.2 s`: what a SLURM log or `tail -f` can follow."""
         if self.json_mode:
             yield lambda n=1, **_: None
+            return
+        console = self._stderr()
+        if lines and not (console.is_terminal and self.bars):
+            steps = StepLines(label, total)
+            yield steps
+            steps.finish()
             return
         from rich.progress import (
             BarColumn,
@@ -123,7 +140,6 @@ class Output:
             TimeRemainingColumn,
         )
 
-        console = self._stderr()
         # Live bars only on a terminal: logs and pipes get the summary, not bar frames.
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -134,15 +150,66 @@ class Output:
             TextColumn("{task.fields[extra]}"),
             console=console,
             transient=False,
-            disable=not console.is_terminal,
+            disable=not (console.is_terminal and self.bars),
         ) as bar:
             task = bar.add_task(label, total=total, extra="")
 
-            def advance(n: int = 1, **columns: Any) -> None:
+            def advance(
+                n: int = 1, log: bool = True, total: int | None = None, timed: bool = True, **columns: Any
+            ) -> None:
                 extra = "  ".join(f"{k}={_fmt(v)}" for k, v in columns.items())
+                if total:
+                    bar.update(task, total=total)
                 bar.update(task, advance=n, extra=extra)
 
             yield advance
+
+
+class StepLines:
+    """Progress as plain lines on stderr, one per logged step, flushed at once (for logs and pipes)."""
+
+    def __init__(self, label: str, total: int | None) -> None:
+        self.label, self.total = label, total
+        self.done = 0
+        self.timed = 0  # steps run in this process (not the steps a resumed run starts after)
+        self.since_line = 0
+        self.started = self.last = time.perf_counter()
+
+    def __call__(
+        self, n: int = 1, log: bool = False, total: int | None = None, timed: bool = True, **columns: Any
+    ) -> None:
+        now = time.perf_counter()
+        if total:
+            self.total = total
+        self.done += n
+        if not timed:  # e.g. the steps a resumed run starts after
+            self.started = self.last = now
+            return
+        self.timed += n
+        self.since_line += n
+        if not log:
+            return
+        step_time = (now - self.last) / self.since_line
+        self.last, self.since_line = now, 0
+        parts = [f"{self.label} step {self.done}/{self.total or '?'}"]
+        parts += [f"{k}={_fmt(v)}" for k, v in columns.items()]
+        parts.append(f"step_time={step_time:.2f}s")
+        if self.total:
+            left = (now - self.started) / self.timed * max(self.total - self.done, 0)
+            parts.append(f"eta={_clock(left)}")
+        sys.stderr.write("  ".join(parts) + "\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        sys.stderr.write(f"{self.label}: {self.done}/{self.total or self.done} steps in {elapsed:.1f} s\n")
+        sys.stderr.flush()
+
+
+def _clock(seconds: float) -> str:
+    """0:01:05 for 65 s."""
+    whole = int(seconds + 0.5)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 _EMOJI_CODE = re.compile(r":\S*?:")  # rich would replace a known :name: by its emoji

@@ -144,10 +144,29 @@ def parquet_writer(table: pa.Table, name: str, extra: dict[str, Any] | None = No
 def read_questions(path: Path, required: Sequence[str] = REQUIRED_QUESTION_COLUMNS) -> pa.Table:
     """Read a questions table, checking that the `required` columns are there."""
     path = Path(path)
+    _exists(path)
+    return _checked(path, path, required)
+
+
+def read_questions_hashed(path: Path, required: Sequence[str] = REQUIRED_QUESTION_COLUMNS) -> tuple[pa.Table, str]:
+    """`read_questions` from one read of the file's bytes, and the SHA-256 of exactly those bytes: what a
+    training run records as its data (a table replaced on disk meanwhile cannot make the two disagree)."""
+    import hashlib
+
+    path = Path(path)
+    _exists(path)
+    raw = path.read_bytes()
+    return _checked(pa.BufferReader(raw), path, required), hashlib.sha256(raw).hexdigest()
+
+
+def _exists(path: Path) -> None:
     if not path.exists():
         raise RlevError(f"{path}: no questions table here; run `rlev ingest EXAMS...` first or pass --data")
+
+
+def _checked(source: Path | pa.BufferReader, path: Path, required: Sequence[str]) -> pa.Table:
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(source)
     except (OSError, pa.ArrowInvalid) as err:
         raise RlevError(f"{path}: not a readable Parquet file ({err})") from err
     missing = [c for c in required if c not in table.column_names]

@@ -9,7 +9,9 @@ command line win over the `--config` YAML file, which wins over the declared def
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -164,8 +166,136 @@ def read_config_file(path: Path, config: type) -> dict[str, Any]:
     known = {f.name for f in cli_fields(config)}
     unknown = sorted(str(k) for k in set(loaded) - known)
     if unknown:
-        raise RlevError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return dict(loaded)
+        import difflib
+
+        close = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
+        named = ", ".join(f"{k} (did you mean {close[k][0]}?)" if close[k] else k for k in unknown)
+        raise RlevError(f"{path}: unknown setting(s) {named}; known: {', '.join(sorted(known))}")
+    hints = _resolved_types(config)
+    for name, value in loaded.items():
+        if typing.get_origin(hints[name]) is dict and isinstance(
+            value, list
+        ):  # [KEY=VALUE, ...] as on the command line
+            loaded[name] = parse_pairs(name, [str(v) for v in value])
+    return {name: typed(f"{path}: {name}", value, hints[name]) for name, value in loaded.items()}
+
+
+class WrongType(ValueError):
+    """A value that is not of a setting's declared type (`str(err)` says what was expected)."""
+
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+def convert(value: Any, annotation: Any) -> Any:
+    """`value` as the declared type `annotation`, strictly: a YAML string that is a number is that number
+    (PyYAML reads `1e-5` as a string), an int is a float, a string is a Path; nothing else is converted
+    (`1.7` is not an int, `"no"` is not a bool).
+
+    >>> convert("1e-5", float), convert(3, float), convert("2", int | None), convert(None, int | None)
+    (1e-05, 3.0, 2, None)
+    >>> convert(1.7, int)
+    Traceback (most recent call last):
+    ...
+    rlev_cli.settings.WrongType: an integer
+
+    Raises:
+        WrongType: the value is not of that type; the message describes the type expected.
+    """
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is Any or annotation is object:
+        return value
+    if annotation is None or annotation is type(None):
+        if value is None:
+            return None
+    elif origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for member in (a for a in args if a is not type(None)):
+            try:
+                return convert(value, member)
+            except WrongType:
+                continue
+    elif origin is typing.Literal:
+        if value in args:
+            return value
+    elif annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and _INT.fullmatch(value.strip()):
+            return int(value)
+    elif annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif annotation is Path:
+        if isinstance(value, str | Path):
+            return Path(value)
+    elif origin in (list, tuple) or annotation in (list, tuple):
+        if isinstance(value, list | tuple):
+            item = args[0] if args else Any
+            return [convert(v, item) for v in value]
+    elif origin is dict or annotation is dict:
+        if isinstance(value, dict):
+            key, item = args if len(args) == 2 else (Any, Any)
+            return {convert(k, key): convert(v, item) for k, v in value.items()}
+    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        if value in {m.value for m in annotation} or isinstance(value, annotation):
+            return value
+    elif isinstance(annotation, type) and isinstance(value, annotation):
+        return value
+    raise WrongType(describe(annotation))
+
+
+def describe(annotation: Any) -> str:
+    """A declared type in words, for error messages.
+
+    >>> describe(float | None), describe(list[int]), describe(bool)
+    ('a number or null', 'a list of integers', 'true or false')
+    """
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(dict.fromkeys(describe(a) for a in args))
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        return f"a list of {_plural(describe(args[0]))}" if args else "a list"
+    if origin is dict or annotation is dict:
+        return "a mapping"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "one of " + ", ".join(repr(m.value) for m in annotation)
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        Path: "a path",
+        type(None): "null",
+        None: "null",
+    }
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _plural(words: str) -> str:
+    return {"an integer": "integers", "a number": "numbers", "a string": "strings", "a path": "paths"}.get(words, words)
+
+
+def typed(where: str, value: Any, annotation: Any) -> Any:
+    """`convert` with the error users see: `train.yaml: max_steps: expected an integer, got 1.7`."""
+    try:
+        return convert(value, annotation)
+    except WrongType as err:
+        raise RlevError(f"{where}: expected {err}, got {value!r}") from None
 
 
 def parse_pairs(name: str, items: Sequence[str]) -> dict[str, str]:
@@ -203,4 +333,7 @@ def build_config(
         elif origin is list and value is None:
             values[name] = []
     values.update(fixed)
+    for name, value in values.items():  # flags arrive typed by Typer; YAML and Python values are checked here
+        if name in hints:
+            values[name] = typed(name, value, hints[name])
     return config(**values)

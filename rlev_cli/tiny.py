@@ -46,7 +46,13 @@ def tiny_model_path(workspace: Path, seed: int = 0) -> Path:
     """Build (once) and return the tiny model folder in the workspace."""
     path = Path(workspace) / "models" / f"tiny-seed{seed}"
     if not (path / "config.json").exists():
-        build_tiny_model(path, seed=seed)
+        from rlev_cli.workspace import workspace_lock
+
+        # Two commands starting at once build it once: the second waits, then finds it built (building it
+        # again would replace the folder under the first one's feet).
+        with workspace_lock(path.parent, f"build the tiny model {path.name}", wait=True):
+            if not (path / "config.json").exists():
+                build_tiny_model(path, seed=seed)
     return path
 
 

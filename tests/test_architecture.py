@@ -19,6 +19,7 @@ LAYERS = {
         "schema",
         "tiny",
         "runs",
+        "threads",
         "valuecheck",
         "__init__",
     },

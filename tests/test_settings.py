@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -101,3 +102,87 @@ def test_ingest_formats_are_the_reader_table():
     from rlev_cli.ingest.readers import READERS
 
     assert ("auto", *sorted(READERS)) == FORMATS
+
+
+def _yaml(tmp_path, text):
+    path = tmp_path / "train.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_yaml_values_are_converted_to_the_declared_type(tmp_path):
+    """#18 item 3: PyYAML reads `1e-5` as a string; the setting is a float, so it is one."""
+    path = _yaml(tmp_path, "learning_rate: 1e-5\nmax_steps: '3'\nepochs: 2\ndata: q.parquet\nbf16: null\n")
+    config = build_config(TrainConfig, {}, set(), read_config_file(path, TrainConfig))
+    assert (config.learning_rate, config.max_steps, config.epochs) == (1e-5, 3, 2.0)
+    assert type(config.learning_rate) is float and type(config.epochs) is float
+    assert config.data == Path("q.parquet")
+    assert config.bf16 is None
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("max_steps: 1.7\n", "max_steps: expected an integer, got 1.7"),
+        ('bf16: "no"\n', "bf16: expected true or false or null, got 'no'"),
+        ("resume: 1\n", "resume: expected true or false, got 1"),
+        ("learning_rate: fast\n", "learning_rate: expected a number, got 'fast'"),
+        ("alpha: true\n", "alpha: expected a number, got True"),
+        ("model: 7\n", "model: expected a string, got 7"),
+        ("max_train_samples: 2.5\n", "max_train_samples: expected an integer or null, got 2.5"),
+        ("data: [a, b]\n", "data: expected a path or null, got ['a', 'b']"),
+    ],
+)
+def test_a_yaml_value_of_the_wrong_type_is_one_error(tmp_path, text, message):
+    path = _yaml(tmp_path, text)
+    with pytest.raises(RlevError) as error:
+        read_config_file(path, TrainConfig)
+    assert str(error.value) == f"{path}: {message}"
+
+
+def test_a_wrong_type_stops_the_command_before_anything_is_made(tmp_path, workspace):
+    path = _yaml(tmp_path, "max_steps: 1.7\n")
+    result = runner.invoke(app, ["train", "--config", str(path), "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1 and str(result.exception) == f"{path}: max_steps: expected an integer, got 1.7"
+    assert not (tmp_path / "run").exists() and not workspace.exists()
+
+
+def test_list_and_mapping_settings_from_yaml(tmp_path):
+    from rlev_cli.demo.config import DemoConfig
+
+    path = tmp_path / "demo.yaml"
+    path.write_text("seeds: [1, '2']\nout: here\n")
+    config = build_config(DemoConfig, {}, set(), read_config_file(path, DemoConfig))
+    assert config.seeds == [1, 2] and config.out == Path("here")
+    path.write_text("seeds: 1\n")
+    with pytest.raises(RlevError, match=r"seeds: expected a list of integers, got 1$"):
+        read_config_file(path, DemoConfig)
+    path = tmp_path / "ingest.yaml"
+    path.write_text("field_map: [question=problem]\n")
+    assert read_config_file(path, IngestConfig) == {"field_map": {"question": "problem"}}
+
+
+def test_python_values_are_checked_too():
+    with pytest.raises(RlevError, match=r"^max_steps: expected an integer, got 1.7$"):
+        build_config(TrainConfig, {}, set(), {"max_steps": 1.7})
+
+
+def test_a_misspelt_yaml_key_names_the_close_match(tmp_path):
+    path = _yaml(tmp_path, "lerning_rate: 1e-5\n")
+    with pytest.raises(RlevError, match=r"unknown setting\(s\) lerning_rate \(did you mean learning_rate\?\); known"):
+        read_config_file(path, TrainConfig)
+
+
+def test_the_converter_on_the_types_trl_declares():
+    """`convert` also serves `--trl` (TRL's fields use Literal, enums, unions of dict and str)."""
+    from typing import Literal
+
+    from transformers.trainer_utils import SchedulerType
+
+    from rlev_cli.settings import WrongType, convert
+
+    assert convert("a", Literal["a", "b"]) == "a" and convert(False, str | None | Literal[False]) is False
+    assert convert("cosine", SchedulerType | str) == "cosine" and convert({"x": 1}, dict | str | None) == {"x": 1}
+    assert convert(["1", 2], list[float] | None) == [1.0, 2.0]
+    with pytest.raises(WrongType, match=r"^one of 'a', 'b'$"):
+        convert("c", Literal["a", "b"])

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from rlev_cli.errors import RlevError
 from rlev_cli.settings import setting
+from rlev_cli.threads import ThreadSettings
 
 
 @dataclass
-class TerminationConfig:
+class TerminationConfig(ThreadSettings):
     """Figure 2 of the paper: teacher-forced P(EOS) per position on the highest- and lowest-valued prompts."""
 
     runs: list[Path] = setting(
@@ -21,6 +22,7 @@ class TerminationConfig:
     out: Path | None = setting(None, flags=("--out", "-o"), help="Output folder [default: the first run's analysis/].")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.runs:
             raise RlevError("give at least one run folder")
         if self.n < 1:

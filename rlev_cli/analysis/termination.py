@@ -93,10 +93,10 @@ def _run_inputs(run: Path, predictions: Path | None) -> tuple[str, Path, str | N
     import pyarrow.parquet as pq
 
     from rlev_cli.prompts import SYSTEM_PROMPT
+    from rlev_cli.runs import run_model
 
     run = Path(run)
-    if not (run / "model" / "config.json").exists():
-        raise RlevError(f"{run}: no model/ folder; pass a finished `rlev train` run folder")
+    run_model(run, "its model was not saved whole; train it again (or pass another run)")
     try:
         config = json.loads((run / "config.json").read_text())
     except (OSError, json.JSONDecodeError):

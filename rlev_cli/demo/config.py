@@ -8,13 +8,14 @@ from pathlib import Path
 from rlev_cli.errors import RlevError
 from rlev_cli.rewards import REWARD_MODES
 from rlev_cli.settings import setting
+from rlev_cli.threads import ThreadSettings
 
 DEMO_MODES = ("correctness", "rlev", "uniform", "shuffled")  # the order of the ablation table's rows
 assert set(DEMO_MODES) == set(REWARD_MODES)
 
 
 @dataclass
-class DemoConfig:
+class DemoConfig(ThreadSettings):
     """Settings of `rlev demo`. The defaults were fixed before comparing modes and are not tuned to make
     any mode win (docs/paper-effect.md)."""
 
@@ -37,13 +38,9 @@ class DemoConfig:
     )
     data_seed: int = setting(0, help="Seed of the papers, the split and the warm start.")
     measure_gradients: bool = setting(True, help="Measure the gradient per value bucket on a fixed batch (about 20 s).")
-    threads: int = setting(
-        1,
-        help="torch CPU threads (1: for a 0.3M-parameter model, thread hand-offs cost more than they save, and a "
-        "busy machine makes 2 threads 15x slower; measured in docs/paper-effect.md).",
-    )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.quick:
             self.seeds = self.seeds[:1]
         unknown = [m for m in self.modes if m not in DEMO_MODES]
@@ -51,7 +48,7 @@ class DemoConfig:
             raise RlevError(f"--mode {', '.join(unknown) or '(none)'}: choose from {', '.join(DEMO_MODES)}")
         if not self.seeds:
             raise RlevError("--seed: give at least one seed")
-        for name in ("steps", "papers", "sft_steps", "threads"):
+        for name in ("steps", "papers", "sft_steps"):
             if getattr(self, name) < 1:
                 raise RlevError(f"--{name.replace('_', '-')} must be >= 1")
         if self.papers < 4:

@@ -60,9 +60,6 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
         seconds[name] = round(time.perf_counter() - clock, 1)
         clock = time.perf_counter()
 
-    import torch
-
-    torch.set_num_threads(config.threads)
     workspace = out_dir / "workspace"
     questions = ingest_papers(out_dir, config)
     lap("ingest")
@@ -78,10 +75,10 @@ def run_demo(config: DemoConfig, progress: Callable[[str], None] | None = None) 
             )
     lap("train")
     say("evaluate the warm start and every run (held-out papers, and train papers greedy)")
-    test = {key: evaluate(run, questions, workspace, "test") for key, run in runs.items()}
-    train = {key: evaluate(run, questions, workspace, "train") for key, run in runs.items()}
-    warm_test = evaluate(warm, questions, workspace, "test", out_dir / "eval-warm" / "test")
-    warm_train = evaluate(warm, questions, workspace, "train", out_dir / "eval-warm" / "train")
+    test = {key: evaluate(run, questions, workspace, "test", threads=config.threads) for key, run in runs.items()}
+    train = {key: evaluate(run, questions, workspace, "train", threads=config.threads) for key, run in runs.items()}
+    warm_test = evaluate(warm, questions, workspace, "test", out_dir / "eval-warm" / "test", config.threads)
+    warm_train = evaluate(warm, questions, workspace, "train", out_dir / "eval-warm" / "train", config.threads)
     lap("evaluate")
     ablation = ablation_rows(test, warm_test, config)
     per_step = per_step_rows(runs, questions)
@@ -158,6 +155,9 @@ def warm_start(questions: Path, models_dir: Path, config: DemoConfig) -> Path:
 
     datasets.disable_progress_bars()
     init = build_model(models_dir / "init", seed=config.data_seed)
+    from rlev_cli.threads import set_torch_threads
+
+    set_torch_threads(config.threads, init)  # train and evaluate apply the same rule to their model
     tokenizer = load_tokenizer(str(init))
     rows = [
         {
@@ -220,6 +220,7 @@ def train_run(
         seed=seed,
         output=run_dir,
         workspace=workspace,
+        threads=config.threads,
     )
     if _finished_same(run_dir, train_config):
         return run_dir  # a re-run of the demo keeps finished runs of the same settings
@@ -243,7 +244,14 @@ def _finished_same(run_dir: Path, train_config: Any) -> bool:
     return (run_dir / "manifest.json").exists() and all(str(saved.get(k)) == str(wanted.get(k)) for k in keys)
 
 
-def evaluate(run_or_model: Path, questions: Path, workspace: Path, split: str, out: Path | None = None) -> Path:
+def evaluate(
+    run_or_model: Path,
+    questions: Path,
+    workspace: Path,
+    split: str,
+    out: Path | None = None,
+    threads: int | None = None,
+) -> Path:
     """Greedy `rlev evaluate` of a run folder (or, with `out`, of a model folder); its summary.parquet."""
     from rlev_cli.evaluate.config import EvalConfig
     from rlev_cli.evaluate.core import run_evaluation
@@ -260,6 +268,7 @@ def evaluate(run_or_model: Path, questions: Path, workspace: Path, split: str, o
         workspace=workspace,
         # the learning check scores the run on the papers it trained on, on purpose (greedy accuracy there)
         allow_train_overlap=split == "train",
+        threads=threads,
     )
     return run_evaluation(config).summary_path
 

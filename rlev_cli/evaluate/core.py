@@ -75,7 +75,7 @@ class EvalResult:
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
     """The models to evaluate: --model (paths or hub ids), else --run, else the latest run."""
-    from rlev_cli.runs import latest_run
+    from rlev_cli.runs import latest_run, run_model
     from rlev_cli.tiny import is_tiny, resolve_model
 
     if config.responses:
@@ -98,8 +98,7 @@ def resolve_targets(config: EvalConfig) -> list[Target]:
             )
         runs = [latest]
     for run in runs:
-        if not (Path(run) / "model" / "config.json").exists():
-            raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
+        run_model(Path(run), "its model was not saved whole; train it again (or evaluate another run)")
         targets.append(_run_target(Path(run)))
     labels = [t.label for t in targets]
     for k, target in enumerate(targets):  # several runs of one recipe: keep labels unique
@@ -278,7 +277,9 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         )
     out_dir = output_dir(config, targets)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any model is loaded
-    from rlev_cli.runs import check_train_overlap  # refuses runs evaluated on their training items
+    from rlev_cli.runs import check_train_overlap, refuse_links  # refuses runs evaluated on their training items
+
+    refuse_links(out_dir)  # RUN/eval: nothing is written through a link planted there
 
     runs = [t.run_dir for t in targets if t.run_dir is not None]
     indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
@@ -449,6 +450,10 @@ def generate_all(
     if progress:
         progress(reused)
     if todo:
+        if config.backend == "hf":
+            from rlev_cli.threads import set_torch_threads
+
+            set_torch_threads(config.threads, target.model)  # the cores free now (docs/training.md#threads)
         backend = make_backend(target.model or "", config)
         chunk = max(CHUNK, config.batch_size)
         for start in range(0, len(todo), chunk):

@@ -30,7 +30,14 @@ from rlev_cli.ingest.records import CANDIDATES, ReadResult
 from rlev_cli.ingest.totals import apply_scheme, exam_report, load_scheme, load_totals, resolve_totals
 from rlev_cli.schema import REJECTS, parquet_writer
 from rlev_cli.settings import as_dict
-from rlev_cli.workspace import MANIFEST_FILE, QUESTIONS_FILE, REJECTS_FILE, write_json_file, write_set
+from rlev_cli.workspace import (
+    MANIFEST_FILE,
+    QUESTIONS_FILE,
+    REJECTS_FILE,
+    workspace_lock,
+    write_json_file,
+    write_set,
+)
 
 
 @dataclass
@@ -58,13 +65,23 @@ def run_ingest(
     paths: Sequence[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
 ) -> IngestResult:
     """Read exam files, folders and `hf://` datasets into the questions table (ids, totals, values, the
-    split) plus rejects and a manifest, written together under `config.out`.
+    split) plus rejects and a manifest, written together under `config.out`, which stays locked meanwhile
+    (`workspace.workspace_lock`: a second writer fails at once, naming this one).
 
     `progress` is called with 1 per input read. Raises `RlevError` for unusable input, for no question at
     all, and under `config.strict` for any reject."""
+    assert config.out is not None  # IngestConfig.__post_init__ resolves it from the workspace
+    with workspace_lock(Path(config.out), "rlev ingest", files=(QUESTIONS_FILE, REJECTS_FILE, MANIFEST_FILE)):
+        return _ingest(paths, config, progress)
+
+
+def _ingest(
+    paths: Sequence[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
+) -> IngestResult:
     specs = [str(p) for p in paths if hub.is_hub(p)]
     local = [Path(p) for p in paths if not hub.is_hub(p)]
-    files = detect.find_inputs(local) if local else []
+    warnings: list[str] = []
+    files = detect.find_inputs(local, warnings) if local else []
     totals = load_totals(config.totals) if config.totals else {}
     scheme = load_scheme(config.scheme) if config.scheme else {}
     results, inputs = [], []
@@ -87,6 +104,12 @@ def run_ingest(
                     "records": result.n_records,
                 }
             )
+            if result.encoding:  # not UTF-8: a guess, said and recorded
+                inputs[-1].update(encoding=result.encoding, encoding_guessed=True)
+                warnings.append(
+                    f"{display(path)}: not UTF-8; read as {detect.GUESSED[result.encoding]} by guess (recorded in "
+                    "the manifest); if its text looks wrong, save the file as UTF-8"
+                )
             if progress:
                 progress(1)
     for spec in specs:
@@ -102,7 +125,6 @@ def run_ingest(
     given_ids = _given_ids(results)
     rejects = [rej for r in results for rej in r.rejects]
     n_records = sum(r.n_records for r in results)
-    warnings: list[str] = []
 
     candidates, given_ids = apply_scheme(candidates, given_ids, scheme, config, rejects)
     candidates, given_ids, exams = resolve_totals(candidates, given_ids, totals, config, rejects, warnings)

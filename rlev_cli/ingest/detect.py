@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -13,32 +18,64 @@ ANSWER_SUFFIXES = (".answers.txt", ".answers.md", ".key.txt")
 EXTENSIONS = {".json", ".jsonl", ".csv", ".parquet", ".yaml", ".yml", ".txt", ".md"}
 
 
-def find_inputs(paths: list[Path]) -> list[tuple[Path, PurePath]]:
+def find_inputs(paths: list[Path], warnings: list[str] | None = None) -> list[tuple[Path, PurePath]]:
     """Files given, plus the exam files found recursively in folders (sorted, hidden files skipped), each
-    with its name below the path given (what a release's train/test and en/zh names are read from)."""
+    with its name below the path given (what a release's train/test and en/zh names are read from).
+    Symlinked folders are followed; one that leads back to a folder above it (a loop) is not walked
+    again, and `warnings` gets one line for all of them."""
     found: list[tuple[Path, PurePath]] = []
+    loops: list[str] = []
     for path in paths:
         if not path.exists():
             raise RlevError(f"{path}: no such file or folder")
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                relative = child.relative_to(path)
-                if any(part.startswith(".") for part in relative.parts):
-                    continue
+            for child in _walk(path, loops):
                 if (
-                    child.is_file()
-                    and child.suffix.lower() in EXTENSIONS
+                    child.suffix.lower() in EXTENSIONS
                     and not is_answer_file(child)
                     and child.name.upper() not in ("README.MD", "SOURCES.MD", "LICENSE.MD")
                 ):
-                    found.append((child, PurePath(relative)))
+                    found.append((child, PurePath(child.relative_to(path))))
         else:
             found.append((path, PurePath(path.name)))
+    if loops and warnings is not None:
+        warnings.append(
+            f"{len(loops)} symlinked folder(s) lead back to a folder above them and were not walked again "
+            f"(a loop): {', '.join(loops[:3])}{', ...' if len(loops) > 3 else ''}"
+        )
     if not found:
         raise RlevError(
             f"no exam files found in {', '.join(map(str, paths))} (looked for {', '.join(sorted(EXTENSIONS))})"
         )
     return found
+
+
+def _walk(root: Path, loops: list[str]) -> list[Path]:
+    """The files below `root` in sorted order, following symlinked folders, skipping hidden names; a folder
+    that is one of its own ancestors (by device and inode) is listed in `loops` instead of walked."""
+    files: list[Path] = []
+
+    def visit(folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
+        try:
+            children = sorted(folder.iterdir())
+        except PermissionError:  # as Path.rglob did: a folder we may not list is skipped
+            return
+        for child in children:
+            if child.name.startswith("."):
+                continue
+            if child.is_dir():
+                stat = child.stat()
+                key = (stat.st_dev, stat.st_ino)
+                if key in ancestors:
+                    loops.append(f"{child} -> {os.readlink(child) if child.is_symlink() else child.resolve()}")
+                    continue
+                visit(child, ancestors | {key})
+            elif child.is_file():
+                files.append(child)
+
+    top = root.stat()
+    visit(root, frozenset({(top.st_dev, top.st_ino)}))
+    return sorted(files, key=lambda p: p.relative_to(root).parts)
 
 
 def answer_file_for(path: Path) -> Path | None:
@@ -54,23 +91,82 @@ def is_answer_file(path: Path) -> bool:
     return path.name.endswith(ANSWER_SUFFIXES)
 
 
+# Text that is not UTF-8 has no declared encoding; ingest guesses between these two, says so in a warning
+# and records the guess in the manifest (`inputs[].encoding`). Names as Python spells them.
+GUESSED = {"gb18030": "GB18030 (Chinese)", "cp1252": "Windows-1252 (Western European)"}
+_guesses: ContextVar[list[str] | None] = ContextVar("rlev_guessed_encodings", default=None)
+
+
+@contextmanager
+def noting_guesses() -> Iterator[list[str]]:
+    """Collect the encodings `decode_text` guesses inside the block (one file's reading), in order."""
+    found: list[str] = []
+    token = _guesses.set(found)
+    try:
+        yield found
+    finally:
+        _guesses.reset(token)
+
+
 def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK); binary data is refused."""
+    """UTF-8 (with or without BOM) or UTF-16 with a BOM; else a guess between GB18030 (a superset of GBK)
+    and Windows-1252, noted for `noting_guesses`. Binary data is refused."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise UnusableFile(f"not UTF-16 text despite its byte-order mark (byte {err.start})") from err
     if b"\x00" in raw[:8192]:
         raise UnusableFile("binary file (NUL bytes), not text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    try:
-        text = raw.decode("gb18030")
-    except UnicodeDecodeError as err:
-        raise UnusableFile(f"not UTF-8 or GB18030 text (byte {err.start})") from err
-    # GB18030 decodes almost any byte string; demand that most characters are printable text.
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-    if printable < 0.95 * len(text):
-        raise UnusableFile("not UTF-8 or GB18030 text (mostly unprintable characters)")
+    text, encoding = _guess(raw)
+    noted = _guesses.get()
+    if noted is not None and encoding not in noted:
+        noted.append(encoding)
     return text
+
+
+def _guess(raw: bytes) -> tuple[str, str]:
+    """GB18030 when it decodes to Chinese, else Windows-1252 (Latin text with accents, curly quotes).
+
+    GB18030 decodes almost any byte string: an accented letter and the ASCII letter after it become one
+    ideograph ("naïve" in Windows-1252 reads as "na飗e"). Such an ideograph sits between two ASCII letters,
+    which real Chinese text almost never does (a few "A和B" in a whole paper).
+    """
+    try:
+        chinese: str | None = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        chinese = None
+    if chinese is not None and not _latin_misread(chinese) and _mostly_printable(chinese):
+        return chinese, "gb18030"
+    try:
+        latin = raw.decode("cp1252")
+    except UnicodeDecodeError as err:
+        if chinese is not None and _mostly_printable(chinese):
+            return chinese, "gb18030"
+        raise UnusableFile(f"not UTF-8, GB18030 or Windows-1252 text (byte {err.start})") from err
+    if not _mostly_printable(latin):
+        raise UnusableFile("not UTF-8, GB18030 or Windows-1252 text (mostly unprintable characters)")
+    return latin, "cp1252"
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
+_HAN_IN_A_WORD = re.compile(r"(?<=[A-Za-z])[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff](?=[A-Za-z])")
+
+
+def _latin_misread(text: str) -> bool:
+    """Whether the ideographs of a GB18030 reading are Latin letters misread (a third or more of them
+    between two ASCII letters); no ideograph at all is not Chinese either."""
+    n_han = len(_HAN.findall(text))
+    return n_han == 0 or 3 * len(_HAN_IN_A_WORD.findall(text)) >= n_han
+
+
+def _mostly_printable(text: str) -> bool:
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return printable >= 0.95 * len(text)
 
 
 def load_structured(path: Path, raw: bytes) -> Any:

@@ -159,7 +159,8 @@ def display(path: Path) -> str:
 
 def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
     """Read one file with the requested (or detected) format, and its sha256; a file that cannot be read
-    at all is one reject naming the file and the reason."""
+    at all is one reject naming the file and the reason. A text encoding guessed (not UTF-8) is noted in
+    `result.encoding`."""
     source = display(path)
     try:
         raw = path.read_bytes()
@@ -167,5 +168,7 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
         return unusable("unreadable", source, f"cannot read file: {err.strerror}"), ""
     with ThreadPoolExecutor(1) as pool:  # hashlib releases the GIL: hash while parsing
         hashing = pool.submit(hashlib.sha256, raw)
-        result = read_as(path, raw, source, config)
+        with detect.noting_guesses() as guessed:
+            result = read_as(path, raw, source, config)
+        result.encoding = guessed[0] if guessed else None
         return result, hashing.result().hexdigest()

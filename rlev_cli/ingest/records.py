@@ -99,6 +99,7 @@ class ReadResult:
     n_records: int
     notes: dict[str, list[Any]] = field(default_factory=dict)
     unusable: str | None = None  # why the whole file could not be read (then one reject, no candidates)
+    encoding: str | None = None  # the text encoding guessed for a file that is not UTF-8 (detect.decode_text)
 
     @classmethod
     def from_rows(

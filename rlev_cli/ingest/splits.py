@@ -173,6 +173,13 @@ def _draw(unit: np.ndarray, exams: list[str], test_fraction: float, seed: int, w
         taken = np.cumsum(sizes[order]) - sizes[order]  # rows already in test before each unit
         chosen = order[:-1][taken[:-1] < test_fraction * len(unit)]
         is_test[chosen] = True
+        n_test = int(sizes[is_test].sum())
+        if not 0.5 <= n_test / (test_fraction * len(unit)) <= 2:  # whole exams overshoot (or miss) badly
+            warnings.append(
+                f"--test-fraction {test_fraction:g}: the split is drawn by whole exam and {len(names)} exam(s) "
+                f"cannot come close: test holds {n_test} of {len(unit)} questions "
+                f"({100 * n_test / len(unit):.0f} %); ingest more exams, or choose the split with a 'split' column"
+            )
     return is_test[inverse].astype(np.int8)
 
 

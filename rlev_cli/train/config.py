@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rlev_cli.errors import RlevError
 from rlev_cli.rewards import REWARD_MODES
 from rlev_cli.settings import setting
+from rlev_cli.threads import ThreadSettings
 from rlev_cli.valuecheck import ValueSettings
 from rlev_cli.verify.settings import GradingSettings
 from rlev_cli.workspace import WorkspaceSettings
@@ -22,10 +24,12 @@ SCALE_REWARDS = ("batch", "none", "group")
 VLLM_MODES = ("none", "colocate", "server")
 REPORT_TO = ("none", "wandb", "tensorboard", "trackio", "mlflow")
 RECIPES = ("paper",)
+# TRL 1.16 GRPOConfig.loss_type (tests/train/test_trl_settings.py reads them from TRL's own help)
+LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 
 
 @dataclass
-class TrainConfig(GradingSettings, ValueSettings, WorkspaceSettings):
+class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSettings):
     """Settings of `rlev train`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")
@@ -47,10 +51,55 @@ class TrainConfig(GradingSettings, ValueSettings, WorkspaceSettings):
     max_prompt_length: int = setting(1024, help="Prompts longer than this (tokens) are left out and counted.")
     max_completion_length: int = setting(1024, help="Max generated tokens.")
     temperature: float = setting(1.0, help="Sampling temperature.")
+    top_p: float = setting(
+        1.0, help="Nucleus sampling: sample from the smallest token set of this probability (TRL's top_p)."
+    )
+    top_k: int = setting(0, help="Sample from the k likeliest tokens; 0 = all (TRL's top_k).")
+    loss_type: str = setting(
+        "dapo",
+        choices=LOSS_TYPES,
+        help="GRPO and REINFORCE++: TRL's loss aggregation (dapo = token mean over the whole batch; "
+        "docs/training.md). RLOO's loss is per sequence and has none.",
+    )
+    epsilon: float = setting(0.2, help="PPO clip ε: the ratio is clipped to [1 − ε, 1 + ε] (TRL's epsilon).")
+    epsilon_high: float | None = setting(
+        None, help="Upper clip ε (DAPO's clip-higher, e.g. 0.28) [default: --epsilon] (TRL's epsilon_high)."
+    )
+    gradient_checkpointing: bool = setting(
+        False,
+        help="Recompute activations in the backward pass instead of keeping them: far less memory (a 7B model "
+        "on one GPU), about 20-30% slower (transformers' activation_checkpointing).",
+    )
     lora_r: int = setting(0, help="LoRA rank (PEFT); 0 = full fine-tuning.")
+    lora_alpha: int | None = setting(None, help="LoRA alpha (scale alpha / r) [default: 2 x --lora-r].")
+    lora_dropout: float = setting(0.0, help="LoRA dropout.")
+    lora_target_modules: list[str] = setting(
+        factory=lambda: ["all-linear"],
+        flags=("--lora-target-module",),
+        help="Modules LoRA adapts (repeatable), e.g. q_proj, v_proj [default: all-linear: every linear layer "
+        "but the output head].",
+    )
+    eval_steps: int = setting(
+        0,
+        help="Every N steps, sample the test split (G samples per prompt at --temperature) and log eval_reward, "
+        "lengths and clip ratios to metrics.parquet (TRL's eval_strategy=steps); 0 = off.",
+    )
+    trl: dict[str, Any] = setting(
+        factory=dict,
+        flags=("--trl",),
+        metavar="KEY=VALUE",
+        help="Any other field of TRL's GRPOConfig / RLOOConfig (repeatable), checked against its name and type, "
+        "e.g. --trl num_iterations=2 --trl mask_truncated_completions=true; fields with an rlev option are set "
+        "by that option.",
+    )
     save_steps: int = setting(100, help="Checkpoint every N steps.")
     logging_steps: int = setting(1, help="Log metrics every N steps.")
     resume: bool = setting(False, help="Resume the run in --output (or the latest run) from its last checkpoint.")
+    allow_new_data: bool = setting(
+        False,
+        help="With --resume: continue on a questions table whose SHA-256 differs from the run's "
+        "(recorded as a new data segment; train_ids.parquet keeps both).",
+    )
     seed: int = setting(0, help="Seed.")
     output: Path | None = setting(None, help="Run folder [default: <workspace>/runs/<name>].")
     scale_rewards: str = setting(
@@ -68,7 +117,11 @@ class TrainConfig(GradingSettings, ValueSettings, WorkspaceSettings):
     accelerate_config: str | None = setting(
         None, help="Launch with accelerate: a shipped config (multi_gpu, zero2, zero3, multi_node) or a YAML path."
     )
-    vllm: str = setting("none", choices=VLLM_MODES, help="vLLM generation (GPU): colocated or a `trl vllm-serve`.")
+    vllm: str = setting(
+        "none",
+        choices=VLLM_MODES,
+        help="vLLM generation: colocated (GPU, or vLLM's CPU build) or a `trl vllm-serve` (GPU).",
+    )
     vllm_server_url: str | None = setting(None, help="Base URL of `trl vllm-serve`.")
     recipe: str | None = setting(
         None,
@@ -170,5 +223,30 @@ class TrainConfig(GradingSettings, ValueSettings, WorkspaceSettings):
             raise RlevError(f"--epochs must be > 0 (got {self.epochs})")
         if self.max_steps == 0 or self.max_steps < -1:
             raise RlevError(f"--max-steps must be > 0, or -1 to run --epochs (got {self.max_steps})")
+        if self.allow_new_data and not self.resume:
+            raise RlevError("--allow-new-data goes with --resume (a new run records the table it reads)")
         if self.lora_r < 0:
             raise RlevError(f"--lora-r must be > 0 (a LoRA rank), or 0 for full fine-tuning (got {self.lora_r})")
+        if not self.lora_r and (
+            self.lora_alpha is not None or self.lora_dropout or self.lora_target_modules != ["all-linear"]
+        ):
+            raise RlevError("--lora-alpha, --lora-dropout and --lora-target-module go with --lora-r R (LoRA)")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise RlevError(f"--lora-dropout {self.lora_dropout}: must be in [0, 1)")
+        if not self.lora_target_modules:
+            raise RlevError("--lora-target-module: give at least one module name")
+        if not 0.0 < self.top_p <= 1.0:
+            raise RlevError(f"--top-p {self.top_p}: must be in (0, 1]")
+        if self.top_k < 0:
+            raise RlevError(f"--top-k {self.top_k}: must be >= 0 (0 = no top-k)")
+        if not self.epsilon > 0 or (self.epsilon_high is not None and not self.epsilon_high > 0):
+            raise RlevError(f"--epsilon {self.epsilon} and --epsilon-high {self.epsilon_high}: must be > 0")
+        if self.loss_type not in LOSS_TYPES:
+            raise RlevError(f"--loss-type {self.loss_type!r}: choose {', '.join(LOSS_TYPES)}")
+        if self.algo == "rloo" and self.loss_type != "dapo":
+            raise RlevError(
+                f"--loss-type {self.loss_type} is for --algo grpo or reinforce++: RLOO's loss is one clipped "
+                "ratio per sequence, with no token aggregation to choose"
+            )
+        if self.eval_steps < 0:
+            raise RlevError(f"--eval-steps must be >= 0 (got {self.eval_steps})")

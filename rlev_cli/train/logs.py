@@ -126,9 +126,16 @@ class RunLogCallback(TrainerCallback):
 
             self.metrics = [m for m in pq.read_table(existing).to_pylist() if m["step"] <= keep_until]
 
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        if self.advance:  # the total is known now; step times start here, not at the model load
+            self.advance(0, total=state.max_steps, timed=False)
+
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
-        if self.advance:
-            self.advance(1, **self.rollout_log.stats())
+        if self.advance:  # a line per logged step where no bar is shown (output.StepLines)
+            log = control.should_log or control.should_training_stop or state.global_step >= state.max_steps
+            self.advance(1, log=log, total=state.max_steps, **self.rollout_log.stats())
         # The Trainer saves right after this hook: rollouts on disk then always cover the checkpoint that a
         # --resume starts from (rows after it are dropped on resume anyway).
         if control.should_save:
@@ -149,6 +156,9 @@ class RunLogCallback(TrainerCallback):
             self.summary = numbers
             return
         row = {"step": state.global_step, "epoch": state.epoch, **numbers}
+        same = [m for m in self.metrics if m["step"] == state.global_step]
+        if same and any(k.startswith("eval_") for k in numbers) != any(k.startswith("eval_") for k in same[-1]):
+            row = {**same[-1], **row}  # --eval-steps: the step's eval log joins its train log, one row a step
         self.metrics = [m for m in self.metrics if m["step"] != state.global_step] + [row]
         self._write()
 

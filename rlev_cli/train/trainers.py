@@ -156,7 +156,7 @@ class _RecordsRollouts(_TrainerBase):
         else:
             per_sample = advantages
         self.last_advantages = advantages.detach().cpu()
-        if self.rollout_log is not None:
+        if self.rollout_log is not None and getattr(self.model, "training", True):  # not --eval-steps batches
             gathered = self.accelerator.gather(per_sample.detach().float()).cpu().tolist()
             lengths = self.accelerator.gather(mask.sum(1)).cpu().tolist()
             if self.accelerator.is_main_process:

@@ -26,7 +26,7 @@ from rlev_cli.errors import RlevError
 from rlev_cli.settings import as_dict
 from rlev_cli.values.config import DIFFICULTY_LEVELS, ValuesConfig
 from rlev_cli.values.features import MODELS, N_TEXT_FEATURES, CharNgramHasher, ValueRegressor, feature_frame
-from rlev_cli.workspace import atomic_path, write_json
+from rlev_cli.workspace import Writer, workspace_lock, write_files, write_json_file
 
 MIN_EXAMS = 3
 MIN_ROWS = 20
@@ -49,7 +49,7 @@ class ValuesResult:
 
 
 class SavedModel(TypedDict):
-    """What `save_model` writes: the fitted regressor, the target it predicts and the model name."""
+    """What `model_writer` saves: the fitted regressor, the target it predicts and the model name."""
 
     pipeline: ValueRegressor
     target: str  # "value" or "score"
@@ -90,13 +90,33 @@ def scored_mask(frame: pd.DataFrame, path: Path) -> np.ndarray:
 def run_predict_values(config: ValuesConfig) -> ValuesResult:
     """Fill (or with `replace_all` overwrite) the value column of a questions table: from a difficulty
     column, a saved model, or a model fitted on the scored rows and cross-validated by exam (then saved,
-    with value_report.json). Scored rows keep their ground truth unless `replace_all`."""
+    with value_report.json). Scored rows keep their ground truth unless `replace_all`.
+
+    The output folder is locked from reading the table to writing it (`workspace.workspace_lock`), so an
+    `ingest` cannot replace the table in between; the table, model and report are written as a set."""
     assert config.data is not None  # ValuesConfig.__post_init__ resolves it from the workspace
-    frame = read_table(config.data)
     out_path = Path(config.out or config.data)
+    names = (out_path.name, _model_path(config, out_path).name, _report_path(config, out_path).name)
+    with workspace_lock(out_path.parent, "rlev predict-values", files=names):
+        return _predict_values(config, out_path)
+
+
+def _model_path(config: ValuesConfig, out_path: Path) -> Path:
+    return Path(config.model_out or out_path.with_name(out_path.stem + ".values_model.skops"))
+
+
+def _report_path(config: ValuesConfig, out_path: Path) -> Path:
+    # A saved model applied to new rows gets a report of its own: the fit's value_report.json stays.
+    return out_path.with_name("value_applied_report.json" if config.model_in else "value_report.json")
+
+
+def _predict_values(config: ValuesConfig, out_path: Path) -> ValuesResult:
+    assert config.data is not None
+    frame = read_table(config.data)
     truth = scored_mask(frame, config.data)
     report: dict[str, Any]
     model_path: Path | None
+    writers: dict[Path, Writer] = {}
     if config.from_difficulty:
         predicted, source, report, model_path = from_difficulty(frame, config), "difficulty", {}, None
     elif config.model_in:
@@ -105,12 +125,12 @@ def run_predict_values(config: ValuesConfig) -> ValuesResult:
     else:
         predicted, report, model = fit_and_report(frame, truth, config)
         source = "predicted"
-        model_path = Path(config.model_out or out_path.with_name(out_path.stem + ".values_model.skops"))
-        save_model(model, model_path, report, config)
+        model_path = _model_path(config, out_path)
+        writers[model_path] = model_writer(model, report)
     table, n_filled = with_predictions(frame, predicted, truth, source, config.replace_all)
-    from rlev_cli.schema import write_table
+    from rlev_cli.schema import parquet_writer
 
-    write_table(table, out_path, "questions", {"value_pred": source})
+    writers[out_path] = parquet_writer(table, "questions", {"value_pred": source})
     report_path = None
     if report:
         report = {
@@ -121,9 +141,9 @@ def run_predict_values(config: ValuesConfig) -> ValuesResult:
             "config": as_dict(config),
             **report,
         }
-        # A saved model applied to new rows gets a report of its own: the fit's value_report.json stays.
-        report_path = out_path.with_name("value_applied_report.json" if config.model_in else "value_report.json")
-        write_json(report_path, report)
+        report_path = _report_path(config, out_path)
+        writers[report_path] = lambda path: write_json_file(path, report)
+    write_files(writers)  # the model, the table, then the report that describes them
     return ValuesResult(out_path, report_path, model_path, len(frame), n_filled, source, report)
 
 
@@ -325,7 +345,13 @@ def with_predictions(
 
 # -- saved models: skops (no code runs on load; only the types listed below are trusted) --------------
 
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "rlev_cli.values.")
+# The types a saved values model holds beyond those skops trusts by itself (scikit-learn estimators, numpy
+# and scipy arrays, plain containers): exactly these two (docs/values.md). A prefix such as `builtins.`
+# would trust `builtins.eval` inside a FunctionTransformer.
+TRUSTED_TYPES = (
+    "rlev_cli.values.features.ValueRegressor",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # the boosting model's trees
+)
 
 
 def _skops_io() -> Any:  # the skops.io module (skops ships no types)
@@ -337,9 +363,8 @@ def _skops_io() -> Any:  # the skops.io module (skops ships no types)
     return sio
 
 
-def save_model(model: SavedModel, path: Path, report: dict[str, Any], config: ValuesConfig) -> None:
-    sio = _skops_io()
-
+def model_writer(model: SavedModel, report: dict[str, Any]) -> Writer:
+    """A `workspace.write_files` writer saving the fitted model with skops, with what it predicts."""
     meta = {
         "rlev_version": __version__,
         "target": model["target"],
@@ -347,8 +372,11 @@ def save_model(model: SavedModel, path: Path, report: dict[str, Any], config: Va
         "features": "rlev_cli.values.features.feature_frame",
         "report": report,
     }
-    with atomic_path(path) as tmp:
-        sio.dump({"pipeline": model["pipeline"], "meta": json.dumps(meta)}, tmp)
+
+    def write(path: Path) -> None:
+        _skops_io().dump({"pipeline": model["pipeline"], "meta": json.dumps(meta)}, path)
+
+    return write
 
 
 def load_model(path: Path) -> tuple[Any, dict[str, Any]]:
@@ -360,9 +388,12 @@ def load_model(path: Path) -> tuple[Any, dict[str, Any]]:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as err:  # skops raises several types on a corrupt file
         raise RlevError(f"{path}: not a skops file ({err})") from err
-    unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    unexpected = [t for t in untrusted if t not in TRUSTED_TYPES]
     if unexpected:
-        raise RlevError(f"{path}: refuses to load unexpected types {', '.join(unexpected)}")
+        raise RlevError(
+            f"{path}: not loaded: it holds {', '.join(unexpected)}, which a values model never does "
+            f"(trusted beyond skops's defaults: {', '.join(TRUSTED_TYPES)})"
+        )
     bundle = sio.load(path, trusted=untrusted)
     return bundle["pipeline"], json.loads(bundle["meta"])
 

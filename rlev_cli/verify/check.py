@@ -7,7 +7,8 @@ whose exact value needs no parser (plain, `\\frac{a}{b}`, `a \\times 10^{k}`, `a
 numeric tolerance) are decided in-process, exactly, without IPC. Nothing is normalised away: a
 sign, an exponent, a bracket or a separator always counts. A verdict is True / False, or None (ungraded)
 with the reason: an unparsable reference, a free-form reference (the LLM judge's job), a refused or
-timed-out check.
+timed-out check. `ungraded_cause` says whose fault a reason is: the reference's (left out) or the
+response's (counted wrong by `rlev_cli.verify.grade`).
 """
 
 from __future__ import annotations
@@ -187,12 +188,9 @@ def numeric_value(text: str) -> Fraction | Decimal | None:
 
 
 def numeric_tolerance(gold: Decimal) -> Decimal:
-    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer; a gold
-    written with one decimal is a rounded value: anything that rounds to it (half a unit: 3.72 for 3.7)."""
+    """0.01 (JEEBench), tightened to one unit of the gold's last digit when it is written finer."""
     exponent = gold.as_tuple().exponent
     unit = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else NUMERIC_ABS_TOL
-    if unit == Decimal("0.1"):
-        return unit / 2
     return min(NUMERIC_ABS_TOL, unit)
 
 

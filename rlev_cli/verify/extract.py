@@ -1,6 +1,7 @@
 """Where the final answer is in a response: one convention for `train` and `evaluate` (docs/verifier.md).
 
-The final answer is the region after the LAST answer marker of the response:
+An exam answer tag 【答案】 (GAOKAO-Bench's "【答案】C <eoa>") wins: its region ends at an end tag or the
+next 【…】 section. Otherwise the final answer is the region after the LAST answer marker of the response:
 
 - a text marker: "the answer is" (the policy prompt's "Therefore, the answer is"), "the final answer is",
   "the answers are", "Answer:" / "Final answer:", "答案是/答案为/答案：/答案选", "故选/所以选/因此选/应选/选"
@@ -25,9 +26,10 @@ _TEXT_MARKERS = re.compile(
     r"(?:the\s+(?:final\s+)?answers?\s+(?:is|are|would\s+be|should\s+be)\s*[:：]?|(?:final\s+)?answers?\s*[:：]"
     r"|答案\s*(?:依次|分别|分別)?\s*(?:是|为|為|应为|應為|应是|選|选)\s*[:：]?|答案\s*[:：]"
     r"|正确(?:的)?(?:选项|選項|答案)\s*(?:是|为|為|应为|應為)\s*[:：]?"
-    r"|(?:故|所以|因此|因而|则|應|应|即)\s*(?:本题|本題|应该|應該|应当|應當|应|應)?\s*" + _CHOOSE + r"\s*[:：]?"
-    r"|(?<![^\s，。,.:：;；!！])(?:本题|本題|应该|應該|应)?\s*(?:选|選)(?:择|擇)?\s*[:：]?"
-    r"(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
+    r"|(?:故|所以|因此|因而|则|應|应|即|本题|本題|应该|應該)\s*(?:本题|本題|应该|應該|应当|應當|应|應)?\s*"
+    + _CHOOSE
+    + r"\s*[:：]?"
+    r"|(?<![^\s，。,.:：;；!！])(?:选|選)\s*[:：]?(?=\s*[(（\[【]?\s*\$?\s*(?:\\text\{|\\mathrm\{)?[A-J](?![A-Za-z]))"
     r"|정답은|정답\s*[:：])\s*",
     re.IGNORECASE,
 )
@@ -136,22 +138,20 @@ def _tagged(text: str, tag: re.Match[str], *, whole_tail: bool) -> str:
     return _clean(first)
 
 
-def _scan_window(text: str) -> tuple[str, int]:
+def _scan_window(text: str) -> str:
     """The part of a response where its final answer can be: a long response's last MAX_SCAN_CHARS."""
-    if len(text) <= MAX_SCAN_CHARS:
-        return text, 0
-    return text[-MAX_SCAN_CHARS:], len(text) - MAX_SCAN_CHARS
+    return text if len(text) <= MAX_SCAN_CHARS else text[-MAX_SCAN_CHARS:]
 
 
 def answer_region(response: str, *, whole_tail: bool = False) -> str:
     """The final-answer region (see the module docstring); `whole_tail` keeps every line after the marker
     (several answer slots listed one per line)."""
-    text, _ = _scan_window(response or "")
+    text = _scan_window(response or "")
     if "【" in text:
         tags = list(_EXAM_TAG.finditer(text))
         if tags:
             return _tagged(text, tags[-1], whole_tail=whole_tail)
-    markers = _marker_spans(text)
+    markers = _markers(text)
     marker = markers[-1] if markers else None
     if marker is not None and len(markers) > 1 and not text[marker.end() :].strip(" \t\r\n*.:"):
         marker = markers[-2]  # the response was cut right after its last marker ("…\nThe answer is")
@@ -171,7 +171,7 @@ def answer_region(response: str, *, whole_tail: bool = False) -> str:
 
 
 @lru_cache(maxsize=64)  # answer_region, stacked_answers and the slots check read the same response
-def _marker_spans(text: str) -> list[re.Match[str]]:
+def _markers(text: str) -> list[re.Match[str]]:
     """Every text marker; a cheap scan first: the full pattern is slow on long reasoning. (Callers only
     read the list: it is shared through the cache.)"""
     first = _MARKER_WORD.search(text)
@@ -209,8 +209,8 @@ def stacked_answers(response: str) -> list[str]:
     """The regions of the answer statements that end the response back to back, with nothing but their own
     answers between them ("The answer is (B).\\n\\nThe answer is (G)." -> ['(B)', '(G)']): several answers
     offered at once, not a self-correction."""
-    text, _ = _scan_window(response or "")
-    markers = _marker_spans(text)
+    text = _scan_window(response or "")
+    markers = _markers(text)
     if len(markers) < 2:
         return []
     run = [markers[-1]]
@@ -237,10 +237,10 @@ def numbered_letters(response: str) -> list[str]:
 
 
 def final_boxes(response: str) -> list[str]:
-    """The contents of the run of `\\boxed{}` that ends with the last one, joined only by commas, "and",
-    "or" and spaces ("$\\boxed{2}$ and $\\boxed{3}$" -> ['2', '3']: a list of solutions); [] when the
-    response has no box after its last text marker."""
-    text, _ = _scan_window(response or "")
+    """The contents of the run of `\\boxed{}` that ends with the last one, each at most 48 characters from
+    the next with no sentence end between ("$\\boxed{2}$ and $\\boxed{3}$" -> ['2', '3']: a list of
+    solutions); [] when the response has no box."""
+    text = _scan_window(response or "")
     boxes: list[tuple[int, int, str]] = []
     for match in _BOXED.finditer(text):
         found = _braced(text, match.end())
@@ -265,9 +265,9 @@ _SUB_QUESTION = re.compile(
 
 def sub_answers(response: str) -> list[str]:
     """One final answer per sub-question, in order: the response split at its sub-question labels
-    ((1), （1）, ①…), each part's own answer region ("（1）【答案】C … （2）【答案】A" -> ['C', 'A']);
-    [] unless every labelled part that follows the first label states an answer with a marker."""
-    text, _ = _scan_window(response or "")
+    ((1), （1）, ①…, "41." before 【答案】), each part that states an answer giving its own answer region
+    ("（1）【答案】C … （2）【答案】A" -> ['C', 'A']); without labels, one answer per 【答案】 tag."""
+    text = _scan_window(response or "")
     labels = list(_SUB_QUESTION.finditer(text))
     if len(labels) < 2:  # no labels: one 【答案】 tag per sub-question ("【答案】B <eoa>\n【答案】C <eoa>")
         return [_tagged(text, tag, whole_tail=False) for tag in _EXAM_TAG.finditer(text)] if "【" in text else []

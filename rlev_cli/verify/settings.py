@@ -30,6 +30,9 @@ class GradingSettings:
     judge_concurrency: int = setting(32, help="Judge requests in flight at most.")
 
     def __post_init__(self) -> None:
+        after = getattr(super(), "__post_init__", None)  # the other settings mixed in (threads)
+        if after is not None:
+            after()
         if self.verifier not in VERIFIERS:
             raise RlevError(f"--verifier {self.verifier!r}: choose {', '.join(VERIFIERS)}")
         if (self.judge_url is None) != (self.judge_model is None):

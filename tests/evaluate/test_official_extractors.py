@@ -168,14 +168,14 @@ def test_mmlu_pro_few_shot_chain_of_thought_joined_as_each_harness_does():
         "category": "biology",
     }
     official = mmlu_pro_item(MMLU_ROWS[0], "official-cot-5shot", [shot]).messages[0]["content"]
-    lm_eval = mmlu_pro_item(MMLU_ROWS[0], "lm-eval-cot-5shot", [shot]).messages[0]["content"]
+    lm_eval = mmlu_pro_item(MMLU_ROWS[0], "lm-eval-cot-5shot", [shot]).messages[-1]["content"]
     exemplar = "Question:\nSYNTHETIC exemplar\nOptions:\nA. yes\nB. no\n"
     assert (
         f"choice.\n\n\n\n{exemplar}Answer: Let's think step by step.\nStep 1. The answer is (A).\n\nQuestion:\n"
         in official
     )
     assert (
-        f"choice.\n{exemplar}Answer: Let's think step by step. A: Let's think step by step.\nStep 1. The answer is (A)."
+        f"{exemplar}Answer: Let's think step by step. A: Let's think step by step.\nStep 1. The answer is (A)."
         "\n\nQuestion:\n" in lm_eval
     )
 

@@ -103,9 +103,17 @@ def test_mmlu_pro_five_shot_needs_and_uses_the_validation_rows(tmp_path):
         + "Answer: Let's think step by step."
     )
     (lm_eval,) = load_items("mmlu_pro", data, 0, "val", "lm-eval-cot-5shot")[0]
-    # lm-eval's description ends in one newline (mmlu_pro_<category>.yaml)
-    assert lm_eval.messages[-1]["content"] == prompt.replace("letter choice.\n\n\n\n", "letter choice.\n")
-    assert item.prompt_format == "mmlu_pro/official-cot-5shot/v2" and lm_eval.prompt_format.endswith("/v1")
+    # lm-eval's description ends in one newline (mmlu_pro_<category>.yaml) and is the system turn under
+    # --apply_chat_template; the shots and the question are the one user turn
+    header, rest = prompt.split("letter choice.\n\n\n\n")
+    assert lm_eval.messages == [
+        {"role": "system", "content": header + "letter choice.\n"},
+        {"role": "user", "content": rest},
+    ]
+    assert item.prompt_format == "mmlu_pro/official-cot-5shot/v2" and lm_eval.prompt_format.endswith("/v2")
+    (zero_shot,) = load_items("mmlu_pro", data, 0, "val", "lm-eval-cot-0shot")[0]
+    assert zero_shot.messages[0] == lm_eval.messages[0]
+    assert zero_shot.messages[1]["content"] == rest[rest.index(f"Question:\n{MMLU_ROWS[0]['question']}") :]
 
 
 def test_supergpqa_with_subfield_and_gpqa_lm_eval_prompts():
@@ -171,7 +179,7 @@ def test_variant_option_end_to_end_and_its_errors(tmp_path, workspace):
     assert str(result.exception) == (
         "--variant 'ceval=5shot': unknown; choose BENCH=NAME from "
         "gpqa_diamond: simple-evals-0shot-cot, lm-eval-cot-0shot; "
-        "mmlu_pro: official-cot-0shot, official-cot-5shot, lm-eval-cot-5shot; "
+        "mmlu_pro: official-cot-0shot, official-cot-5shot, lm-eval-cot-5shot, lm-eval-cot-0shot; "
         "ceval: official-answer-only-0shot, official-answer-only-5shot, official-cot-5shot; "
         "supergpqa: official-zero-shot, official-zero-shot-with-subfield"
     )
@@ -184,6 +192,7 @@ def test_every_variant_has_its_extractor():
         "mmlu_pro/official-cot-0shot": "the answer is (C)",
         "mmlu_pro/official-cot-5shot": "Answer: C",
         "mmlu_pro/lm-eval-cot-5shot": "So the answer is C.",
+        "mmlu_pro/lm-eval-cot-0shot": "So the answer is (C).",
         "ceval/official-answer-only-0shot": "答案：C",
         "ceval/official-answer-only-5shot": "C",
         "ceval/official-cot-5shot": "所以答案是C。",

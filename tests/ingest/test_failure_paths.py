@@ -167,7 +167,12 @@ def test_a_failure_after_the_first_file_leaves_the_previous_set(good_workspace, 
         "the previous questions.parquet, rejects.parquet, manifest.json (if any) are unchanged"
     )
     _unchanged(good_workspace, before)
-    assert sorted(p.name for p in good_workspace.iterdir()) == ["manifest.json", "questions.parquet", "rejects.parquet"]
+    assert sorted(p.name for p in good_workspace.iterdir()) == [
+        ".rlev.lock",
+        "manifest.json",
+        "questions.parquet",
+        "rejects.parquet",
+    ]
 
 
 def test_outputs_get_the_umask_permissions(workspace, monkeypatch):
@@ -242,4 +247,30 @@ def test_a_full_disk_leaves_the_previous_set(small_filesystem, tmp_path):
         "nothing was replaced, the previous questions.parquet, rejects.parquet, manifest.json (if any) are unchanged"
     )
     _unchanged(workspace, before)
-    assert sorted(p.name for p in workspace.iterdir()) == ["manifest.json", "questions.parquet", "rejects.parquet"]
+    assert sorted(p.name for p in workspace.iterdir()) == [
+        ".rlev.lock",
+        "manifest.json",
+        "questions.parquet",
+        "rejects.parquet",
+    ]
+
+
+def test_an_interrupted_ingest_says_what_is_true(good_workspace, monkeypatch, tmp_path):
+    """#18: Ctrl-C offered `--resume`, which ingest does not have. Nothing is replaced until the very end."""
+    from typer.testing import CliRunner
+
+    import rlev_cli.ingest.splits as splits
+    from rlev_cli.cli import app
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(splits, "split_questions", interrupted)
+    before = _snapshot(good_workspace)
+    result = CliRunner().invoke(app, ["ingest", str(EXAMS / "jeebench"), "-w", str(good_workspace)])
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: interrupted; nothing was replaced, the previous outputs (if any) are unchanged"
+    )
+    _unchanged(good_workspace, before)
+    assert (good_workspace / ".rlev.lock").read_text() == ""  # released

@@ -86,3 +86,71 @@ def test_tracking_note_says_where_the_logs_go(tmp_path, monkeypatch):
         "report_to": "tensorboard",
         "where": f"TensorBoard event files in {run / 'tensorboard'}",
     }
+
+
+@pytest.fixture
+def one_train_row(ingested):
+    """The examples' table with a single train row (the test rows kept)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(ingested)
+    train = table.filter(pc.equal(table["split"], "train")).slice(0, 1)
+    pq.write_table(pa_concat(train, table.filter(pc.equal(table["split"], "test"))), ingested)
+    return ingested
+
+
+def pa_concat(*tables):
+    import pyarrow as pa
+
+    return pa.concat_tables(tables)
+
+
+@pytest.mark.parametrize("steps", [["--max-steps", "3"], []])
+def test_a_run_that_would_train_zero_steps_is_an_error(one_train_row, workspace, tmp_path, steps):
+    """#18 item 4: one train row and a rollout of 2 prompts trained 0 steps and saved the base model (with
+    --max-steps), or ended in a 51-line transformers traceback (without)."""
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", *steps, "--output", str(run)])
+    assert result.exit_code == 1
+    assert str(result.exception) == (
+        "1 train prompt(s), but one rollout takes 2 (--batch-size 8 x 1 process(es) x 1 micro-batch(es) per "
+        "rollout / --num-generations 4; 1 optimizer step(s) per rollout), so this run would train 0 steps; "
+        "use --batch-size 4, or add train rows (more exams, a lower --test-fraction at ingest)"
+    )
+    assert not run.exists() and not (workspace / "runs").exists()
+
+
+def test_the_suggested_batch_size_trains(one_train_row):
+    from rlev_cli.train.build import check_steps
+
+    check_steps(TrainConfig(batch_size=4), 1)  # one prompt x 4 generations: one rollout
+    with pytest.raises(RlevError, match=r"^3 train prompt\(s\), but one rollout takes 4 .*use --batch-size 12,"):
+        check_steps(TrainConfig(batch_size=16), 3)
+    with pytest.raises(
+        RlevError, match=r"one rollout takes 8 \(--rollout-prompts 8 with --recipe paper.*use --rollout-prompts 5"
+    ):
+        check_steps(TrainConfig(recipe="paper", rollout_prompts=8), 5)
+
+
+def test_a_dead_judge_leaves_no_run_folder(ingested, workspace, tmp_path):
+    """#18: a judge URL that does not answer was reported, but a run folder with config.json stayed behind
+    (then "the latest run" of evaluate, and the folder --resume retried)."""
+    result = runner.invoke(
+        app, ["train", "--judge-url", "http://127.0.0.1:9/v1", "--judge-model", "m", "--max-steps", "1"]
+    )
+    assert result.exit_code == 1
+    assert str(result.exception).startswith("judge http://127.0.0.1:9/v1 does not answer (ConnectionRefusedError")
+    assert not (workspace / "runs").exists()
+
+
+def test_a_run_failing_before_its_first_step_is_removed(ingested, workspace, monkeypatch):
+    import rlev_cli.train.core as core
+
+    def fail(*args, **kwargs):
+        raise RlevError("model failed to load")
+
+    monkeypatch.setattr(core, "train_here", fail)
+    result = runner.invoke(app, ["train", "--max-steps", "1"])
+    assert str(result.exception) == "model failed to load"
+    assert list((workspace / "runs").iterdir()) == []

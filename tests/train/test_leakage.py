@@ -32,8 +32,8 @@ def test_evaluate_refuses_the_runs_training_items(tmp_path):
     assert manifest["data_sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert manifest["train_ids"] == {"path": "train_ids.parquet", "n": 2}
     assert pq.read_table(run / "train_ids.parquet").to_pylist() == [
-        {"id": "high", "question_sha256": question_sha("Question high?")},
-        {"id": "low", "question_sha256": question_sha("Question low?")},
+        {"id": "high", "question_sha256": question_sha("Question high?"), "segment": 0},
+        {"id": "low", "question_sha256": question_sha("Question low?"), "segment": 0},
     ]
     # a re-ingest with another seed: the same questions now sit in the test split, one under a new id
     rows = pq.read_table(data).to_pylist()

@@ -973,25 +973,6 @@ add(
     "It is not clear whether they are isomorphic.",
 )
 add(
-    "numeric: a gold with one decimal is rounded",
-    "TheoremQA style (constructed)",
-    "numeric",
-    "3.7",
-    True,
-    "The acceleration is approximately 3.72 m/s^2.\nThe answer is 3.72.",
-    "The answer is 3.68",
-)
-add(
-    "numeric: a gold with one decimal is rounded",
-    "TheoremQA style (constructed)",
-    "numeric",
-    "3.7",
-    False,
-    "The answer is 3.76",
-    "The answer is 3.64",
-    "The answer is 37",
-)
-add(
     "a response cut after its last marker",
     "TheoremQA style (constructed)",
     "numeric",

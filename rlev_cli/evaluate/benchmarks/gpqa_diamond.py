@@ -33,14 +33,15 @@ def gpqa_item(row: dict[str, Any], seed: int, variant: str = "simple-evals-0shot
     perm = gpqa_permutation(seed, str(row["Record ID"]))
     options = [base[p] for p in perm]
     gold = "ABCD"[perm.index(0)]
-    question = _clean(row["Question"])
     if variant == "lm-eval-cot-0shot":  # gpqa_diamond_cot_zeroshot (no space after "question:")
+        question = str(row["Question"])  # task v2.2 (lm-eval 0.4.12+) preprocesses the choices only
         text = (
             f"What is the correct answer to this question:{question}\nChoices:\n"
             + "".join(f"({k}) {o}\n" for k, o in zip("ABCD", options, strict=True))
             + "Let's think step by step: "
         )
     else:
+        question = _clean(row["Question"])
         text = (
             "Answer the following multiple choice question. The last line of your response should be of the "
             "following format: 'Answer: $LETTER' (without quotes) where LETTER is one of ABCD. Think step by step "
@@ -121,7 +122,8 @@ BENCHMARK = Benchmark(
     load=load,
     variants=(
         Variant("simple-evals-0shot-cot", extract_gpqa),
-        Variant("lm-eval-cot-0shot", extract_gpqa_lm_eval, stop=("</s>",)),  # the task's `until`
+        # the task's `until`; v2: the question as the task v2.2 renders it (unprocessed)
+        Variant("lm-eval-cot-0shot", extract_gpqa_lm_eval, stop=("</s>",), version=2),
     ),
     order=10,
 )

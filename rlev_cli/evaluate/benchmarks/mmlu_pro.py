@@ -2,7 +2,9 @@
 
 Both harnesses generate with `stop=["Question:"]` (vLLM `SamplingParams` / lm-eval `until`): a response is
 cut there before extraction. The official header is `cot_prompt_lib/initial_prompt.txt` (it ends in three
-newlines) plus one more newline; lm-eval's `description` ends in one."""
+newlines) plus one more newline, at the top of the one prompt; lm-eval's `description` ends in one, and
+`lm_eval --apply_chat_template` sends it as the system turn, the shots and the question as one user turn
+(`fewshot_context` + `multiturn_to_singleturn`), which is how the `lm-eval-*` variants are rendered."""
 
 from __future__ import annotations
 
@@ -55,10 +57,15 @@ def mmlu_pro_item(
     their chain of thought, joined as the official script or lm-eval joins them."""
     body, options = _block(row)
     examples = "".join(_shot(shot, variant) for shot in shots or [])
+    header = _header(str(row["category"]), variant)
+    if variant.startswith("lm-eval"):  # lm_eval --apply_chat_template: the description is the system turn
+        messages = user(examples + body + _COT_START, system=header)
+    else:
+        messages = user(header + examples + body + _COT_START)
     return Item(
         "mmlu_pro",
         str(row["question_id"]),
-        user(_header(str(row["category"]), variant) + examples + body + _COT_START),
+        messages,
         str(row["answer"]).strip(),
         row.get("category"),
         options=options,
@@ -103,8 +110,8 @@ def load(source: Source, variant: str, seed: int, split: str) -> tuple[list[Item
     """Test rows (local rows may mark the few-shot ones `"_split": "validation"`)."""
     rows = source.rows()
     test = [r for r in rows if r.get("_split", "test") == "test"]
-    if variant == "official-cot-0shot":
-        return [mmlu_pro_item(r) for r in test], 0
+    if variant.endswith("0shot"):
+        return [mmlu_pro_item(r, variant) for r in test], 0
     validation = [r for r in rows if r.get("_split") == "validation"] if source.local is not None else None
     shots = first_shots(validation if validation is not None else source.hub(None, "validation"), "category")
     missing = sorted({str(r["category"]) for r in test} - set(shots))
@@ -125,7 +132,9 @@ BENCHMARK = Benchmark(
         # v2: the official header's four newlines (v1 had two)
         Variant("official-cot-0shot", extract_mmlu_pro, stop=_STOP, version=2),
         Variant("official-cot-5shot", extract_mmlu_pro, stop=_STOP, version=2),
-        Variant("lm-eval-cot-5shot", extract_mmlu_pro_lm_eval, stop=_STOP),
+        # v2: the description in the system turn, as lm-eval renders it for a chat model (v1: in the user turn)
+        Variant("lm-eval-cot-5shot", extract_mmlu_pro_lm_eval, stop=_STOP, version=2),
+        Variant("lm-eval-cot-0shot", extract_mmlu_pro_lm_eval, stop=_STOP, version=2),
     ),
     order=20,
 )
