@@ -11,6 +11,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from rlev_cli.errors import RlevError
+
 REWARD_MODES = ("rlev", "correctness", "uniform", "shuffled")
 
 
@@ -26,10 +28,18 @@ def value_scale(value: float, alpha: float = 10.0) -> float:
 def prepare_values(values: Sequence[float], mode: str, alpha: float, seed: int) -> tuple[list[float], float]:
     """Values as the reward will see them, and the uniform scale s̄ (mean s over the training set).
 
+    Every value must be a share in [0, 1] (`rlev_cli.valuecheck` checks the table at the door): one NaN would
+    make s̄ NaN and the whole `--reward uniform` run learn nothing.
+
     >>> prepare_values([0.0, 0.05, 0.2], "shuffled", 10.0, seed=0)[0] != [0.0, 0.05, 0.2]
     True
+    >>> prepare_values([0.0, 0.05, 0.2], "uniform", 10.0, seed=0)[1]
+    1.5
     """
     values = [float(v) for v in values]
+    bad = [v for v in values if not 0.0 <= v <= 1.0]  # False for NaN too
+    if bad:
+        raise RlevError(f"{len(bad)} value(s) outside [0, 1] (first: {bad[0]}); the reward needs shares in [0, 1]")
     mean_scale = sum(value_scale(v, alpha) for v in values) / max(len(values), 1)
     if mode == "shuffled":
         shuffled = list(values)
@@ -62,6 +72,8 @@ class RlevReward:
     def __init__(self, mode: str = "rlev", alpha: float = 10.0, uniform_scale: float = 1.0, grader: Any = None) -> None:
         if mode not in REWARD_MODES:
             raise ValueError(f"unknown reward mode {mode!r}")
+        if not 1.0 <= uniform_scale <= 2.0:  # False for NaN too
+            raise RlevError(f"uniform scale {uniform_scale}: s̄ is a mean of s(x) in [1, 2]")
         if grader is None:
             from rlev_cli.verify.grade import Grader
 

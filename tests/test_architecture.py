@@ -21,6 +21,7 @@ LAYERS = {
         "models",
         "runs",
         "threads",
+        "valuecheck",
         "__init__",
     },
     "shared": {"verify", "rewards", "generate"},

@@ -10,12 +10,13 @@ from rlev_cli.evaluate import benchmarks as registry
 from rlev_cli.generate import BACKENDS
 from rlev_cli.settings import setting
 from rlev_cli.threads import ThreadSettings
+from rlev_cli.valuecheck import ValueSettings
 from rlev_cli.verify.settings import GradingSettings
 from rlev_cli.workspace import WorkspaceSettings
 
 
 @dataclass
-class EvalConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
+class EvalConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSettings):
     """Settings of `rlev evaluate`."""
 
     runs: list[Path] = setting(factory=list, cli=False, help="Run folders [default: the latest run].")

@@ -23,6 +23,7 @@ from rlev_cli.evaluate.metrics import average_rows, bucket_rows, summarize
 from rlev_cli.evaluate.rendering import render_items
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
+from rlev_cli.valuecheck import BadValues, check_values
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class EvalResult:
     warnings: list[str]
     grading: dict[str, Any]  # verifier, seconds spent grading, judge requests and cache hits
     too_long: dict[str, dict[str, int]] = field(default_factory=dict)  # model -> benchmark -> prompts left out
+    bad_values: dict[str, Any] | None = None  # in-domain rows left out by --skip-bad-values (valuecheck)
 
 
 def resolve_targets(config: EvalConfig) -> list[Target]:
@@ -139,8 +141,9 @@ def for_target(items: dict[str, list[Item]], target: Target, config: EvalConfig 
     return {**items, "indomain": rebuilt}
 
 
-def indomain_rows(config: EvalConfig) -> list[dict[str, Any]]:
-    """The rows of the questions table to evaluate (split filter applied); the value column checked."""
+def indomain_rows(config: EvalConfig) -> tuple[list[dict[str, Any]], BadValues]:
+    """The rows of the questions table to evaluate (split filter applied), the value column checked: its
+    values in [0, 1], else an error (or, with --skip-bad-values, those rows left out and returned)."""
     import pyarrow.compute as pc
 
     from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
@@ -157,7 +160,10 @@ def indomain_rows(config: EvalConfig) -> list[dict[str, Any]]:
         table = table.filter(pc.equal(table["split"], config.split))
     if table.num_rows == 0:
         raise RlevError(f"{path}: no rows in split {config.split!r} to evaluate")
-    return cast(list[dict[str, Any]], table.to_pylist())
+    table, bad = check_values(table, config.value_column, path, config.skip_bad_values)
+    if table.num_rows == 0:
+        raise RlevError(f"{path}: every row of split {config.split!r} has a bad {config.value_column!r} value")
+    return cast(list[dict[str, Any]], table.to_pylist()), bad
 
 
 def indomain_items(rows: list[dict[str, Any]], config: EvalConfig, target_prompt: str | None = None) -> list[Item]:
@@ -200,15 +206,18 @@ def value_sources(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
 
 def build_items(
     config: EvalConfig,
-) -> tuple[dict[str, list[Item]], dict[str, int], dict[str, str], list[dict[str, Any]]]:
+) -> tuple[dict[str, list[Item]], dict[str, int], dict[str, str], list[dict[str, Any]], BadValues | None]:
     """Items per benchmark, unlabeled counts, the benchmarks that could not be loaded (with why) and the
     in-domain rows. With every benchmark selected, an unavailable one is reported and the others run; an
-    explicit list fails before any generation, naming every unavailable benchmark."""
-    items, unlabeled, missing, rows = {}, {}, {}, []
+    explicit list fails before any generation, naming every unavailable benchmark. Last: the in-domain rows
+    left out for a bad value (--skip-bad-values), or None without in-domain items."""
+    items, unlabeled, missing = {}, {}, {}
+    rows: list[dict[str, Any]] = []
+    bad: BadValues | None = None
     for benchmark in config.benchmark_list:
         try:
             if benchmark == "indomain":
-                rows = indomain_rows(config)
+                rows, bad = indomain_rows(config)
                 found, skipped = indomain_items(rows, config), 0
             else:
                 found, skipped = load_items(
@@ -227,7 +236,7 @@ def build_items(
             f"{len(missing)} benchmark(s) unavailable, nothing generated: "
             + "; ".join(f"{b}: {why}" for b, why in missing.items())
         )
-    return items, unlabeled, missing, rows
+    return items, unlabeled, missing, rows, bad
 
 
 def output_dir(config: EvalConfig, targets: list[Target]) -> Path:
@@ -261,8 +270,13 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         workers=config.verify_workers,
     )
     targets = resolve_targets(config)
-    items, unlabeled, missing, rows = build_items(config)
+    items, unlabeled, missing, rows, bad = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
+    if bad and bad.n:
+        warnings.append(
+            f"--skip-bad-values: {bad.n} in-domain row(s) with a {bad.column!r} value outside [0, 1] left out "
+            f"({bad.describe()})"
+        )
     out_dir = output_dir(config, targets)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any model is loaded
     from rlev_cli.runs import check_train_overlap, refuse_links  # refuses runs evaluated on their training items
@@ -326,6 +340,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         "bucket_order": "value ascending, ties by id",
         "max_prompt_length": config.max_prompt_length,
         "too_long": too_long,
+        "bad_values": bad.as_dict() if bad else None,
     }
     write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
     write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
@@ -359,6 +374,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
             "judge_cache_hits": getattr(grader.judge, "cache_hits", None),
         },
         too_long,
+        bad.as_dict() if bad else None,
     )
 
 

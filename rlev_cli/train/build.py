@@ -339,7 +339,10 @@ def eval_rows(data: Path, config: TrainConfig) -> list[dict[str, Any]]:
     column = config.value_column
     test = table.filter(pc.equal(table["split"], "test"))
     if column in test.column_names:
+        from rlev_cli.valuecheck import check_values
+
         test = test.filter(pc.is_valid(test[column]))
+        test, _ = check_values(test, column, data, config.skip_bad_values)  # as the train split's
     if test.num_rows == 0 or column not in test.column_names:
         raise RlevError(
             f"--eval-steps {config.eval_steps}: {data} has no test row with a {column!r} value to evaluate on; "
@@ -376,11 +379,17 @@ def build_trainer(
     from rlev_cli.train.logs import RolloutLog, RunLogCallback
 
     tokenizer = load_tokenizer(model)
-    train_rows = load_train_rows(data, config.value_column, config.max_train_samples)
+    train_rows = load_train_rows(data, config.value_column, config.max_train_samples, config.skip_bad_values)
     if train_rows.n_without_value:
         out.warn(
             f"{train_rows.n_without_value} of {train_rows.n_train_split} train row(s) have no "
             f"{config.value_column!r} value and are left out (label them with `rlev predict-values`)"
+        )
+    if train_rows.bad_values.n:
+        bad = train_rows.bad_values
+        out.warn(
+            f"--skip-bad-values: {bad.n} train row(s) with a {bad.column!r} value outside [0, 1] left out "
+            f"({bad.describe()})"
         )
 
     def prompted(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float, int]:
@@ -456,6 +465,7 @@ def build_trainer(
         "trained_on": [(p["id"], p["question"]) for p in prompts],  # for the leakage check of `evaluate`
         "n_train_split": train_rows.n_train_split,
         "n_without_value": train_rows.n_without_value,
+        "bad_values": train_rows.bad_values.as_dict(),
         "n_too_long": too_long,
         "uniform_scale": uniform_scale,
         "trl_config": {

@@ -14,6 +14,7 @@ from rlev_cli.errors import RlevError
 from rlev_cli.rewards import REWARD_MODES
 from rlev_cli.settings import setting
 from rlev_cli.threads import ThreadSettings
+from rlev_cli.valuecheck import ValueSettings
 from rlev_cli.verify.settings import GradingSettings
 from rlev_cli.workspace import WorkspaceSettings
 
@@ -29,7 +30,7 @@ LOSS_TYPES = ("dapo", "grpo", "dr_grpo", "bnpo", "cispo", "sapo", "luspo", "vesp
 
 
 @dataclass
-class TrainConfig(GradingSettings, ThreadSettings, WorkspaceSettings):
+class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSettings):
     """Settings of `rlev train`."""
 
     data: Path | None = setting(None, help="Questions table [default: the workspace's].")

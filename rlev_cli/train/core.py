@@ -49,6 +49,7 @@ class TrainResult:
     n_ungraded_response: int = 0  # of those, completions ungraded because of what they wrote (reward 0, wrong)
     algo: str = ""  # the run's own settings (a resumed run's saved ones, not the command line's defaults)
     reward: str = ""
+    n_bad_value: int = 0  # train rows left out for a NaN, infinite, negative or > 1 value (--skip-bad-values)
 
 
 def resolve_run_dir(config: TrainConfig) -> Path:
@@ -94,7 +95,8 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
     from rlev_cli.train.build import check_steps
     from rlev_cli.train.data import load_train_rows
 
-    rows = load_train_rows(data, config.value_column, config.max_train_samples)  # missing file/column/rows
+    # missing file, column or rows; a bad value (rlev_cli.valuecheck)
+    rows = load_train_rows(data, config.value_column, config.max_train_samples, config.skip_bad_values)
     check_steps(config, len(rows.rows))  # a run that would train 0 steps, said before the model loads
     if config.eval_steps:
         from rlev_cli.train.build import eval_rows
@@ -442,6 +444,7 @@ def train_here(
                 "n_too_long": info["n_too_long"],
                 "n_train_split": info["n_train_split"],
                 "n_without_value": info["n_without_value"],
+                "bad_values": info["bad_values"],
                 "n_completions": rollouts.n_completions,
                 "n_ungraded": rollouts.n_ungraded,
                 "ungraded_reasons": rollouts.ungraded_reasons,
@@ -477,9 +480,10 @@ def train_here(
         info["n_without_value"],
         trainer.rollout_log.n_completions,
         trainer.rollout_log.n_ungraded,
-        trainer.rollout_log.n_ungraded_response,
+        n_ungraded_response=trainer.rollout_log.n_ungraded_response,
         algo=config.algo,
         reward=config.reward,
+        n_bad_value=info["bad_values"]["n"],
     )
 
 
@@ -509,7 +513,8 @@ def _result_from_disk(run_dir: Path) -> TrainResult:
         manifest.get("n_without_value", 0),
         manifest.get("n_completions", 0),
         manifest.get("n_ungraded", 0),
-        manifest.get("n_ungraded_response", 0),
+        n_ungraded_response=manifest.get("n_ungraded_response", 0),
         algo=manifest.get("algo", ""),
         reward=manifest.get("reward", ""),
+        n_bad_value=manifest.get("bad_values", {}).get("n", 0),
     )

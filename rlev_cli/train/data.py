@@ -13,6 +13,7 @@ from rlev_cli.generate import prompt_token_count
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.rewards import prepare_values
 from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions_hashed
+from rlev_cli.valuecheck import BadValues, check_values
 
 COLUMNS = ("id", "answer", "qtype")
 
@@ -24,10 +25,13 @@ class TrainRows:
     rows: list[dict[str, Any]]
     n_train_split: int  # rows of the train split
     n_without_value: int  # of those, rows whose value column is null (left out)
+    bad_values: BadValues  # of those, rows whose value is NaN, infinite, < 0 or > 1 (left out with --skip-bad-values)
     data_sha256: str = ""  # SHA-256 of the table's bytes these rows were parsed from (the run's provenance)
 
 
-def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) -> TrainRows:
+def load_train_rows(
+    path: Path, value_column: str, max_rows: int | None = None, skip_bad_values: bool = False
+) -> TrainRows:
     table, sha256 = read_questions_hashed(path, UNSCORED_QUESTION_COLUMNS)
     if value_column not in table.column_names:
         raise RlevError(
@@ -37,9 +41,12 @@ def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) 
     train = table.filter(pc.equal(table["split"], "train"))
     table = train.filter(pc.is_valid(train[value_column]))
     n_without_value = train.num_rows - table.num_rows
+    table, bad_values = check_values(table, value_column, path, skip_bad_values)  # the whole split, before max_rows
     if table.num_rows == 0:
         raise RlevError(
-            f"{path}: no train rows with a {value_column!r} value ({train.num_rows} train row(s) without one); "
+            f"{path}: no train rows with a {value_column!r} value ({n_without_value} train row(s) without one"
+            + (f", {bad_values.n} with a bad one left out" if bad_values.n else "")
+            + "); "
             "run `rlev predict-values`, ingest more exams or lower --test-fraction"
         )
     if max_rows:
@@ -50,7 +57,7 @@ def load_train_rows(path: Path, value_column: str, max_rows: int | None = None) 
     rows = table.select(["question", *COLUMNS, value_column, *extra]).to_pylist()
     for row in rows:
         row["value"] = float(row.pop(value_column)) if value_column != "value" else float(row["value"])
-    return TrainRows(rows, train.num_rows, n_without_value, sha256)
+    return TrainRows(rows, train.num_rows, n_without_value, bad_values, sha256)
 
 
 def row_system_prompt(row: dict[str, Any], system_prompt: str | None) -> str:

@@ -3,7 +3,9 @@
 Flow: read the table -> (difficulty mapping | saved model | fit) -> out-of-fold report against a trivial
 baseline (mean value per question type) -> fit on all scored rows -> fill `value_pred` for every row and
 `value` where it is missing (or everywhere with --all) -> write table, model (.skops) and report.
-Folds are grouped by exam: a question's own exam never helps predict it.
+Folds are grouped by exam: a question's own exam never helps predict it. With --all (the noisy-value
+ablation) a scored row's written value is its out-of-fold prediction, the very one the report measures:
+the model fitted on all scored rows has seen that row, and its in-sample error is several times smaller.
 """
 
 from __future__ import annotations
@@ -236,7 +238,8 @@ def fit_and_report(
     text_all = CharNgramHasher(n_features=N_TEXT_FEATURES).transform(X_all["question"])  # stateless: once
     scored_index = np.flatnonzero(truth)
     X, text = X_all.iloc[scored_index].reset_index(drop=True), text_all[scored_index]
-    sample = cv_sample(groups, config.seed)
+    # --all writes the out-of-fold predictions, so every scored row is cross-validated (no sample)
+    sample = np.arange(len(groups)) if config.replace_all else cv_sample(groups, config.seed)
     Xs, Ts = X.iloc[sample].reset_index(drop=True), text[sample]
     vs, ss, ts, gs = value[sample], score[sample], total[sample], groups[sample]
     folds = exam_folds(gs, config.folds)
@@ -263,8 +266,12 @@ def fit_and_report(
         "model": _metrics(oof, vs, ts, ss),
         "baseline_mean_per_qtype": _metrics(baseline, vs, ts, ss),
     }
+    if config.replace_all:
+        report["written"] = "scored rows: out-of-fold (the report's folds); unscored rows: the final model"
     regressor = ValueRegressor(model=model, seed=config.seed).fit(X, _y(target, value, score), text=text)
     predicted = _predict(regressor, target, frame, config.default_total, X_all, text_all)
+    if config.replace_all:  # each exam's values from a model that never saw that exam: what the report measures
+        predicted[scored_index] = oof  # `sample` is every scored row, in table order
     return predicted, report, {"pipeline": regressor, "target": target, "model": model}
 
 
