@@ -6,6 +6,7 @@ trainer for the algorithm, train, save. Multi-process runs re-enter here through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,12 +70,15 @@ def resolve_run_dir(config: TrainConfig) -> Path:
         return latest
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = f"{stamp}-{config.algo.replace('+', 'p')}-{config.reward}"
-    run_dir = runs / name
+    runs.mkdir(parents=True, exist_ok=True)
     suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = runs / f"{name}-{suffix}"
-    return run_dir
+    while True:  # claimed by an atomic mkdir: two runs started in the same second never share a folder
+        run_dir = runs / (name if suffix == 1 else f"{name}-{suffix}")
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            suffix += 1
 
 
 def interrupted_run(config: TrainConfig, since: float) -> Path | None:
@@ -141,11 +145,24 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
             judge.check_alive()
         finally:
             judge.close()
-    run_dir = resolve_run_dir(config)
+    run_dir = resolve_run_dir(config)  # a new run's folder is claimed here, empty
     from rlev_cli.train.build import check_trl_config
 
-    check_trl_config(config, run_dir)  # --trl fields and TRL's own checks, before the run folder exists
+    try:
+        check_trl_config(config, run_dir)  # --trl fields and TRL's own checks, before anything is written
+    except BaseException:
+        if run_dir.is_dir() and not any(run_dir.iterdir()):
+            _remove_run(run_dir)  # the empty folder this call claimed: a failed pre-flight leaves no run behind
+        raise
     return data, model, run_dir
+
+
+def _remove_run(run_dir: Path) -> None:
+    """Remove a run that never started, and the workspace's runs/ folder if that leaves it empty."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    if run_dir.parent.name == RUNS_DIR:
+        with contextlib.suppress(OSError):  # not empty: other runs live there
+            run_dir.parent.rmdir()
 
 
 TRACKER_PACKAGES = {
@@ -285,21 +302,22 @@ def run_training(
             "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
             "set the rollout size with --rollout-prompts"
         )
-    data, model, run_dir = prepare(config)  # every check before the run folder exists
-    # nothing (ours or TRL's) is written through a link planted in the run folder
-    refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
-    data_sha256 = file_sha(data)
-    if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
-        check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
-    new_run = not run_dir.exists()
+    # a new run: a folder named by --output that did not exist, or the one prepare() claimed under runs/
+    new_run = not config.resume and not (config.output and Path(config.output).exists())
+    data, model, run_dir = prepare(config)  # every check before anything is written in the run folder
     try:
+        # nothing (ours or TRL's) is written through a link planted in the run folder
+        refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
+        data_sha256 = file_sha(data)
+        if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
+            check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
         return _start(config, data, data_sha256, model, run_dir, overrides, progress)
     except BaseException:
         # A run that failed before its first step is removed: left behind, it would be "the latest run" of
         # `evaluate` and the folder that `--resume` retries.
         untouched = not checkpoints(run_dir)[0] and not (run_dir / "metrics.parquet").exists()
         if new_run and untouched and not os.environ.get("RLEV_WORKER"):
-            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove_run(run_dir)
         raise
 
 

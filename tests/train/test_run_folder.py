@@ -107,3 +107,18 @@ def test_evaluate_refuses_a_link_in_the_runs_eval_folder(tmp_path, tiny_model_di
         f"{run / 'eval'}: remove it"
     )
     assert list(outside.iterdir()) == []
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_folders(workspace, monkeypatch):
+    """The folder of a new run is claimed by an atomic mkdir: two `rlev train` started in the same second
+    (same algorithm and reward) each get one (the name used to be chosen by `exists()` and shared)."""
+    import time
+
+    from rlev_cli.train.config import TrainConfig
+    from rlev_cli.train.core import resolve_run_dir
+
+    monkeypatch.setattr(time, "strftime", lambda fmt, *args: "20261202-180000")
+    config = TrainConfig(workspace=workspace, algo="grpo", reward="rlev")
+    first, second = resolve_run_dir(config), resolve_run_dir(config)
+    assert (first.name, second.name) == ("20261202-180000-grpo-rlev", "20261202-180000-grpo-rlev-2")
+    assert first.is_dir() and second.is_dir()
