@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole RLEV chain on the bundled real exams, offline, with the tiny model (about 1 minute on 2 CPU
-# cores, measured 1 min 01 s): ingest -> predict-values -> train each algorithm briefly (and the correctness-only baseline)
+# cores, measured 50 s at load 0.6): ingest -> predict-values -> train each algorithm briefly (and the correctness-only baseline)
 # -> evaluate side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
