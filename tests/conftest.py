@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,21 @@ def pytest_configure(config) -> None:
             f"the tests read the shared fixtures at {FIXTURES}, which is not there: check out ../shared beside "
             "this repository, or set RLEV_FIXTURES=DIR (the folder holding exams/ and ood/)"
         )
+
+
+@pytest.fixture(autouse=True)
+def fresh_verdict_caches() -> None:
+    """Each test grades with empty verdict caches: a verdict cached by an earlier test (or, in a mutation
+    run's forked test process, by the unmutated code) never answers for this one. Only modules already
+    imported are touched, so no test imports the verifier through this fixture."""
+    check, extract = sys.modules.get("rlev_cli.verify.check"), sys.modules.get("rlev_cli.verify.extract")
+    if check is not None:
+        check._CACHE.clear()
+        check._JOB_CACHE.clear()
+    if extract is not None:
+        for value in vars(extract).values():
+            if hasattr(value, "cache_clear"):
+                value.cache_clear()
 
 
 @pytest.fixture(autouse=True)
