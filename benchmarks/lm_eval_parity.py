@@ -308,21 +308,15 @@ def item_id(bench: str, doc: dict[str, Any]) -> str:
     return f"{doc['_config']}/val/{doc['id']}"
 
 
-def rendered(tokenizer: Any, messages: list[dict[str, str]]) -> str:
-    return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+def compare(rlev_out: Path, lm: dict[str, Any]) -> dict[str, Any]:
+    """Per benchmark: counts of identical prompts (as each harness rendered them), responses, extractions and
+    verdicts; the differences."""
+    from rlev_cli.evaluate.benchmarks.registry import get
 
-
-def compare(model: str, rlev_out: Path, lm: dict[str, Any], data: Path, limit: int) -> dict[str, Any]:
-    """Per benchmark: counts of identical prompts, responses, extractions and verdicts; the differences."""
-    from transformers import AutoTokenizer
-
-    from rlev_cli.evaluate.benchmarks.registry import get, load_items
-
-    tokenizer = AutoTokenizer.from_pretrained(model)
     predictions = pq.read_table(rlev_out / "predictions.parquet").to_pylist()
+    fields = ("prompt", "response", "extracted", "correct")
     report: dict[str, Any] = {"lm_eval_version": lm["version"], "benchmarks": {}}
     for bench, (variant, task) in PAIRS.items():
-        items = {it.id: it for it in load_items(bench, data, 0, "val", variant)[0][:limit]}
         ours = {p["id"]: p for p in predictions if p["benchmark"] == bench}
         cut = get(bench).variant(variant).cut
         rows, diffs = [], []
@@ -330,36 +324,30 @@ def compare(model: str, rlev_out: Path, lm: dict[str, Any], data: Path, limit: i
         for sample in samples:
             key = item_id(bench, sample["doc"])
             mine = ours[key]
-            theirs_letter = str(sample["extracted"]).strip("()")
-            theirs_letter = None if theirs_letter == "[invalid]" else theirs_letter
-            same = {
-                "prompt": rendered(tokenizer, items[key].messages) == sample["context"],
-                "response": cut(mine["response"]) == sample["response"],
-                "extracted": mine["extracted"] == theirs_letter,
-                "correct": bool(mine["correct"]) == (sample["correct"] == 1.0),
+            letter = str(sample["extracted"]).strip("()")
+            rlev_side = {
+                "prompt": mine["rendered_prompt"],  # what rlev gave the model, as recorded in predictions.parquet
+                "response": cut(mine["response"]),
+                "extracted": mine["extracted"],
+                "correct": bool(mine["correct"]),
             }
+            lm_side = {
+                "prompt": sample["context"],
+                "response": sample["response"],
+                "extracted": None if letter == "[invalid]" else letter,
+                "correct": sample["correct"] == 1.0,
+            }
+            same = {field: rlev_side[field] == lm_side[field] for field in fields}
             rows.append(same)
-            for field, ok in same.items():
-                if not ok:
-                    ours_value = {
-                        "prompt": rendered(tokenizer, items[key].messages),
-                        "response": cut(mine["response"]),
-                        "extracted": mine["extracted"],
-                        "correct": mine["correct"],
-                    }[field]
-                    theirs_value = {
-                        "prompt": sample["context"],
-                        "response": sample["response"],
-                        "extracted": theirs_letter,
-                        "correct": sample["correct"] == 1.0,
-                    }[field]
-                    diffs.append({"id": key, "field": field, "rlev": ours_value, "lm_eval": theirs_value})
+            diffs += [
+                {"id": key, "field": f, "rlev": rlev_side[f], "lm_eval": lm_side[f]} for f in fields if not same[f]
+            ]
         n = len(rows)
         report["benchmarks"][bench] = {
             "rlev_variant": variant,
             "lm_eval_task": task,
             "n": n,
-            **{f"same_{f}": sum(r[f] for r in rows) for f in ("prompt", "response", "extracted", "correct")},
+            **{f"same_{f}": sum(r[f] for r in rows) for f in fields},
             "acc_rlev": round(100 * sum(bool(ours[k]["correct"]) for k in ours) / max(len(ours), 1), 2),
             "acc_lm_eval": round(100 * sum(s["correct"] for s in samples) / max(n, 1), 2),
             "lm_eval_filter": FILTERS[bench],
@@ -409,7 +397,7 @@ def main() -> None:
     start = time.perf_counter()
     run_rlev(model, data, work / "rlev", args.limit, args.max_new_tokens)
     lm = run_lm_eval(lm_eval_python(args.lm_eval_python), model, tasks_dir, work / "lm_eval.json", args.max_new_tokens)
-    report = compare(model, work / "rlev", lm, data, args.limit)
+    report = compare(work / "rlev", lm)
     report.update(model=model, seconds=time.perf_counter() - start, work=str(work))
     (work / "parity.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.json:
