@@ -325,34 +325,27 @@ def check_steps(config: TrainConfig, n_prompts: int) -> None:
 
 
 def eval_rows(data: Path, config: TrainConfig) -> list[dict[str, Any]]:
-    """The test split's rows with a value, for `--eval-steps` (TRL's eval_dataset).
+    """The test split's rows with a value, for `--eval-steps` (TRL's eval_dataset), checked as the train
+    split's are.
 
     Raises:
         RlevError: when the table has no such row.
     """
-    import pyarrow.compute as pc
-
     from rlev_cli.errors import RlevError
     from rlev_cli.schema import UNSCORED_QUESTION_COLUMNS, read_questions
+    from rlev_cli.train.data import split_with_values, value_rows
 
     table = read_questions(data, UNSCORED_QUESTION_COLUMNS)
     column = config.value_column
-    test = table.filter(pc.equal(table["split"], "test"))
-    if column in test.column_names:
-        from rlev_cli.valuecheck import check_values
-
-        test = test.filter(pc.is_valid(test[column]))
-        test, _ = check_values(test, column, data, config.skip_bad_values)  # as the train split's
-    if test.num_rows == 0 or column not in test.column_names:
+    test = None
+    if column in table.column_names:
+        test = split_with_values(table, "test", column, data, config.skip_bad_values)[0]
+    if test is None or test.num_rows == 0:
         raise RlevError(
             f"--eval-steps {config.eval_steps}: {data} has no test row with a {column!r} value to evaluate on; "
             "ingest with --test-fraction > 0, or drop --eval-steps"
         )
-    extra = ["system_prompt"] if "system_prompt" in test.column_names else []
-    rows: list[dict[str, Any]] = test.select(["question", "id", "answer", "qtype", column, *extra]).to_pylist()
-    for row in rows:
-        row["value"] = float(row.pop(column))
-    return rows
+    return value_rows(test, column)
 
 
 def build_trainer(

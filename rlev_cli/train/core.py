@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.output import out
-from rlev_cli.runs import check_resume_data, check_weights, file_sha, latest_run, record_data, refuse_links
+from rlev_cli.runs import check_resume_data, check_weights, latest_run, record_data, refuse_links
 from rlev_cli.settings import as_dict
 from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
@@ -93,8 +93,9 @@ def interrupted_run(config: TrainConfig, since: float) -> Path | None:
     return run
 
 
-def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
-    """All cheap checks, in the order a user fixes them: data, model, vLLM, launcher."""
+def prepare(config: TrainConfig) -> tuple[Path, str, str, Path]:
+    """All cheap checks, in the order a user fixes them: data, model, vLLM, launcher. Returns the table, the
+    SHA-256 of the bytes its train rows were checked from, the model and the run folder."""
     data = Path(config.data) if config.data else Path(config.workspace) / QUESTIONS_FILE
     from rlev_cli.train.build import check_steps
     from rlev_cli.train.data import load_train_rows
@@ -154,7 +155,7 @@ def prepare(config: TrainConfig) -> tuple[Path, str, Path]:
         if run_dir.is_dir() and not any(run_dir.iterdir()):
             _remove_run(run_dir)  # the empty folder this call claimed: a failed pre-flight leaves no run behind
         raise
-    return data, model, run_dir
+    return data, rows.data_sha256, model, run_dir
 
 
 def _remove_run(run_dir: Path) -> None:
@@ -304,11 +305,10 @@ def run_training(
         )
     # a new run: a folder named by --output that did not exist, or the one prepare() claimed under runs/
     new_run = not config.resume and not (config.output and Path(config.output).exists())
-    data, model, run_dir = prepare(config)  # every check before anything is written in the run folder
+    data, data_sha256, model, run_dir = prepare(config)  # every check before anything is written in the run folder
     try:
         # nothing (ours or TRL's) is written through a link planted in the run folder
         refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
-        data_sha256 = file_sha(data)
         if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
             check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
         return _start(config, data, data_sha256, model, run_dir, overrides, progress)

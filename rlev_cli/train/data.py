@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from rlev_cli.errors import RlevError
@@ -38,11 +39,8 @@ def load_train_rows(
             f"{path}: no value column {value_column!r} (columns: {', '.join(table.column_names)}); "
             "run `rlev predict-values` or pass --value-column"
         )
-    train = table.filter(pc.equal(table["split"], "train"))
-    table = train.filter(pc.is_valid(train[value_column]))
-    n_without_value = train.num_rows - table.num_rows
-    table, bad_values = check_values(table, value_column, path, skip_bad_values)  # the whole split, before max_rows
-    if table.num_rows == 0:
+    train, n_train, n_without_value, bad_values = split_with_values(table, "train", value_column, path, skip_bad_values)
+    if train.num_rows == 0:
         raise RlevError(
             f"{path}: no train rows with a {value_column!r} value ({n_without_value} train row(s) without one"
             + (f", {bad_values.n} with a bad one left out" if bad_values.n else "")
@@ -50,14 +48,29 @@ def load_train_rows(
             "run `rlev predict-values`, ingest more exams or lower --test-fraction"
         )
     if max_rows:
-        table = table.slice(0, max_rows)
-    # The questions table gains a nullable system_prompt column (the release's own policy prompt per row);
-    # older tables do not have it.
+        train = train.slice(0, max_rows)
+    return TrainRows(value_rows(train, value_column), n_train, n_without_value, bad_values, sha256)
+
+
+def split_with_values(
+    table: pa.Table, split: str, value_column: str, path: Path, skip_bad_values: bool
+) -> tuple[pa.Table, int, int, BadValues]:
+    """The rows of one split that have a value, checked (rlev_cli.valuecheck, the whole split before any
+    --max-train-samples); with the split's size and how many rows were left out for a null value."""
+    part = table.filter(pc.equal(table["split"], split))
+    valued = part.filter(pc.is_valid(part[value_column]))
+    checked, bad_values = check_values(valued, value_column, path, skip_bad_values)
+    return checked, part.num_rows, part.num_rows - valued.num_rows, bad_values
+
+
+def value_rows(table: pa.Table, value_column: str) -> list[dict[str, Any]]:
+    """The rows TRL gets: question, id, answer, qtype, the row's system prompt where the table has the column
+    (the release's own policy prompt; older tables do not), and the value as `value`."""
     extra = ["system_prompt"] if "system_prompt" in table.column_names else []
-    rows = table.select(["question", *COLUMNS, value_column, *extra]).to_pylist()
+    rows: list[dict[str, Any]] = table.select(["question", *COLUMNS, value_column, *extra]).to_pylist()
     for row in rows:
         row["value"] = float(row.pop(value_column)) if value_column != "value" else float(row["value"])
-    return TrainRows(rows, train.num_rows, n_without_value, bad_values, sha256)
+    return rows
 
 
 def row_system_prompt(row: dict[str, Any], system_prompt: str | None) -> str:
