@@ -45,7 +45,7 @@ def cores() -> int:
     """The cores this process may run on (a batch system's CPU set, not the whole machine)."""
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
+    except (AttributeError, OSError):  # macOS, Windows; a process whose affinity cannot be read
         return os.cpu_count() or 1
 
 

@@ -23,9 +23,6 @@ from rlev_cli.errors import RlevError
 VERIFIERS = ("rule", "judge", "rule+judge")
 
 
-CAUSES = ("reference", "response", "grader")  # why an answer is ungraded (Verdict.cause)
-
-
 @dataclass(frozen=True)
 class Verdict:
     """The grade of one answer. `source` is 'rule' or 'judge' (who decided), or 'none' when ungraded.
@@ -38,11 +35,6 @@ class Verdict:
     reason: str = ""  # why it is ungraded ("" when graded)
     judge_score: float | None = None  # P(YES) / (P(YES) + P(NO)) when the judge returned logprobs
     cause: str = ""  # "" | "reference" | "response" | "grader"
-
-    @property
-    def ungradable_response(self) -> bool:
-        """Ungraded because of what the response wrote: counted as wrong, and counted apart."""
-        return self.cause == "response"
 
 
 def rule_verdict(ok: bool | None, reason: str) -> Verdict:

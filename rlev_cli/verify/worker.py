@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rlev_cli.threads import cores
+
 Verdict = tuple[bool | None, str]
 
 STARTUP_TIMEOUT_S = 120.0  # importing sympy + math-verify on a busy machine
@@ -215,13 +217,9 @@ class MathWorker:
         return first + len(chunk)
 
 
-def free_cores() -> int:
+def grading_cores() -> int:
     """The cores free for grading: every core this process may run on but one (the training loop's)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, cores() - 1)
 
 
 class WorkerPool:
@@ -232,7 +230,7 @@ class WorkerPool:
     def __init__(self, size: int = 0) -> None:
         self._lock = threading.Lock()
         self.workers: list[MathWorker] = []
-        self.size = size or free_cores()
+        self.size = size or grading_cores()
         if hasattr(os, "register_at_fork"):  # a lock held by another thread at fork time stays held
             os.register_at_fork(after_in_child=self._new_lock)
 
@@ -242,7 +240,7 @@ class WorkerPool:
     def resize(self, size: int) -> None:
         """Use `size` workers (0: the cores free); extra running workers are closed."""
         with self._lock:
-            self.size = size or free_cores()
+            self.size = size or grading_cores()
             for worker in self.workers[self.size :]:
                 worker.close()
             del self.workers[self.size :]
@@ -286,7 +284,7 @@ def math_pool(size: int | None = None) -> WorkerPool:
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = WorkerPool(size or 0)
-        elif size is not None and (size or free_cores()) != _POOL.size:
+        elif size is not None and (size or grading_cores()) != _POOL.size:
             _POOL.resize(size)
         return _POOL
 

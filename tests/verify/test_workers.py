@@ -10,7 +10,7 @@ import pytest
 
 from rlev_cli.errors import RlevError
 from rlev_cli.verify.settings import GradingSettings
-from rlev_cli.verify.worker import MathWorker, WorkerPool, free_cores
+from rlev_cli.verify.worker import MathWorker, WorkerPool, grading_cores
 
 JOBS = [
     ["math", "\\frac{1}{2}", ["0.5"], True],
@@ -58,8 +58,8 @@ def test_the_pool_works_from_a_thread(pool):
 
 
 def test_the_default_is_the_cores_free_and_the_setting_is_checked():
-    assert free_cores() == max(1, len(os.sched_getaffinity(0)) - 1)
-    assert WorkerPool().size == free_cores() and WorkerPool(3).size == 3
+    assert grading_cores() == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert WorkerPool().size == grading_cores() and WorkerPool(3).size == 3
     assert GradingSettings().verify_workers == 0
     with pytest.raises(RlevError, match=r"--verify-workers -1: must be >= 0 \(0 = the cores free\)"):
         GradingSettings(verify_workers=-1)
@@ -75,7 +75,7 @@ def test_the_grader_sizes_the_process_pool_from_the_setting():
         assert grader.grade(["q"], ["Therefore, the answer is $y=5x+2$"], ["$5 x-y+2=0$"], ["fill_blank"])[0].correct
         assert math_pool().size == 3
         make_grader("rule", workers=0).grade(["q"], ["so 7"], ["7"], ["numeric"])
-        assert math_pool().size == free_cores()
+        assert math_pool().size == grading_cores()
     finally:
         math_pool(before)
 
