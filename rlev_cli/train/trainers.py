@@ -263,6 +263,19 @@ class _KlInReward(_GRPOBase):
         kl: torch.Tensor = old - output["ref_per_token_logps"]
         return kl
 
+    def _with_kl(self, output: Output, advantages: torch.Tensor, total: torch.Tensor) -> torch.Tensor:
+        """`advantages` with the per-token k1 reward-to-go added on graded completions (`total`: the gathered
+        rewards, NaN = ungraded); unchanged when the KL is not in the reward (β = 0, or not this mode)."""
+        kl = self._kl(output)
+        if kl is None:
+            return advantages
+        graded = ~torch.isnan(self._slice_local(total, output))
+        return kl_penalized_advantages(advantages, output["completion_mask"], kl, self.beta, graded)
+
+    def _group_size(self) -> int:
+        assert self.num_generations is not None  # GRPOConfig always sets it
+        return self.num_generations
+
     def _old_logps(self, output: Output) -> torch.Tensor:
         input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
         attention = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
@@ -292,12 +305,7 @@ class RlevGRPOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRP
 
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
-        kl = self._kl(output)
-        if kl is not None:
-            graded = ~torch.isnan(self._slice_local(self._local_rewards(output), output))
-            output["advantages"] = kl_penalized_advantages(
-                output["advantages"], output["completion_mask"], kl, self.beta, graded
-            )
+        output["advantages"] = self._with_kl(output, output["advantages"], self._local_rewards(output))
         return self._record(output)
 
 
@@ -316,10 +324,6 @@ class ReinforcePPTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, 
         super().__init__(*args, **kwargs)
         self.rpp_baseline = rpp_baseline
         self.kl_in_reward = kl_in_reward
-
-    def _group_size(self) -> int:
-        assert self.num_generations is not None  # GRPOConfig always sets it
-        return self.num_generations
 
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
@@ -369,14 +373,8 @@ class OpenRLHFRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward,
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
         total = self._local_rewards(output)  # gathered: whole groups
-        assert self.num_generations is not None  # GRPOConfig always sets it
-        advantages = self._slice_local(leave_one_out(total, self.num_generations), output)
-        kl = self._kl(output)
-        if kl is None:  # β = 0: one scalar per completion
-            output["advantages"] = advantages
-        else:
-            graded = ~torch.isnan(self._slice_local(total, output))
-            output["advantages"] = kl_penalized_advantages(advantages, output["completion_mask"], kl, self.beta, graded)
+        advantages = self._slice_local(leave_one_out(total, self._group_size()), output)
+        output["advantages"] = self._with_kl(output, advantages, total)  # β = 0: one scalar per completion
         return self._record(output)
 
 
