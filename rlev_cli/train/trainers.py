@@ -177,13 +177,23 @@ class _RecordsRollouts(_TrainerBase):
         columns = {name: last(extra[name]) if name in extra else [None] * n for name in _EXTRA_COLUMNS}
         rows = []
         prompts, completions = last(self._logs["prompt"]), last(self._logs["completion"])
+        rendered: dict[tuple[tuple[Any, Any], ...], str] = {}  # a group's G completions share one prompt
+
+        def shown(prompt: Any) -> Any:
+            if not isinstance(prompt, list):
+                return prompt
+            key = tuple((m.get("role"), m.get("content")) for m in prompt)
+            if key not in rendered:
+                rendered[key] = render(self.processing_class, prompt)
+            return rendered[key]
+
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
             reward = rewards[i]
             rows.append(
                 {
                     "id": columns["id"][i],
                     "prompt": _last_text(prompt),
-                    "rendered_prompt": render(self.processing_class, prompt) if isinstance(prompt, list) else prompt,
+                    "rendered_prompt": shown(prompt),
                     "completion": _last_text(completion),
                     "value": columns["value"][i],
                     "correct": columns["correct"][i],
