@@ -265,28 +265,27 @@ def _trl_value(key: str, raw: Any, annotation: Any) -> Any:
 
 
 def rollout_shape(config: TrainConfig) -> tuple[int, int]:
-    """(prompts per rollout, optimizer steps per rollout) as TRL will run them: a rollout is
-    `per_device_train_batch_size × processes × steps_per_generation` completions, G per prompt, and its
-    micro-batches make `steps_per_generation × num_iterations ÷ gradient_accumulation_steps` optimizer steps."""
-    batch, spg = config.batch_size, config.gradient_accumulation_steps
-    trl = config.trl
-    if str(trl.get("steps_per_generation", "")).isdigit():
-        spg = int(trl["steps_per_generation"])
-    elif str(trl.get("generation_batch_size", "")).isdigit():
-        spg = max(1, int(trl["generation_batch_size"]) // (batch * config.num_processes))
-    if config.recipe == "paper":
-        from rlev_cli.train.recipe import recipe_batch
+    """(prompts per rollout, optimizer steps per rollout) as TRL will run them, read from the run's TRL config
+    (`make_trl_config`: the recipe's batch, then any `--trl` field, completed by TRL's __post_init__), so that a
+    `--trl steps_per_generation`, generation_batch_size or num_iterations counts as TRL counts it. Each process
+    trains on `steps_per_generation` micro-batches of a rollout, `num_iterations` times, and an optimizer step
+    takes `gradient_accumulation_steps` of them."""
+    import torch
 
-        shape = recipe_batch(
-            config.rollout_prompts or 0,
-            config.num_generations,
-            config.num_processes,
-            config.gradient_accumulation_steps,
-        )
-        batch, spg = shape["per_device_train_batch_size"], shape["steps_per_generation"]
+    trl_config = make_trl_config(config, Path("rollout-shape"), torch.cuda.is_available())
+    batch, spg, total = (
+        trl_config.per_device_train_batch_size,
+        trl_config.steps_per_generation,
+        trl_config.generation_batch_size,
+    )
+    assert spg is not None and total is not None  # TRL's __post_init__ sets both
+    # TRL derives one from the other for the processes of the interpreter that builds the config: one before
+    # `accelerate launch` starts the run's --num-processes. A generation_batch_size given is the run's total.
+    if "generation_batch_size" in config.trl:
+        spg = total // (batch * config.num_processes)
     completions = batch * config.num_processes * spg
-    iterations = int(trl["num_iterations"]) if str(trl.get("num_iterations", "")).isdigit() else 1
-    return completions // config.num_generations, max(1, spg * iterations // config.gradient_accumulation_steps)
+    steps = spg * trl_config.num_iterations // trl_config.gradient_accumulation_steps
+    return completions // config.num_generations, max(1, steps)
 
 
 def check_steps(config: TrainConfig, n_prompts: int) -> None:

@@ -138,3 +138,41 @@ def test_last_text_of_a_logged_prompt_or_completion():
     assert _last_text([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]) == "a"
     assert _last_text([{"role": "assistant"}]) == ""
     assert (_last_text(None), _last_text([]), _last_text(["a", "b"]), _last_text(5)) == ("", "[]", "['a', 'b']", "5")
+
+
+@pytest.mark.parametrize(
+    "options,shape",
+    [
+        ({"recipe": "paper", "rollout_prompts": 8}, (8, 4)),
+        # the user's --trl field is the last one TRL gets: 8 micro-batches of 8, not the recipe's 4
+        ({"recipe": "paper", "rollout_prompts": 8, "trl": {"steps_per_generation": "8"}}, (16, 8)),
+        ({"recipe": "paper", "rollout_prompts": 8, "trl": {"num_iterations": "2"}}, (8, 8)),
+        ({"batch_size": 8, "trl": {"generation_batch_size": "16"}}, (4, 2)),
+        ({"batch_size": 8, "gradient_accumulation_steps": 2, "trl": {"num_iterations": "2"}}, (4, 2)),
+        ({"batch_size": 8, "num_processes": 2}, (4, 1)),
+        ({"batch_size": 8, "num_processes": 2, "trl": {"generation_batch_size": "32"}}, (8, 2)),
+    ],
+)
+def test_the_rollout_shape_is_the_one_trl_runs(tmp_path, options, shape):
+    """check_steps' rollout is TRL's: read from the GRPOConfig/RLOOConfig the run builds (it recomputed the shape
+    by hand, letting the recipe's steps_per_generation win over the user's `--trl steps_per_generation`)."""
+    from rlev_cli.train.build import make_trl_config, rollout_shape
+    from rlev_cli.train.config import TrainConfig
+
+    config = TrainConfig(**options)
+    assert rollout_shape(config) == shape
+    trl = make_trl_config(config, tmp_path, cuda=False)  # one process here: TRL's own figures
+    if config.num_processes == 1:
+        per_rollout = trl.steps_per_generation * trl.num_iterations // trl.gradient_accumulation_steps
+        assert shape == (trl.generation_batch_size // config.num_generations, per_rollout)
+
+
+def test_a_rollout_grown_by_the_users_steps_per_generation_is_checked():
+    from rlev_cli.errors import RlevError
+    from rlev_cli.train.build import check_steps
+    from rlev_cli.train.config import TrainConfig
+
+    config = TrainConfig(recipe="paper", rollout_prompts=8, trl={"steps_per_generation": "8"})
+    with pytest.raises(RlevError, match=r"^10 train prompt\(s\), but one rollout takes 16 .*8 optimizer step\(s\)"):
+        check_steps(config, 10)
+    check_steps(config, 16)
