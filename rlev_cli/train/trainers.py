@@ -5,8 +5,9 @@ Every trainer records the advantages it used (for tests and for rollouts.parquet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import torch
 from trl import GRPOTrainer, RLOOTrainer
@@ -29,51 +30,55 @@ Output = dict[str, torch.Tensor | Any]  # what TRL's _generate_and_score_complet
 
 
 def reverse_cumsum(x: torch.Tensor) -> torch.Tensor:
-    """Σ_{u ≥ t} x_u along the last dim.  # (B, T) -> (B, T)"""
-    return x.flip(-1).cumsum(-1).flip(-1)
+    """Σ_{u ≥ t} x_u along the tokens of a (B, T) tensor."""
+    return x.flip(1).cumsum(1).flip(1)
+
+
+def group_baseline(rewards: torch.Tensor, num_generations: int) -> torch.Tensor:
+    """r − the mean of its group's graded rewards (consecutive blocks of G; OpenRLHF's reinforce_baseline);
+    an ungraded sample (NaN) stays NaN and is out of the mean.
+
+    >>> group_baseline(torch.tensor([1.5, 0.0, float("nan"), 1.2]), 2).tolist()
+    [0.75, -0.75, nan, 0.0]
+    """
+    grouped = rewards.view(-1, num_generations)
+    return (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).view(-1)
 
 
 def reinforce_pp_advantages(
     rewards: torch.Tensor,
     mask: torch.Tensor,
-    num_generations: int,
-    baseline: bool = False,
     kl: torch.Tensor | None = None,
     beta: float = 0.0,
-    sums: Any = None,
+    sum_all: Callable[[torch.Tensor], torch.Tensor] = torch.sum,
 ) -> torch.Tensor:
-    """REINFORCE++ token advantages, as OpenRLHF computes them (experience_maker.py).
+    """REINFORCE++ token advantages, as OpenRLHF computes them (experience_maker.py), from the scalar rewards
+    (after `group_baseline` for reinforce_baseline):
 
-    1. r (scalar per sample), minus the group mean if `baseline` (reinforce_baseline);
-    2. token returns G_t = r - β Σ_{u≥t} KL_u (γ = 1; KL = k1, clamped to ±10) on valid tokens;
-    3. global token-level whitening over the whole rollout batch: (G - μ) / sqrt(max(σ², 1e-8)),
-       μ, σ² over valid tokens (biased variance). `sums(tensor)` all-reduces across processes.
+    1. token returns G_t = r - β Σ_{u≥t} KL_u (γ = 1; KL = k1, clamped to ±10) on valid tokens;
+    2. global token-level whitening over the whole rollout batch: (G - μ) / sqrt(max(σ², 1e-8)),
+       μ, σ² over valid tokens (biased variance). `sum_all(tensor)` is the sum of its elements over every
+       process (in one process: torch.sum).
 
-    A sample whose reward is NaN (ungraded) is out of the baseline and the whitening, with advantage 0.
+    A sample whose reward is NaN (ungraded) is out of the whitening, with advantage 0.
 
     Args:
-        rewards: (N,) scalar rewards of this process's samples (NaN = ungraded), consecutive groups of G
-            when baselined.
+        rewards: (N,) scalar rewards of this process's samples (NaN = ungraded).
         mask: (N, T) completion mask.
         kl: (N, T) log π_old − log π_ref, or None.
     Returns:
         (N, T) advantages, zero on padding.
     """
     # An ungraded completion (reward NaN, i.e. None from the reward) carries no signal: it is left out of
-    # the group baseline and of the whitening statistics, and its advantage is 0 (as TRL does for GRPO/RLOO).
+    # the whitening statistics, and its advantage is 0 (as TRL does for GRPO/RLOO).
     graded = ~torch.isnan(rewards)
-    mask = mask.to(rewards.dtype) * graded[:, None].to(rewards.dtype)
-    r = torch.nan_to_num(rewards, nan=0.0)
-    if baseline:
-        grouped = rewards.view(-1, num_generations)
-        r = torch.nan_to_num(grouped - torch.nanmean(grouped, dim=1, keepdim=True), nan=0.0).view(-1)
-    returns = r[:, None] * mask  # (N, T)
+    mask = torch.where(graded[:, None], mask, 0.0)  # float
+    returns = rewards.nan_to_num()[:, None] * mask  # (N, T); NaN x 0 would be NaN
     if kl is not None and beta:
         returns = returns - beta * reverse_cumsum(kl.clamp(-10.0, 10.0) * mask) * mask
-    reduce = sums or (lambda t: t)
-    count = reduce((mask.sum()).reshape(1)).squeeze(0)
-    mean = reduce((returns * mask).sum().reshape(1)).squeeze(0) / count.clamp(min=1.0)
-    var = reduce((((returns - mean) * mask) ** 2).sum().reshape(1)).squeeze(0) / count.clamp(min=1.0)
+    count = sum_all(mask).clamp(min=1.0)
+    mean = sum_all(returns * mask) / count
+    var = sum_all(((returns - mean) * mask) ** 2) / count
     advantages: torch.Tensor = (returns - mean) * torch.rsqrt(var.clamp(min=1e-8)) * mask
     return advantages
 
@@ -152,11 +157,9 @@ class _RecordsRollouts(_TrainerBase):
     def _record(self, output: Output) -> Output:
         advantages = output["advantages"]
         mask = output["completion_mask"]
-        if advantages.dim() == 2:  # per-token: summarize by the mean over valid tokens
-            fmask = mask.to(advantages.dtype)
-            per_sample = (advantages * fmask).sum(1) / fmask.sum(1).clamp(min=1.0)
-        else:
-            per_sample = advantages
+        per_sample = advantages
+        if advantages.dim() == 2:  # per-token: summarize by the mean over valid tokens (none: 0)
+            per_sample = (advantages * mask).sum(1) / mask.sum(1).clamp(min=1)
         self.last_advantages = advantages.detach().cpu()
         if self.rollout_log is not None and getattr(self.model, "training", True):  # not --eval-steps batches
             gathered = self.accelerator.gather(per_sample.detach().float()).cpu().tolist()
@@ -166,15 +169,13 @@ class _RecordsRollouts(_TrainerBase):
         return output
 
     def _rollout_rows(self, advantages: list[float], lengths: list[int]) -> list[dict[str, Any]]:
-        n = len(advantages)
+        n = len(advantages)  # TRL's logs end with this batch, gathered from every process as the advantages
 
         def last(column: Any) -> list[Any]:
-            values = list(column)[-n:]
-            return values if len(values) == n else [None] * n
+            return list(column)[-n:]
 
-        extra = self._logs["extra"]
         rewards = last(self._logs["rewards"][self.reward_func_names[0]])
-        columns = {name: last(extra[name]) if name in extra else [None] * n for name in _EXTRA_COLUMNS}
+        columns = {name: last(self._logs["extra"][name]) for name in _EXTRA_COLUMNS}  # RlevReward logs each
         rows = []
         prompts, completions = last(self._logs["prompt"]), last(self._logs["completion"])
         rendered: dict[tuple[tuple[Any, Any], ...], str] = {}  # a group's G completions share one prompt
@@ -187,14 +188,14 @@ class _RecordsRollouts(_TrainerBase):
                 rendered[key] = render(self.processing_class, prompt)
             return rendered[key]
 
-        for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
+        for i in range(n):
             reward = rewards[i]
             rows.append(
                 {
                     "id": columns["id"][i],
-                    "prompt": _last_text(prompt),
-                    "rendered_prompt": shown(prompt),
-                    "completion": _last_text(completion),
+                    "prompt": _last_text(prompts[i]),
+                    "rendered_prompt": shown(prompts[i]),
+                    "completion": _last_text(completions[i]),
                     "value": columns["value"][i],
                     "correct": columns["correct"][i],
                     "verdict": columns["verdict"][i],
@@ -231,7 +232,7 @@ def kl_penalized_advantages(
     Returns:
         (N, T) per-token advantages.
     """
-    m = mask.to(advantages.dtype) * graded[:, None].to(advantages.dtype)
+    m = torch.where(graded[:, None], mask, 0.0)
     return (advantages[:, None] - beta * reverse_cumsum(kl.clamp(-10.0, 10.0) * m)) * m
 
 
@@ -242,14 +243,12 @@ class _KlInReward(_GRPOBase):
     kl_in_reward: bool = False
     _gathered_rewards: torch.Tensor | None = None
 
-    def _calculate_rewards(
-        self, inputs: list[dict[str, Any]], prompts: list[Any], completions: list[Any], completion_ids_list: list[Any]
-    ) -> torch.Tensor:
-        rewards_per_func: torch.Tensor = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+    def _calculate_rewards(self, *args: Any) -> torch.Tensor:
+        rewards_per_func: torch.Tensor = super()._calculate_rewards(*args)
         self._gathered_rewards = rewards_per_func
         return rewards_per_func
 
-    def _local_rewards(self, output: Output) -> torch.Tensor:
+    def _local_rewards(self) -> torch.Tensor:
         """This process's weighted rewards, NaN where every reward function returned None."""
         assert self._gathered_rewards is not None  # _calculate_rewards ran in this generation step
         weights = self.reward_weights.to(self._gathered_rewards.device)
@@ -289,18 +288,22 @@ class _KlInReward(_GRPOBase):
     def _old_logps(self, output: Output) -> torch.Tensor:
         input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)
         attention = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)
+        logps: torch.Tensor
         logps, _, _ = self._get_per_token_logps_and_entropies(
             self.model, input_ids, attention, output["completion_ids"].size(1)
         )
-        return cast(torch.Tensor, logps)
+        return logps
 
     def _compute_loss(self, model: Any, inputs: Output) -> torch.Tensor:
         # TRL's _compute_loss is unannotated (a typed caller may not call it without this ignore)
+        loss: torch.Tensor
         if not (self.kl_in_reward and self.beta):
-            return cast(torch.Tensor, super()._compute_loss(model, inputs))  # type: ignore[no-untyped-call]
+            loss = super()._compute_loss(model, inputs)  # type: ignore[no-untyped-call]
+            return loss
         beta, self.beta = self.beta, 0.0
         try:
-            return cast(torch.Tensor, super()._compute_loss(model, inputs))  # type: ignore[no-untyped-call]
+            loss = super()._compute_loss(model, inputs)  # type: ignore[no-untyped-call]
+            return loss
         finally:
             self.beta = beta
 
@@ -309,13 +312,13 @@ class RlevGRPOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRP
     """TRL's GRPO; with `kl_in_reward` (--recipe paper) the KL is a k1 penalty in the reward, as OpenRLHF's
     group_norm has it, instead of TRL's k3 term in the loss."""
 
-    def __init__(self, *args: Any, kl_in_reward: bool = False, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, kl_in_reward: bool, **kwargs: Any):
+        super().__init__(**kwargs)
         self.kl_in_reward = kl_in_reward
 
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
-        output["advantages"] = self._with_kl(output, output["advantages"], self._local_rewards(output))
+        output["advantages"] = self._with_kl(output, output["advantages"], self._local_rewards())
         return self._record(output)
 
 
@@ -330,30 +333,29 @@ class ReinforcePPTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, 
     baseline; k1 KL in the reward); the KL is then left out of the loss so it is not counted twice
     (notes/trl.md §9)."""
 
-    def __init__(self, *args: Any, rpp_baseline: bool = False, kl_in_reward: bool = True, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, rpp_baseline: bool, kl_in_reward: bool, **kwargs: Any):
+        super().__init__(**kwargs)
         self.rpp_baseline = rpp_baseline
         self.kl_in_reward = kl_in_reward
 
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
-        total = self._local_rewards(output)
-        if self.rpp_baseline:  # group mean on the gathered batch, where whole groups live
-            grouped = total.view(-1, self._group_size())
-            total = (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).view(-1)
-        sums = None
-        if self.accelerator.num_processes > 1:
-            sums = lambda t: self.accelerator.reduce(t, reduction="sum")  # noqa: E731
+        total = self._local_rewards()
+        if self.rpp_baseline:  # on the gathered batch, where whole groups live
+            total = group_baseline(total, self._group_size())
         output["advantages"] = reinforce_pp_advantages(
             self._slice_local(total, output),
             output["completion_mask"],
-            self._group_size(),
-            baseline=False,
             kl=self._kl(output),
             beta=self.beta,
-            sums=sums,
+            sum_all=self._sum_all,
         )
         return self._record(output)
+
+    def _sum_all(self, x: torch.Tensor) -> torch.Tensor:
+        """The sum of `x`'s elements over every process (the whitening's statistics span the whole rollout)."""
+        total: torch.Tensor = self.accelerator.gather(x.sum()).sum()
+        return total
 
 
 def leave_one_out(rewards: torch.Tensor, num_generations: int) -> torch.Tensor:
@@ -366,7 +368,7 @@ def leave_one_out(rewards: torch.Tensor, num_generations: int) -> torch.Tensor:
     grouped = rewards.view(-1, num_generations)
     count = (~torch.isnan(grouped)).sum(dim=1, keepdim=True)
     others = (torch.nansum(grouped, dim=1, keepdim=True) - grouped) / (count - 1)
-    return torch.nan_to_num(grouped - others, nan=0.0, posinf=0.0, neginf=0.0).view(-1)
+    return (grouped - others).nan_to_num().view(-1)  # NaN: ungraded, or 0 / 0 without a graded sibling
 
 
 class OpenRLHFRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, GRPOTrainer):
@@ -376,13 +378,11 @@ class OpenRLHFRLOOTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward,
     RLOOTrainer subtracts the summed k1 from r before the baseline and clips one ratio per completion
     (docs/training.md)."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.kl_in_reward = True
+    kl_in_reward = True
 
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
-        total = self._local_rewards(output)  # gathered: whole groups
+        total = self._local_rewards()  # gathered: whole groups
         advantages = self._slice_local(leave_one_out(total, self._group_size()), output)
         output["advantages"] = self._with_kl(output, advantages, total)  # β = 0: one scalar per completion
         return self._record(output)

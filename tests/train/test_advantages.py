@@ -10,7 +10,7 @@ import torch
 from rlev_cli.errors import RlevError
 from rlev_cli.rewards import prepare_values, value_scale
 from rlev_cli.train.config import TrainConfig
-from rlev_cli.train.trainers import reinforce_pp_advantages, reverse_cumsum
+from rlev_cli.train.trainers import group_baseline, reinforce_pp_advantages, reverse_cumsum
 
 S_HIGH, S_LOW = value_scale(0.05), value_scale(0.02)  # 1.5, 1.2
 
@@ -19,7 +19,7 @@ def test_reinforce_pp_matches_openrlhf_formula_with_kl():
     rewards = torch.tensor([1.5, 0.0, 1.2, 1.2])
     mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dtype=torch.float32)
     kl = torch.tensor([[0.1, -0.2, 0.3, 9.0], [0.5, 0.5, 0.0, 0.0], [0.0, 0.1, 0.1, 0.1], [20.0, 0, 0, 0]])
-    got = reinforce_pp_advantages(rewards, mask, num_generations=2, kl=kl, beta=0.01)
+    got = reinforce_pp_advantages(rewards, mask, kl=kl, beta=0.01)
     # by hand: G_t = r - 0.01 * sum_{u>=t} clamp(kl_u) on valid tokens, then global token whitening
     expected = torch.zeros_like(mask)
     for i in range(4):
@@ -36,7 +36,7 @@ def test_reinforce_pp_matches_openrlhf_formula_with_kl():
 def test_reinforce_pp_group_baseline():
     rewards = torch.tensor([1.5, 0.0, 1.2, 0.0])
     mask = torch.ones(4, 2)
-    got = reinforce_pp_advantages(rewards, mask, num_generations=2, baseline=True)
+    got = reinforce_pp_advantages(group_baseline(rewards, 2), mask)
     centered = torch.tensor([0.75, -0.75, 0.6, -0.6])
     assert torch.allclose(got[:, 0], centered / centered.pow(2).mean().sqrt(), atol=1e-6)
 
@@ -177,13 +177,13 @@ def test_reinforce_pp_leaves_ungraded_out_of_the_whitening():
     # enter the whitening. Graded tokens: 1.5 x2, 0.0 x1, 1.2 x3 -> mean 6.6/6 = 1.1.
     rewards = torch.tensor([1.5, float("nan"), 0.0, 1.2])
     mask = torch.tensor([[1, 1, 0], [1, 1, 1], [1, 0, 0], [1, 1, 1]], dtype=torch.float32)
-    got = reinforce_pp_advantages(rewards, mask, num_generations=2)
+    got = reinforce_pp_advantages(rewards, mask)
     var = (2 * 0.4**2 + 1.1**2 + 3 * 0.1**2) / 6  # biased, over the 6 graded tokens
     std = var**0.5
     expected = torch.tensor([[0.4 / std, 0.4 / std, 0.0], [0.0, 0.0, 0.0], [-1.1 / std, 0.0, 0.0], [0.1 / std] * 3])
     assert torch.allclose(got, expected, atol=1e-6)
     # with the group baseline the ungraded sample is out of its group's mean too: group 0 = {1.5} alone
-    got = reinforce_pp_advantages(rewards, mask, num_generations=2, baseline=True)
+    got = reinforce_pp_advantages(group_baseline(rewards, 2), mask)
     # centered: 0.0 (x2 tokens), ungraded, -0.6 (x1), +0.6 (x3) -> mean 1.2/6 = 0.2
     var = (2 * 0.2**2 + 0.8**2 + 3 * 0.4**2) / 6
     std = var**0.5

@@ -23,20 +23,20 @@ MASK = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], dt
 
 
 def test_no_kl_term_unless_both_kl_and_beta_are_given():
-    plain = reinforce_pp_advantages(REWARDS, MASK, num_generations=2)
+    plain = reinforce_pp_advantages(REWARDS, MASK)
     kl = torch.full((4, 4), 0.5)
-    assert torch.equal(reinforce_pp_advantages(REWARDS, MASK, 2, kl=kl), plain)  # β defaults to 0
-    assert torch.equal(reinforce_pp_advantages(REWARDS, MASK, 2, kl=None, beta=0.1), plain)
-    assert not torch.equal(reinforce_pp_advantages(REWARDS, MASK, 2, kl=kl, beta=0.1), plain)
+    assert torch.equal(reinforce_pp_advantages(REWARDS, MASK, kl=kl), plain)  # β defaults to 0
+    assert torch.equal(reinforce_pp_advantages(REWARDS, MASK, kl=None, beta=0.1), plain)
+    assert not torch.equal(reinforce_pp_advantages(REWARDS, MASK, kl=kl, beta=0.1), plain)
 
 
 def test_kl_is_clamped_to_plus_minus_10_on_both_sides():
     low = torch.tensor([[-20.0, 0.0, 0.0, 0.0], [0.0] * 4, [0.0] * 4, [0.0] * 4])
     at_edge = torch.tensor([[-10.0, 0.0, 0.0, 0.0], [0.0] * 4, [0.0] * 4, [0.0] * 4])
-    got = reinforce_pp_advantages(REWARDS, MASK, 2, kl=low, beta=0.1)
-    assert torch.equal(got, reinforce_pp_advantages(REWARDS, MASK, 2, kl=at_edge, beta=0.1))
+    got = reinforce_pp_advantages(REWARDS, MASK, kl=low, beta=0.1)
+    assert torch.equal(got, reinforce_pp_advantages(REWARDS, MASK, kl=at_edge, beta=0.1))
     assert not torch.equal(
-        got, reinforce_pp_advantages(REWARDS, MASK, 2, kl=at_edge * 0.95, beta=0.1)
+        got, reinforce_pp_advantages(REWARDS, MASK, kl=at_edge * 0.95, beta=0.1)
     )  # inside: counts
 
 
@@ -48,7 +48,7 @@ def test_recipe_grpo_clamps_the_kl_below_too():
 
 
 def test_a_single_valid_token_whitens_to_zero():
-    got = reinforce_pp_advantages(torch.tensor([2.0, float("nan")]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]), 2)
+    got = reinforce_pp_advantages(torch.tensor([2.0, float("nan")]), torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
     assert torch.equal(got, torch.zeros(2, 2))  # mean over the one graded token is the token itself
 
 
