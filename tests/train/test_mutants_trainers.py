@@ -4,7 +4,10 @@ by an older rlev (no saved rollout), or one whose saved rollout is not plain ten
 
 from __future__ import annotations
 
+import math
 import pickle
+import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +16,11 @@ import torch
 from rlev_cli.output import out
 from rlev_cli.train.trainers import (
     ROLLOUT_STATE,
+    ReinforcePPTrainer,
+    _KlInReward,
+    _RecordsRollouts,
     _ResumesInsideARollout,
+    group_baseline,
     kl_penalized_advantages,
     reinforce_pp_advantages,
 )
@@ -35,9 +42,7 @@ def test_kl_is_clamped_to_plus_minus_10_on_both_sides():
     at_edge = torch.tensor([[-10.0, 0.0, 0.0, 0.0], [0.0] * 4, [0.0] * 4, [0.0] * 4])
     got = reinforce_pp_advantages(REWARDS, MASK, kl=low, beta=0.1)
     assert torch.equal(got, reinforce_pp_advantages(REWARDS, MASK, kl=at_edge, beta=0.1))
-    assert not torch.equal(
-        got, reinforce_pp_advantages(REWARDS, MASK, kl=at_edge * 0.95, beta=0.1)
-    )  # inside: counts
+    assert not torch.equal(got, reinforce_pp_advantages(REWARDS, MASK, kl=at_edge * 0.95, beta=0.1))  # inside: counts
 
 
 def test_recipe_grpo_clamps_the_kl_below_too():
@@ -53,19 +58,30 @@ def test_a_single_valid_token_whitens_to_zero():
 
 
 class _Loaded:
+    """transformers' Trainer under the mixin: its checkpoint folder (a hyper-parameter search trial has its
+    own), its save (which records what it was given and what the folder held) and its load."""
+
     def _load_optimizer_and_scheduler(self, checkpoint):
         self.parent_loaded = checkpoint
+
+    def _get_output_dir(self, trial):
+        return str(self.output_dir / f"run-{trial}") if trial is not None else str(self.output_dir)
+
+    def _save_checkpoint(self, model, trial):
+        folder = Path(self._get_output_dir(trial)) / f"checkpoint-{self.state.global_step}"
+        self.parent_saved = (model, trial, sorted(p.name for p in folder.iterdir()))
 
 
 class _Trainer(_ResumesInsideARollout, _Loaded):
     """Just what the resume mixin reads: the process, TRL's schedule, its counter, slices and metrics."""
 
-    def __init__(self, accumulation=1, per_generation=4, iterations=1):
-        self.accelerator = SimpleNamespace(process_index=0, device=torch.device("cpu"))
+    def __init__(self, accumulation=1, per_generation=4, iterations=1, rank=0, device="cpu", output_dir=None):
+        self.accelerator = SimpleNamespace(process_index=rank, device=torch.device(device))
         self.args = SimpleNamespace(
             gradient_accumulation_steps=accumulation, steps_per_generation=per_generation, num_iterations=iterations
         )
         self._step, self._buffered_inputs, self._metrics = 0, None, {"train": {"reward": [9.0]}}
+        self.output_dir, self.state = output_dir, SimpleNamespace(global_step=6)
 
 
 @pytest.mark.parametrize(
@@ -176,3 +192,160 @@ def test_a_rollout_grown_by_the_users_steps_per_generation_is_checked():
     with pytest.raises(RlevError, match=r"^10 train prompt\(s\), but one rollout takes 16 .*8 optimizer step\(s\)"):
         check_steps(config, 10)
     check_steps(config, 16)
+
+
+@pytest.mark.parametrize("trial", [None, "t1"])
+def test_each_process_saves_its_rollout_into_the_trainers_checkpoint_before_the_trainer(tmp_path, trial):
+    """The rollout file lands in the checkpoint folder the Trainer then fills (a search trial's own folder
+    too), before the Trainer's files; on a rank whose checkpoints folder does not exist yet (a node without
+    process 0's folder), and over a folder another process made first. It holds TRL's metrics gathered since
+    the last log (--logging-steps > 1), as a copy."""
+    pending = {"reward": [1.5, 0.0], "kl": [0.01]}
+    trainer = _Trainer(rank=1, output_dir=tmp_path / "run" / "checkpoints")
+    trainer._step, trainer._buffered_inputs = 2, [{"advantages": torch.tensor([0.5, -0.5])}]
+    trainer._metrics = {"train": pending, "eval": {}}
+    trainer._save_checkpoint("model", trial)
+    assert trainer.parent_saved == ("model", trial, [ROLLOUT_STATE.format(rank=1)])
+    folder = Path(trainer._get_output_dir(trial)) / "checkpoint-6"
+    state = torch.load(folder / ROLLOUT_STATE.format(rank=1), weights_only=True)
+    assert state["step"] == 2 and torch.equal(state["buffered_inputs"][0]["advantages"], torch.tensor([0.5, -0.5]))
+    assert state["metrics"] == pending
+    pending["reward"].append(1.2)  # TRL keeps appending after the save: the checkpoint keeps what it had
+    assert torch.load(folder / ROLLOUT_STATE.format(rank=1), weights_only=True)["metrics"]["reward"] == [1.5, 0.0]
+    other = _Trainer(rank=0, output_dir=tmp_path / "run" / "checkpoints")
+    other._save_checkpoint("model", trial)  # the same checkpoint's folder, already there
+    assert other.parent_saved[2] == [ROLLOUT_STATE.format(rank=0), ROLLOUT_STATE.format(rank=1)]
+
+
+def test_a_saved_rollout_is_restored_onto_the_processs_device(tmp_path):
+    """Written from the GPU it trained on, read back onto the device of the process that resumes (meta here,
+    so that a tensor left on the CPU shows)."""
+    checkpoint = tmp_path / "checkpoint-6"
+    checkpoint.mkdir()
+    saved = {"step": 6, "buffered_inputs": [{"advantages": torch.tensor([0.5, -0.5])}], "metrics": {}}
+    torch.save(saved, checkpoint / ROLLOUT_STATE.format(rank=0))
+    trainer = _Trainer(device="meta")
+    trainer._load_optimizer_and_scheduler(str(checkpoint))
+    assert trainer._buffered_inputs[0]["advantages"].device == torch.device("meta")
+
+
+def test_a_crafted_rollout_is_refused_even_where_torch_is_told_to_unpickle_anything(tmp_path, monkeypatch):
+    """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (set for an old checkpoint elsewhere) turns torch.load's default into
+    full unpickling; the explicit weights_only=True stays: a checkpoint from elsewhere cannot run code."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    checkpoint = tmp_path / "checkpoint-6"
+    checkpoint.mkdir()
+    crafted = {"step": 6, "buffered_inputs": SimpleNamespace(x=1), "metrics": {}}
+    torch.save(crafted, checkpoint / ROLLOUT_STATE.format(rank=0))
+    with pytest.raises(pickle.UnpicklingError):
+        _Trainer()._load_optimizer_and_scheduler(str(checkpoint))
+
+
+class _Recorder(_RecordsRollouts):
+    """A trainer's last generation batch as TRL leaves it: its logs (gathered), one process, the model training."""
+
+    def __init__(self):
+        self.accelerator = SimpleNamespace(gather=lambda t: t, is_main_process=True)
+        self.state, self.model, self.reward_func_names = SimpleNamespace(global_step=3), None, ["rlev"]
+        self._logs = {  # the deques hold an older batch too
+            "prompt": ["old prompt"] + [f"Find x. ({i})" for i in range(3)],
+            "completion": ["old"] + [[{"role": "assistant", "content": f"x = {i}"}] for i in range(3)],
+            "rewards": {"rlev": [0.0, 1.5, 0.0, float("nan")]},
+            "extra": {
+                "id": ["q0", "q1", "q2", "q3"],
+                "value": [0.1, 0.05, 0.05, 0.05],
+                "correct": [False, True, False, None],
+                "verdict": ["rule"] * 4,
+                "ungraded_reason": [None, None, None, "no answer"],
+                "ungraded_cause": [None, None, None, "no_answer"],
+            },
+        }
+        self.batches = []
+        self.rollout_log = SimpleNamespace(add_batch=lambda step, rows: self.batches.append((step, rows)))
+
+
+def test_a_per_token_advantage_is_logged_as_its_mean_over_the_completions_tokens():
+    """rollouts.parquet's advantage of a per-token run (REINFORCE++, recipe GRPO) is the mean over the valid
+    tokens: padding does not count, a one-token completion is its token, and a completion with no valid
+    token (`--trl mask_truncated_completions=true` on a truncated one) is 0, not NaN."""
+    trainer = _Recorder()
+    advantages = torch.tensor([[0.5, 1.5, 9.0], [-2.0, 9.0, 9.0], [9.0, 9.0, 9.0]])
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
+    output = {"advantages": advantages, "completion_mask": mask}
+    assert trainer._record(output) is output and torch.equal(trainer.last_advantages, advantages)
+    [(step, rows)] = trainer.batches
+    assert step == 4  # the optimizer step this batch trains
+    assert [(r["advantage"], r["length"]) for r in rows] == [(1.0, 2), (-2.0, 1), (0.0, 0)]
+    assert rows[0] == {
+        "id": "q1", "prompt": "Find x. (0)", "rendered_prompt": "Find x. (0)", "completion": "x = 0",
+        "value": 0.05, "correct": True, "verdict": "rule", "ungraded_reason": None, "ungraded_cause": None,
+        "reward": 1.5, "advantage": 1.0, "length": 2,
+    }  # fmt: skip
+    assert (rows[2]["reward"], rows[2]["correct"], rows[2]["ungraded_reason"]) == (None, None, "no answer")
+
+
+class _KlTrainer(_KlInReward):
+    def __init__(self):
+        self.kl_in_reward, self.beta = True, 0.1
+        self.reward_weights = torch.tensor([0.5])
+
+    def _old_logps(self, output):
+        self.recomputed = True
+        return torch.tensor([[-1.0, -1.0]])
+
+
+def test_the_kl_uses_trls_old_log_probabilities_when_trl_computed_them():
+    """With a rollout trained over several steps (the recipe: 4 per rollout) TRL computes the log-probabilities
+    of the generation pass itself; the k1 KL takes them, without a second forward pass."""
+    trainer = _KlTrainer()
+    output = {"old_per_token_logps": torch.tensor([[-0.5, -2.0]]), "ref_per_token_logps": torch.tensor([[-1.0, -1.5]])}
+    assert torch.equal(trainer._kl(output), torch.tensor([[0.5, -0.5]]))
+    assert not hasattr(trainer, "recomputed")
+    del output["old_per_token_logps"]  # one step per rollout: TRL leaves them out, rlev computes them
+    assert torch.equal(trainer._kl(output), torch.tensor([[0.0, 0.5]])) and trainer.recomputed
+
+
+def test_trls_reward_weights_scale_the_reward_as_trl_scales_it():
+    """`--trl reward_weights=[0.5]` scales RlevReward's reward in the k1/REINFORCE++ path as TRL's GRPO does;
+    an ungraded completion (None from the reward) stays NaN."""
+    trainer = _KlTrainer()
+    trainer._gathered_rewards = torch.tensor([[1.5], [float("nan")], [0.0]])
+    assert trainer._local_rewards().tolist()[::2] == [0.75, 0.0] and math.isnan(trainer._local_rewards()[1])
+
+
+def test_reinforce_pp_whitens_over_the_rollout_of_every_process():
+    """Two processes (threads here, with an all-gather between them): each whitens its half with the mean and
+    variance of the whole rollout, so the halves put together are the one-process advantages of the batch."""
+    rewards = torch.tensor([1.5, 0.0, float("nan"), 1.2, 0.0, 1.2])
+    mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0], [1, 1, 1], [1, 1, 0], [1, 0, 0]])
+    kl = torch.linspace(-0.3, 0.4, 18).view(6, 3)
+    barrier, slots, halves = threading.Barrier(2), [None, None], [None, None]
+
+    def process(rank):
+        def all_gather(t):
+            slots[rank] = t
+            barrier.wait()
+            gathered = torch.stack([slots[0], slots[1]])
+            barrier.wait()
+            return gathered
+
+        trainer = ReinforcePPTrainer.__new__(ReinforcePPTrainer)
+        trainer.accelerator = SimpleNamespace(gather=all_gather)
+        mine = slice(3 * rank, 3 * rank + 3)
+        halves[rank] = reinforce_pp_advantages(
+            rewards[mine], mask[mine], kl=kl[mine], beta=0.1, sum_all=trainer._sum_all
+        )
+
+    threads = [threading.Thread(target=process, args=(rank,)) for rank in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    whole = reinforce_pp_advantages(rewards, mask, kl=kl, beta=0.1)
+    assert torch.allclose(torch.cat(halves), whole, atol=1e-6)
+    assert not torch.allclose(halves[0], reinforce_pp_advantages(rewards[:3], mask[:3], kl=kl[:3], beta=0.1))
+
+
+def test_group_baseline_leaves_an_ungraded_sample_out_of_its_groups_mean():
+    got = group_baseline(torch.tensor([1.5, 0.0, 1.2, float("nan"), float("nan"), float("nan")]), 2)
+    assert got.tolist()[:3] == [0.75, -0.75, 0.0] and all(math.isnan(x) for x in got.tolist()[3:])
