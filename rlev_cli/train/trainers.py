@@ -123,7 +123,7 @@ class _ResumesInsideARollout(_TrainerBase):
             return
         path = self._rollout_state_path(checkpoint)
         if not path.exists():  # a checkpoint of an rlev before #17: exact only at a rollout boundary
-            step = int(Path(checkpoint).name.split("-")[-1])
+            step = int(Path(checkpoint).name.removeprefix("checkpoint-"))  # what --resume picks: checkpoint-N
             args: Any = self.args  # a GRPOConfig or RLOOConfig
             if (step * args.gradient_accumulation_steps) % (args.steps_per_generation * args.num_iterations):
                 from rlev_cli.output import out
@@ -178,12 +178,12 @@ class _RecordsRollouts(_TrainerBase):
         columns = {name: last(self._logs["extra"][name]) for name in _EXTRA_COLUMNS}  # RlevReward logs each
         rows = []
         prompts, completions = last(self._logs["prompt"]), last(self._logs["completion"])
-        rendered: dict[tuple[tuple[Any, Any], ...], str] = {}  # a group's G completions share one prompt
+        rendered: dict[str, str] = {}  # a group's G completions share one prompt
 
         def shown(prompt: Any) -> Any:
             if not isinstance(prompt, list):
                 return prompt
-            key = tuple((m.get("role"), m.get("content")) for m in prompt)
+            key = repr(prompt)  # the messages (dicts of strings), exactly
             if key not in rendered:
                 rendered[key] = render(self.processing_class, prompt)
             return rendered[key]
@@ -249,10 +249,10 @@ class _KlInReward(_GRPOBase):
         return rewards_per_func
 
     def _local_rewards(self) -> torch.Tensor:
-        """This process's weighted rewards, NaN where every reward function returned None."""
-        assert self._gathered_rewards is not None  # _calculate_rewards ran in this generation step
-        weights = self.reward_weights.to(self._gathered_rewards.device)
-        rewards = self._gathered_rewards.clone()
+        """The gathered batch's weighted rewards, NaN where every reward function returned None."""
+        rewards = self._gathered_rewards
+        assert rewards is not None  # _calculate_rewards ran in this generation step
+        weights = self.reward_weights.to(rewards.device)
         total: torch.Tensor = (rewards * weights[None]).nansum(dim=1)
         total[torch.isnan(rewards).all(dim=1)] = torch.nan
         return total

@@ -241,14 +241,27 @@ def test_a_crafted_rollout_is_refused_even_where_torch_is_told_to_unpickle_anyth
         _Trainer()._load_optimizer_and_scheduler(str(checkpoint))
 
 
+def _chat(messages, tokenize, add_generation_prompt):
+    """The tokenizer's chat template (the rollout log's rendered_prompt is the text the model was given)."""
+    assert not tokenize and add_generation_prompt
+    return "".join(f"<|{m['role']}|>{m['content']}" for m in messages) + "<|assistant|>"
+
+
 class _Recorder(_RecordsRollouts):
     """A trainer's last generation batch as TRL leaves it: its logs (gathered), one process, the model training."""
 
     def __init__(self):
         self.accelerator = SimpleNamespace(gather=lambda t: t, is_main_process=True)
-        self.state, self.model, self.reward_func_names = SimpleNamespace(global_step=3), None, ["rlev"]
+        self.state, self.reward_func_names = SimpleNamespace(global_step=3), ["rlev"]
+        self.model = SimpleNamespace(training=True)
+        self.processing_class = SimpleNamespace(chat_template="(a chat template)", apply_chat_template=_chat)
+        system = {"role": "system", "content": "Answer briefly."}
+        first, second = (
+            [system, {"role": "user", "content": "Find x."}],
+            [system, {"role": "user", "content": "Find y."}],
+        )
         self._logs = {  # the deques hold an older batch too
-            "prompt": ["old prompt"] + [f"Find x. ({i})" for i in range(3)],
+            "prompt": ["old prompt", first, first, second],
             "completion": ["old"] + [[{"role": "assistant", "content": f"x = {i}"}] for i in range(3)],
             "rewards": {"rlev": [0.0, 1.5, 0.0, float("nan")]},
             "extra": {
@@ -276,12 +289,17 @@ def test_a_per_token_advantage_is_logged_as_its_mean_over_the_completions_tokens
     [(step, rows)] = trainer.batches
     assert step == 4  # the optimizer step this batch trains
     assert [(r["advantage"], r["length"]) for r in rows] == [(1.0, 2), (-2.0, 1), (0.0, 0)]
+    shown = [f"<|system|>Answer briefly.<|user|>Find {x}.<|assistant|>" for x in "xxy"]
     assert rows[0] == {
-        "id": "q1", "prompt": "Find x. (0)", "rendered_prompt": "Find x. (0)", "completion": "x = 0",
+        "id": "q1", "prompt": "Find x.", "rendered_prompt": shown[0], "completion": "x = 0",
         "value": 0.05, "correct": True, "verdict": "rule", "ungraded_reason": None, "ungraded_cause": None,
         "reward": 1.5, "advantage": 1.0, "length": 2,
     }  # fmt: skip
     assert (rows[2]["reward"], rows[2]["correct"], rows[2]["ungraded_reason"]) == (None, None, "no answer")
+    assert [r["rendered_prompt"] for r in rows] == shown  # each row its own prompt's text
+    trainer.model.training = False  # an --eval-steps batch: not a rollout the run trains on
+    trainer._record(output)
+    assert len(trainer.batches) == 1
 
 
 class _KlTrainer(_KlInReward):
@@ -311,15 +329,22 @@ def test_trls_reward_weights_scale_the_reward_as_trl_scales_it():
     trainer = _KlTrainer()
     trainer._gathered_rewards = torch.tensor([[1.5], [float("nan")], [0.0]])
     assert trainer._local_rewards().tolist()[::2] == [0.75, 0.0] and math.isnan(trainer._local_rewards()[1])
+    trainer._gathered_rewards = torch.zeros(3, 1, device="meta")  # gathered on the GPU, TRL's weights on the CPU
+    assert trainer._local_rewards().device == torch.device("meta")
 
 
-def test_reinforce_pp_whitens_over_the_rollout_of_every_process():
-    """Two processes (threads here, with an all-gather between them): each whitens its half with the mean and
-    variance of the whole rollout, so the halves put together are the one-process advantages of the batch."""
-    rewards = torch.tensor([1.5, 0.0, float("nan"), 1.2, 0.0, 1.2])
+@pytest.mark.parametrize("baseline", [False, True])
+def test_reinforce_pp_whitens_over_the_rollout_of_every_process(monkeypatch, baseline):
+    """Two processes (threads here, with an all-gather between them), 3 completions each, groups of 2 (the
+    second straddles them): each process whitens its half with the mean and variance of the whole rollout, so
+    the halves put together are the one-process advantages of the batch."""
+    from trl import GRPOTrainer
+
+    rewards = torch.tensor([1.5, 0.0, float("nan"), 1.2, 0.0, 1.2])  # TRL's gathered rewards, one function
     mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0], [1, 1, 1], [1, 1, 0], [1, 0, 0]])
-    kl = torch.linspace(-0.3, 0.4, 18).view(6, 3)
+    old, ref = torch.linspace(-2.0, -0.3, 18).view(6, 3), torch.linspace(-1.0, -1.5, 18).view(6, 3)
     barrier, slots, halves = threading.Barrier(2), [None, None], [None, None]
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", lambda self, inputs: self.batch)
 
     def process(rank):
         def all_gather(t):
@@ -330,20 +355,27 @@ def test_reinforce_pp_whitens_over_the_rollout_of_every_process():
             return gathered
 
         trainer = ReinforcePPTrainer.__new__(ReinforcePPTrainer)
-        trainer.accelerator = SimpleNamespace(gather=all_gather)
+        trainer.accelerator = SimpleNamespace(gather=all_gather, process_index=rank)
+        trainer.rpp_baseline, trainer.kl_in_reward, trainer.beta, trainer.num_generations = baseline, True, 0.1, 2
+        trainer.reward_weights, trainer._gathered_rewards = torch.tensor([1.0]), rewards[:, None]
         mine = slice(3 * rank, 3 * rank + 3)
-        halves[rank] = reinforce_pp_advantages(
-            rewards[mine], mask[mine], kl=kl[mine], beta=0.1, sum_all=trainer._sum_all
-        )
+        trainer.batch = {
+            "completion_mask": mask[mine],
+            "old_per_token_logps": old[mine],
+            "ref_per_token_logps": ref[mine],
+        }
+        halves[rank] = trainer._generate_and_score_completions([])["advantages"]
 
     threads = [threading.Thread(target=process, args=(rank,)) for rank in (0, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    whole = reinforce_pp_advantages(rewards, mask, kl=kl, beta=0.1)
+    shaped = group_baseline(rewards, 2) if baseline else rewards
+    whole = reinforce_pp_advantages(shaped, mask, kl=old - ref, beta=0.1)
     assert torch.allclose(torch.cat(halves), whole, atol=1e-6)
-    assert not torch.allclose(halves[0], reinforce_pp_advantages(rewards[:3], mask[:3], kl=kl[:3], beta=0.1))
+    alone = reinforce_pp_advantages(shaped[:3], mask[:3], kl=(old - ref)[:3], beta=0.1)  # whitened on its own
+    assert not torch.allclose(halves[0], alone, atol=1e-3)
 
 
 def test_group_baseline_leaves_an_ungraded_sample_out_of_its_groups_mean():
