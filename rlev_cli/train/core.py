@@ -193,10 +193,28 @@ def tracking(config: TrainConfig, run_dir: Path) -> dict[str, str]:
 
 
 def recipe_deviations(config: TrainConfig) -> dict[str, list[Any]]:
-    """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]}."""
-    from rlev_cli.train.recipe import PAPER_FIELDS
+    """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]};
+    a TRL setting of the recipe that `--trl` replaced is `trl.NAME`."""
+    from rlev_cli.train.build import trl_overrides
+    from rlev_cli.train.recipe import PAPER_FIELDS, PAPER_TRL, recipe_batch
 
-    return {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
+    found = {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
+    recipe = {name: value for name, value, _ in PAPER_TRL}
+    batch = recipe_batch(
+        config.rollout_prompts or 0, config.num_generations, config.num_processes, config.gradient_accumulation_steps
+    )
+    recipe.update({name: batch[name] for name in ("per_device_train_batch_size", "steps_per_generation")})
+    for name, given in trl_overrides(config).items():
+        if name in recipe and given != recipe[name]:
+            found[f"trl.{name}"] = [recipe[name], given]
+    return found
+
+
+def _deviation_flag(name: str, given: Any) -> str:
+    """How the user gave a deviation: '--max-completion-length 4', '--trl adam_beta2=0.99'."""
+    if name.startswith("trl."):
+        return f"--trl {name[4:]}={json.dumps(given) if isinstance(given, dict) else given}"
+    return f"--{name.replace('_', '-')} {given}"
 
 
 def launch(config: TrainConfig, run_dir: Path, data_sha256: str) -> int:
@@ -341,7 +359,7 @@ def _start(
     if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
         deviations = recipe_deviations(config)
         if deviations:
-            listed = ", ".join(f"--{k.replace('_', '-')} {v[1]} (recipe: {v[0]})" for k, v in deviations.items())
+            listed = ", ".join(f"{_deviation_flag(k, v[1])} (recipe: {v[0]})" for k, v in deviations.items())
             out.warn(f"--recipe paper with {listed}")
     write_json(run_dir / "tracking.json", tracking(config, run_dir))
     resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}
