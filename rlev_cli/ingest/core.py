@@ -105,7 +105,7 @@ def _ingest(
             released["split column"] += len(result.candidates["split"]) - result.candidates["split"].null_count
             result.candidates = _with_name_hints(result.candidates, name, released)
             results.append(result)
-            paper = {
+            paper: dict[str, Any] = {
                 "path": display(path),
                 "sha256": digest,
                 "bytes": path.stat().st_size,
@@ -116,8 +116,13 @@ def _ingest(
             _note_guess(paper, result.encoding, warnings)
             if result.answers:  # the answer key beside a text paper is read too: a changed key changes the set
                 key_path, key_sha256, key_encoding = result.answers
-                paper["answers"] = {"path": display(key_path), "sha256": key_sha256, "bytes": key_path.stat().st_size}
-                _note_guess(paper["answers"], key_encoding, warnings)
+                key: dict[str, Any] = {
+                    "path": display(key_path),
+                    "sha256": key_sha256,
+                    "bytes": key_path.stat().st_size,
+                }
+                _note_guess(key, key_encoding, warnings)
+                paper["answers"] = key
             if progress:
                 progress(1)
     for spec in specs:
