@@ -153,6 +153,7 @@ class _RecordsRollouts(_TrainerBase):
         _logs: dict[str, Any]  # set by GRPOTrainer / RLOOTrainer
         reward_func_names: list[str]
         run_log: RunLogCallback  # set by build_trainer
+        model: torch.nn.Module  # the Trainer's, set when it is built (None only before)
 
     def _record(self, output: Output) -> Output:
         advantages = output["advantages"]
@@ -161,7 +162,7 @@ class _RecordsRollouts(_TrainerBase):
         if advantages.dim() == 2:  # per-token: summarize by the mean over valid tokens (none: 0)
             per_sample = (advantages * mask).sum(1) / mask.sum(1).clamp(min=1)
         self.last_advantages = advantages.detach().cpu()
-        if self.rollout_log is not None and getattr(self.model, "training", True):  # not --eval-steps batches
+        if self.rollout_log is not None and self.model.training:  # not --eval-steps batches
             gathered = self.accelerator.gather(per_sample.detach().float()).cpu().tolist()
             lengths = self.accelerator.gather(mask.sum(1)).cpu().tolist()
             if self.accelerator.is_main_process:
