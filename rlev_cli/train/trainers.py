@@ -342,7 +342,7 @@ class ReinforcePPTrainer(_ResumesInsideARollout, _RecordsRollouts, _KlInReward, 
     def _generate_and_score_completions(self, inputs: list[dict[str, torch.Tensor | Any]]) -> Output:
         output = super()._generate_and_score_completions(inputs)
         total = self._local_rewards()
-        if self.rpp_baseline:  # on the gathered batch, where whole groups live
+        if self.rpp_baseline:  # group mean on the gathered batch, where whole groups live
             total = group_baseline(total, self._group_size())
         output["advantages"] = reinforce_pp_advantages(
             self._slice_local(total, output),
