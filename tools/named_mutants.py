@@ -32,8 +32,8 @@ MUTANTS = {
         "beta = self.beta",
     ),
     "recipe-mode GRPO KL advantages skipped": (
-        "        if kl is not None:\n            graded =",
-        "        if False:\n            graded =",
+        'output["advantages"] = self._with_kl(output, output["advantages"], self._local_rewards())',
+        'output["advantages"] = output["advantages"]',
     ),
     "--rpp-baseline branch disabled": (
         "if self.rpp_baseline:  # group mean",
