@@ -35,6 +35,7 @@ def verdict(response: str, reference: str, qtype: str = "fill_blank") -> tuple[b
         ("【答案】三棱雉、圆雉、三棱柱", SOLIDS, (True, "")),  # a text reference, compared as text
         ("【答案】三棱雉、圆雉", SOLIDS, (False, "")),  # one solid missing: text, never sent to math-verify
         ("所以答案是 根号2", "$\\sqrt{2}$", (True, "")),  # '根号2' is \sqrt{2}
+        ("故答案为：根号3/2", "$\\frac{\\sqrt{3}}{2}$", (True, "")),  # and math-verify reads it so
         ("Therefore, the answer is $5+3$", EIGHT, (False, "")),  # the question restated, not answered
         ("Therefore, the answer is $\\frac{6}{20}$", THREE_TENTHS, (True, "")),  # exact value, in-process
         # exact: math-verify rounds to 6 decimals and would accept both; the exam's answer is 3/10, -10/3
