@@ -131,13 +131,13 @@ _MINUS = str.maketrans({"−": "-", "–": "-", "－": "-", "＋": "+"})  # Unic
 def _unwrap(answer: str) -> str:
     """'$-7.5$' / '\\(7.5\\)' / '\\boxed{7.5}' -> the bare text (only wrappers go; nothing inside)."""
     text = unicodedata.normalize("NFKC", answer).translate(_MINUS).replace("\\$", "").strip()
-    changed = True
-    while changed:
-        changed = False
-        for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("\\boxed{", "}")):
-            if text.startswith(opener) and text.endswith(closer) and len(text) >= len(opener) + len(closer):
-                text, changed = text[len(opener) : len(text) - len(closer)].strip(), True
-    return text
+    while True:  # '$$…$$' is '$…$' twice; a lone '$' unwraps to '' (no number either way)
+        for opener, closer in (("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("\\boxed{", "}")):
+            if text.startswith(opener) and text.endswith(closer):
+                text = text[len(opener) : len(text) - len(closer)].strip()
+                break
+        else:
+            return text
 
 
 def plain_number(text: str) -> Decimal | None:
@@ -388,17 +388,15 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
     forms = reference_forms(reference)
     if not forms:
         return None, "unparsable reference: empty"
-    answer = answer_region(response)
-    if "根号" in answer:
-        answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer)
+    answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer_region(response))
     if not answer:
         return False, ""
-    truth = _TRUTH.get(reference.strip().strip("$").casefold()) if len(reference) < 12 else None
-    if truth is not None:  # TheoremQA's True / False: "Yes, …" / "No, they are not …" answer it
-        said_truth = _TRUTH_WORD.match(answer.strip().lstrip("*$\\(").replace("\\text{", ""))
+    truth = _TRUTH.get(canonical_text(reference))
+    if truth is not None:  # TheoremQA's True / False: "Yes, …" / "No, they are not …" / "$\\text{No}$" answer it
+        said_truth = _TRUTH_WORD.match(_TEXT_WRAPPER.sub(r"\1", answer).strip().lstrip("*$\\("))
         return (said_truth is not None and _TRUTH[said_truth.group(1).casefold()] == truth), ""
-    boxes = final_boxes(response) if response.count("\\boxed") > 1 else []
-    if len(boxes) > 1 and answer == boxes[-1].strip():  # '\\boxed{2} and \\boxed{3}': a list of solutions
+    boxes = final_boxes(response)
+    if boxes and answer == boxes[-1].strip():  # '\\boxed{2} and \\boxed{3}': a list of solutions
         answer = ", ".join(b.strip() for b in boxes)
     said = canonical_text(answer)
     if any(said == canonical_text(f) for f in forms):
