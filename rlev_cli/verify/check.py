@@ -303,9 +303,14 @@ def reference_forms(reference: str) -> list[str]:
 
 
 def refusal(answer: str) -> str | None:
-    """Why an answer is refused before sympy sees it (a power tower, a huge exponent or factorial)."""
+    """Why an answer is refused before sympy sees it (too long, or `explosive`)."""
     if len(answer) > MAX_MATH_CHARS:
         return f"refused: a final answer of {len(answer)} characters"
+    return explosive(answer)
+
+
+def explosive(answer: str) -> str | None:
+    """Why no comparison with this expression ends in time: a power tower, a huge exponent or factorial."""
     if _POWER_TOWER.search(answer):
         return "refused: a power tower"
     if any(int(e) > MAX_EXPONENT for e in _EXPONENT.findall(answer)):
@@ -404,6 +409,10 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
     math_forms = [f for f in forms if not _is_text_reference(f)]
     if not math_forms:
         return False, ""
+    refused = [why for f in math_forms if (why := explosive(f))]
+    if len(refused) == len(math_forms):  # '9^{9^{9}}': the item's fault, not every answer's (none compares in time)
+        return None, f"unparsable reference: {refused[0]}"
+    math_forms = [f for f in math_forms if not explosive(f)]
     said_value = simple_value(leading_answer(answer.translate(_MINUS)))
     gold_values = [simple_value(f) for f in math_forms]
     if all(v is not None for v in gold_values) and restated_arithmetic(answer):
