@@ -293,9 +293,8 @@ _ROOT_WORD = re.compile(r"根号\s*(\d+(?:\.\d+)?|\{[^{}]*\})")  # '根号3' is 
 
 def reference_forms(reference: str) -> list[str]:
     """The accepted forms of a fill-in reference; GAOKAO's `\\#\\#` separates equivalent ones."""
-    text = reference.strip()
-    if text.endswith(".") and text[:-1].rstrip().endswith("$"):  # '$-\frac{10}{3}$.': a sentence period
-        text = text[:-1].rstrip()
+    # a sentence period ('$-\frac{10}{3}$.', '0.216.', '分层抽样.', '2 (… 皆可).') is not part of the answer
+    text = reference.strip().removesuffix(".").rstrip()
     text = _NOTE.sub("", text)  # '2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)': the grader's note is not the answer
     if text.startswith("$") and text.endswith("$") and _ALTERNATIVES.search(text):
         text = text.strip("$")

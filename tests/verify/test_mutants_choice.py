@@ -47,6 +47,14 @@ def test_one_tagged_answer_per_sub_question_fills_the_slots_in_order():
     ) == [(True, ""), (True, ""), (False, ""), (False, "")]
 
 
+def test_the_answer_sentence_names_the_slots_and_what_follows_it_does_not():
+    response = "故答案依次为 D、C、B。A 项与文意不符。"  # the first sentence answers; option A is then discussed
+    assert graded(
+        (response, "D,C,B", "single_choice"),
+        (response, "D,B,C", "single_choice"),
+    ) == [(True, ""), (False, "")]
+
+
 def test_slots_listed_one_per_line_after_the_tag_are_read_whole():
     """The tag's first line holds one slot only ("1. B"); the lines after it hold the others."""
     response = "【答案】\n1. B\n2. A\n3. C <eoa>"  # English_Reading_Comp's first key, one slot a line
@@ -124,9 +132,13 @@ def test_the_article_and_the_pronoun_are_not_options():
 # ---- fill-in references: forms, text or math --------------------------------------------------------
 
 
-def test_a_sentence_period_after_the_math_is_not_part_of_the_reference():
-    assert reference_forms("$\\frac{9 \\pi}{2}$.") == ["$\\frac{9 \\pi}{2}$"]  # GAOKAO Math II fill-in 12
+def test_a_sentence_period_is_not_part_of_the_reference():
+    """GAOKAO fill-in references end with a period after math, a number or words (Math II 12, 47, 56, 57)."""
+    assert reference_forms("$\\frac{9 \\pi}{2}$.") == ["$\\frac{9 \\pi}{2}$"]
     assert reference_forms("$\\frac{9 \\pi}{2}$ .") == ["$\\frac{9 \\pi}{2}$"]
+    assert reference_forms("5 .") == ["5"] and reference_forms("0.216.") == ["0.216"]
+    assert reference_forms("分层抽样.") == ["分层抽样"]
+    assert reference_forms("$-\\frac{3}{4} \\# \\#-0.75$ .") == ["$-\\frac{3}{4}$", "$-0.75$"]
     # Math II fill-in 82: two blanks, the period after the second
     assert reference_forms("(1). $-\\frac{1}{2} ; \\quad$ (2). $\\ln 2$.") == [
         "(1). $-\\frac{1}{2} ; \\quad$ (2). $\\ln 2$"
@@ -134,11 +146,17 @@ def test_a_sentence_period_after_the_math_is_not_part_of_the_reference():
     assert reference_forms("$-\\frac{3}{4} \\# \\#-0.75$") == ["$-\\frac{3}{4}$", "$-0.75$"]
     assert reference_forms("\\frac{3}{10} \\# \\# 0.3") == ["\\frac{3}{10}", "0.3"]  # no $: none added
     assert reference_forms("$2$ (答案不唯一)") == ["$2$"]
+    assert reference_forms("$60^{\\circ}$ (or $\\frac{\\pi}{3}$)") == ["$60^{\\circ}$ (or $\\frac{\\pi}{3}$)"]
 
 
 def test_the_graders_note_is_not_the_answer():
     """GAOKAO Math II fill-in 85: '2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)'; gpt-4's '【答案】2' is right."""
-    assert graded(real("gaokao-fill/2010-2022_Math_II_Fill-in-the-Blank/85")) == [(True, "")]
+    response, reference, qtype = real("gaokao-fill/2010-2022_Math_II_Fill-in-the-Blank/85")
+    assert graded(
+        (response, reference, qtype),
+        (response, reference + ".", qtype),  # the note, then a sentence period
+        ("【答案】3<eoa>", reference, qtype),
+    ) == [(True, ""), (True, ""), (False, "")]
 
 
 def test_words_and_cjk_are_compared_as_text_and_never_parsed():
