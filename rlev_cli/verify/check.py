@@ -64,8 +64,9 @@ def option_letters(text: str) -> list[str]:
     >>> option_letters("故选：AC")
     ['A', 'C']
     """
-    text = unicodedata.normalize("NFKC", text)
-    text = _LATEX_COMMAND.sub(" ", text).replace("{", " ").replace("}", " ").replace("$", " ")
+    # `$`, `{` and `}` stay: they bound a letter as a space does, and a letter in math ("$A$ because") is
+    # never the article
+    text = _LATEX_COMMAND.sub(" ", unicodedata.normalize("NFKC", text))
     letters: list[str] = []
     for match in _LETTER_RUN.finditer(text):
         run = match.group(1)
@@ -111,7 +112,7 @@ def _choice(response: str, key: str) -> Verdict:
     # copied) chooses none, though its first letter may be the key; a multiple-choice answer may name
     # exactly the key's options with their contents ("(A) 12 and (C) 15"): a copy only when it runs A, B, C, D…
     listed = listed_options(response)
-    if len(key) > 1 and listed and set(listed) == set(key) and not _full_run(listed):
+    if set(listed) == set(key) and not _full_run(listed):  # listed names two or more: never a 1-letter key
         return True, ""
     return not listed, ""
 
@@ -280,7 +281,7 @@ def _is_text_reference(form: str) -> bool:
     bare = _TEXT_WRAPPER.sub(" ", form)
     if re.search(r"\d", bare):
         form = bare
-    words = [w for w in _WORD.findall(form.replace("\\", " \\")) if w.lower() not in _MATH_WORDS]
+    words = [w for w in _WORD.findall(form) if w.lower() not in _MATH_WORDS]
     return "$" not in form and bool(words)
 
 
@@ -292,9 +293,8 @@ _ROOT_WORD = re.compile(r"根号\s*(\d+(?:\.\d+)?|\{[^{}]*\})")  # '根号3' is 
 
 def reference_forms(reference: str) -> list[str]:
     """The accepted forms of a fill-in reference; GAOKAO's `\\#\\#` separates equivalent ones."""
-    text = reference.strip()
-    if text.endswith(".") and text[:-1].rstrip().endswith("$"):  # '$-\frac{10}{3}$.': a sentence period
-        text = text[:-1].rstrip()
+    # a sentence period ('$-\frac{10}{3}$.', '0.216.', '分层抽样.', '2 (… 皆可).') is not part of the answer
+    text = reference.strip().removesuffix(".").rstrip()
     text = _NOTE.sub("", text)  # '2 (满足 $1<e \\leq \\sqrt{5}$ 皆可)': the grader's note is not the answer
     if text.startswith("$") and text.endswith("$") and _ALTERNATIVES.search(text):
         text = text.strip("$")
