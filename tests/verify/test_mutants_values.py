@@ -148,6 +148,7 @@ def test_fill_in_values_are_compared_exactly_in_process(in_process, response, re
         ("故答案为 $99+79 .$", "178"),  # GAOKAO's keys put a space before the full stop ('4 .', '-8 .')
         ("Therefore, the answer is $3 \\times 0.5$", "1.5"),
         ("Therefore, the answer is $(90 + 9) + 79$", "178"),  # brackets do not hide the arithmetic
+        ("Therefore, the answer is $2X = 99 + 79$", "178"),  # 2X is no number: the chain holds none
         ("Therefore, the answer is $\\boxed{1 + \\frac{1}{2}}$", "1.5"),
     ],
 )
