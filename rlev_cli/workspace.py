@@ -178,7 +178,9 @@ class WorkspaceLocked(RlevError):
 
 
 @contextmanager
-def workspace_lock(folder: Path, command: str, files: Sequence[str] = (), wait: bool = False) -> Iterator[None]:
+def workspace_lock(
+    folder: Path, command: str, files: Sequence[str] = (), wait: bool = False, elsewhere: str = "another --workspace"
+) -> Iterator[None]:
     """Hold FOLDER/.rlev.lock while the block runs.
 
     Args:
@@ -187,6 +189,7 @@ def workspace_lock(folder: Path, command: str, files: Sequence[str] = (), wait: 
         files: the names the block writes in `folder`: their staging files left by a killed writer
             (`.NAME.xxxxxxxx.part`) are removed once the lock is held (one warning).
         wait: wait for the holder instead of failing (one message on stderr saying whom it waits for).
+        elsewhere: what the refused command can use instead, for its message ("another --output").
 
     Raises:
         WorkspaceLocked: when another process holds the lock and `wait` is False.
@@ -211,7 +214,7 @@ def workspace_lock(folder: Path, command: str, files: Sequence[str] = (), wait: 
             if not wait:
                 raise WorkspaceLocked(
                     f"{folder} is locked by {holder}, which is writing its files; wait for it to finish, "
-                    "or use another --workspace"
+                    f"or use {elsewhere}"
                 ) from None
             from rlev_cli.output import out
 

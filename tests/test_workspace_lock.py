@@ -158,3 +158,88 @@ def test_a_waiting_writer_says_whom_it_waits_for(tmp_path, capsys):
         rf"\(pid {process.pid}, since [0-9: -]+\)",
         message,
     ), message
+
+
+def lock_holder(folder, command: str) -> subprocess.Popen[str]:
+    """Another process holding FOLDER's lock as COMMAND (a user's other terminal, mid-run)."""
+    return holder(
+        f"""
+        from pathlib import Path
+        from rlev_cli.workspace import workspace_lock
+        held = workspace_lock(Path({str(folder)!r}), {command!r})
+        held.__enter__()
+        """
+    )
+
+
+def refused_by(folder, process: subprocess.Popen[str], command: str, elsewhere: str) -> str:
+    return (
+        f"{folder} is locked by `{command}` (pid {process.pid}, since {_since(folder)}), which is writing its "
+        f"files; wait for it to finish, or use {elsewhere}"
+    )
+
+
+def _since(folder) -> str:
+    return json.loads((folder / ".rlev.lock").read_text())["since"]
+
+
+def test_a_second_trainer_on_one_run_folder_is_refused_and_trains_nothing(tmp_path):
+    """Two `rlev train --resume` on one run would both train from its last checkpoint and overwrite each
+    other's; the second is one Error line naming the first, and the run folder is left as it was."""
+    from tests.train.test_advantages import two_prompt_table
+
+    data, run = two_prompt_table(tmp_path / "q.parquet"), tmp_path / "run"
+    train = ["train", "--max-completion-length", "4", "--batch-size", "8", "--kl-coef", "0", "--save-steps", "1"]
+    first = CliRunner().invoke(app, [*train, "--data", str(data), "--max-steps", "1", "--output", str(run)])
+    assert first.exit_code == 0, first.output
+    before = sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+    training = lock_holder(run, "rlev train")
+    try:
+        second = CliRunner().invoke(app, ["train", "--output", str(run), "--resume", "--max-steps", "2"])
+        assert second.exit_code == 1
+        assert str(second.exception) == refused_by(run, training, "rlev train", "another --output")
+        assert sorted(str(p.relative_to(run)) for p in run.rglob("*")) == before  # no checkpoint-2
+        # the same --output for a new run (a new folder, claimed by the other process) is refused, not removed
+        claimed = tmp_path / "claimed"
+        other = lock_holder(claimed, "rlev train")
+        try:
+            new = CliRunner().invoke(app, [*train, "--data", str(data), "--max-steps", "1", "--output", str(claimed)])
+            assert new.exit_code == 1
+            assert str(new.exception) == refused_by(claimed, other, "rlev train", "another --output")
+            assert claimed.is_dir()
+        finally:
+            other.kill()
+            other.wait()
+    finally:
+        training.kill()
+        training.wait()
+    resumed = CliRunner().invoke(app, ["train", "--output", str(run), "--resume", "--max-steps", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    assert (run / "checkpoints" / "checkpoint-2").is_dir()
+
+
+def test_a_second_evaluation_into_one_folder_is_refused_and_writes_nothing(tmp_path):
+    """Two `rlev evaluate --out E` would append to the same partial files and overwrite each other's tables."""
+    questions, responses, out_dir = tmp_path / "q.parquet", tmp_path / "r.jsonl", tmp_path / "e"
+    from tests.evaluate.test_generation import _questions
+
+    _questions(questions, with_prompts=False)
+    responses.write_text(
+        "".join(
+            json.dumps({"benchmark": "indomain", "id": f"q{k}", "response": f"the answer is {k}"}) + "\n"
+            for k in range(4)
+        )
+    )
+    args = ["evaluate", "--responses", str(responses), "--data", str(questions), "--out", str(out_dir)]
+    evaluating = lock_holder(out_dir, "rlev evaluate")
+    try:
+        refused = CliRunner().invoke(app, args)
+        assert refused.exit_code == 1
+        assert str(refused.exception) == refused_by(out_dir, evaluating, "rlev evaluate", "another --out")
+        assert sorted(p.name for p in out_dir.iterdir()) == [".rlev.lock"]
+    finally:
+        evaluating.kill()
+        evaluating.wait()
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert (out_dir / "predictions.parquet").exists()

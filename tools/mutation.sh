@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 MUTMUT=${MUTMUT:-mutmut}
 export PYTHONPATH="$PWD/mutants" OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export RLEV_FIXTURES="${RLEV_FIXTURES:-$PWD/../shared/fixtures}"
+mkdir -p mutants  # on PYTHONPATH before it exists, Python caches it as missing and the stats run finds no tests
 for module in "$@"; do
     nice -n 10 "$MUTMUT" run --max-children "${MUTATION_CHILDREN:-1}" "$module.*" > "mutants/$module.log" 2>&1 \
         || { tail -n 30 "mutants/$module.log"; exit 1; }

@@ -24,7 +24,7 @@ from rlev_cli.evaluate.rendering import render_items
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
 from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
 from rlev_cli.valuecheck import BadValues, check_values
-from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR
+from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, workspace_lock
 
 if TYPE_CHECKING:
     from rlev_cli.verify.grade import Grader
@@ -279,75 +279,83 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         )
     out_dir = output_dir(config, targets)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any model is loaded
-    from rlev_cli.runs import check_train_overlap, refuse_links  # refuses runs evaluated on their training items
+    # one evaluation per output folder: two would append to the same partial files and overwrite each other
+    with workspace_lock(out_dir, "rlev evaluate", elsewhere="another --out"):
+        from rlev_cli.runs import check_train_overlap, refuse_links  # refuses runs evaluated on their training items
 
-    refuse_links(out_dir)  # RUN/eval: nothing is written through a link planted there
+        refuse_links(out_dir)  # RUN/eval: nothing is written through a link planted there
 
-    runs = [t.run_dir for t in targets if t.run_dir is not None]
-    indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
-    check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
-    given = read_responses(config.responses, items) if config.responses else None
-    predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
-    too_long: dict[str, dict[str, int]] = {}
-    for target in targets:
-        target_items, rendered, too_long[target.label] = render_items(
-            None if given is not None else target.model,
-            config.backend,
-            for_target(items, target, config),
-            config.max_prompt_length,
-        )
-        if given is not None:
-            outputs = given
-        else:
-            outputs, new, old = generate_all(target, target_items, config, out_dir, progress)
-            generated, reused = generated + new, reused + old
-        for benchmark, bench_items in target_items.items():
-            started = time.perf_counter()
-            try:
-                scored = score(target.label, bench_items, outputs, grader, rendered)
-                grading_s += time.perf_counter() - started
-            except RlevError as err:
-                if given is not None:
-                    raise
-                raise RlevError(f"{err}; the responses are kept in {out_dir / '.partial'}: rerun to resume") from err
-            predictions.extend(scored)
-            skipped = unlabeled[benchmark] + too_long[target.label][benchmark]  # left out before generation
-            summaries.extend(summary_rows(target.label, benchmark, scored, skipped, config.value_column))
-            warnings.extend(coverage_warnings(target.label, benchmark, scored))
-    summaries.extend(averages(summaries, targets))
-    sources = value_sources(rows, config.value_column) if "indomain" in items else {}
-    if sources and set(sources) - {"score"} and config.value_column == "value":
-        warnings.append(
-            "H-Acc is weighted by `value`, which is not ground truth for some rows ("
-            + ", ".join(f"{k}={v}" for k, v in sources.items())
-            + ")"
-            + ("; --value-column value_original weights by the original points" if "value_original" in rows[0] else "")
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    predictions_path, summary_path = out_dir / "predictions.parquet", out_dir / "summary.parquet"
-    meta = {
-        "benchmarks": list(items),
-        "missing_benchmarks": missing,
-        "backend": config.backend,
-        "max_new_tokens": config.max_new_tokens,
-        "temperature": config.temperature,
-        "seed": config.seed,
-        "eos_counted": False,
-        "verifier": grader.verifier,
-        "judge_model": config.judge_model,
-        "value_column": config.value_column,
-        "value_sources": sources,
-        "bucket_order": "value ascending, ties by id",
-        "max_prompt_length": config.max_prompt_length,
-        "too_long": too_long,
-        "bad_values": bad.as_dict() if bad else None,
-    }
-    write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
-    write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
-    from rlev_cli.evaluate.plots import write_plots
+        runs = [t.run_dir for t in targets if t.run_dir is not None]
+        indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
+        check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
+        given = read_responses(config.responses, items) if config.responses else None
+        predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
+        too_long: dict[str, dict[str, int]] = {}
+        for target in targets:
+            target_items, rendered, too_long[target.label] = render_items(
+                None if given is not None else target.model,
+                config.backend,
+                for_target(items, target, config),
+                config.max_prompt_length,
+            )
+            if given is not None:
+                outputs = given
+            else:
+                outputs, new, old = generate_all(target, target_items, config, out_dir, progress)
+                generated, reused = generated + new, reused + old
+            for benchmark, bench_items in target_items.items():
+                started = time.perf_counter()
+                try:
+                    scored = score(target.label, bench_items, outputs, grader, rendered)
+                    grading_s += time.perf_counter() - started
+                except RlevError as err:
+                    if given is not None:
+                        raise
+                    raise RlevError(
+                        f"{err}; the responses are kept in {out_dir / '.partial'}: rerun to resume"
+                    ) from err
+                predictions.extend(scored)
+                skipped = unlabeled[benchmark] + too_long[target.label][benchmark]  # left out before generation
+                summaries.extend(summary_rows(target.label, benchmark, scored, skipped, config.value_column))
+                warnings.extend(coverage_warnings(target.label, benchmark, scored))
+        summaries.extend(averages(summaries, targets))
+        sources = value_sources(rows, config.value_column) if "indomain" in items else {}
+        if sources and set(sources) - {"score"} and config.value_column == "value":
+            warnings.append(
+                "H-Acc is weighted by `value`, which is not ground truth for some rows ("
+                + ", ".join(f"{k}={v}" for k, v in sources.items())
+                + ")"
+                + (
+                    "; --value-column value_original weights by the original points"
+                    if "value_original" in rows[0]
+                    else ""
+                )
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        predictions_path, summary_path = out_dir / "predictions.parquet", out_dir / "summary.parquet"
+        meta = {
+            "benchmarks": list(items),
+            "missing_benchmarks": missing,
+            "backend": config.backend,
+            "max_new_tokens": config.max_new_tokens,
+            "temperature": config.temperature,
+            "seed": config.seed,
+            "eos_counted": False,
+            "verifier": grader.verifier,
+            "judge_model": config.judge_model,
+            "value_column": config.value_column,
+            "value_sources": sources,
+            "bucket_order": "value ascending, ties by id",
+            "max_prompt_length": config.max_prompt_length,
+            "too_long": too_long,
+            "bad_values": bad.as_dict() if bad else None,
+        }
+        write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
+        write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
+        from rlev_cli.evaluate.plots import write_plots
 
-    plots = write_plots([r for r in summaries if not r["model"].startswith(AVERAGE)], out_dir)
-    _clear_partials(out_dir)
+        plots = write_plots([r for r in summaries if not r["model"].startswith(AVERAGE)], out_dir)
+        _clear_partials(out_dir)
     comparison = [
         {k: r[k] for k in ("model", "benchmark", "n", "coverage", "acc", "h_acc", "mean_length", "value_density")}
         for r in summaries

@@ -75,6 +75,16 @@ def run_ingest(
         return _ingest(paths, config, progress)
 
 
+def _note_guess(entry: dict[str, Any], encoding: str | None, warnings: list[str]) -> None:
+    """A text encoding guessed for an input (not UTF-8): said in a warning and recorded in its manifest entry."""
+    if encoding:
+        entry.update(encoding=encoding, encoding_guessed=True)
+        warnings.append(
+            f"{entry['path']}: not UTF-8; read as {detect.GUESSED[encoding]} by guess (recorded in "
+            "the manifest); if its text looks wrong, save the file as UTF-8"
+        )
+
+
 def _ingest(
     paths: Sequence[Path | str], config: IngestConfig, progress: Callable[[int], Any] | None = None
 ) -> IngestResult:
@@ -95,21 +105,24 @@ def _ingest(
             released["split column"] += len(result.candidates["split"]) - result.candidates["split"].null_count
             result.candidates = _with_name_hints(result.candidates, name, released)
             results.append(result)
-            inputs.append(
-                {
-                    "path": display(path),
-                    "sha256": digest,
-                    "bytes": path.stat().st_size,
-                    "format": result.format,
-                    "records": result.n_records,
+            paper: dict[str, Any] = {
+                "path": display(path),
+                "sha256": digest,
+                "bytes": path.stat().st_size,
+                "format": result.format,
+                "records": result.n_records,
+            }
+            inputs.append(paper)
+            _note_guess(paper, result.encoding, warnings)
+            if result.answers:  # the answer key beside a text paper is read too: a changed key changes the set
+                key_path, key_sha256, key_encoding = result.answers
+                key: dict[str, Any] = {
+                    "path": display(key_path),
+                    "sha256": key_sha256,
+                    "bytes": key_path.stat().st_size,
                 }
-            )
-            if result.encoding:  # not UTF-8: a guess, said and recorded
-                inputs[-1].update(encoding=result.encoding, encoding_guessed=True)
-                warnings.append(
-                    f"{display(path)}: not UTF-8; read as {detect.GUESSED[result.encoding]} by guess (recorded in "
-                    "the manifest); if its text looks wrong, save the file as UTF-8"
-                )
+                _note_guess(key, key_encoding, warnings)
+                paper["answers"] = key
             if progress:
                 progress(1)
     for spec in specs:

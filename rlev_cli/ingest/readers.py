@@ -34,8 +34,15 @@ def need_score(config: IngestConfig) -> bool:
 def _text(path: Path, raw: bytes, data: Any, source: str, config: IngestConfig) -> ReadResult:
     _expect(path.suffix.lower() in TEXT_SUFFIXES, f"format 'text' cannot read a {path.suffix.lower()} file")
     answers = detect.answer_file_for(path)
-    answers_text = detect.decode_text(answers.read_bytes()) if answers else None
-    return text.read_text(detect.decode_text(raw), source, path, answers_text)
+    answers_text, key = None, None
+    if answers:  # its own input: hashed, and its guessed encoding noted apart from the paper's
+        answers_raw = answers.read_bytes()
+        with detect.noting_guesses() as guessed:
+            answers_text = detect.decode_text(answers_raw)
+        key = (answers, hashlib.sha256(answers_raw).hexdigest(), guessed[0] if guessed else None)
+    result = text.read_text(detect.decode_text(raw), source, path, answers_text)
+    result.answers = key
+    return result
 
 
 def _flat(fmt: str) -> Reader:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypedDict
 
 import numpy as np
@@ -100,6 +101,8 @@ class ReadResult:
     notes: dict[str, list[Any]] = field(default_factory=dict)
     unusable: str | None = None  # why the whole file could not be read (then one reject, no candidates)
     encoding: str | None = None  # the text encoding guessed for a file that is not UTF-8 (detect.decode_text)
+    # the answer file read beside a text paper: (its path, its bytes' sha256, its encoding if guessed)
+    answers: tuple[Path, str, str | None] | None = None
 
     @classmethod
     def from_rows(

@@ -24,7 +24,7 @@ from rlev_cli.runs import check_resume_data, check_weights, latest_run, record_d
 from rlev_cli.settings import as_dict
 from rlev_cli.tiny import resolve_model
 from rlev_cli.train.config import TrainConfig
-from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, write_json
+from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, workspace_lock, write_json
 
 if TYPE_CHECKING:  # logs imports transformers: only when a run starts
     from rlev_cli.train.logs import Progress
@@ -193,10 +193,28 @@ def tracking(config: TrainConfig, run_dir: Path) -> dict[str, str]:
 
 
 def recipe_deviations(config: TrainConfig) -> dict[str, list[Any]]:
-    """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]}."""
-    from rlev_cli.train.recipe import PAPER_FIELDS
+    """Settings of a --recipe paper run that differ from the recipe (a scaled-down run), {field: [recipe, run]};
+    a TRL setting of the recipe that `--trl` replaced is `trl.NAME`."""
+    from rlev_cli.train.build import trl_overrides
+    from rlev_cli.train.recipe import PAPER_FIELDS, PAPER_TRL, recipe_batch
 
-    return {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
+    found = {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
+    recipe = {name: value for name, value, _ in PAPER_TRL}
+    batch = recipe_batch(
+        config.rollout_prompts or 0, config.num_generations, config.num_processes, config.gradient_accumulation_steps
+    )
+    recipe.update({name: batch[name] for name in ("per_device_train_batch_size", "steps_per_generation")})
+    for name, given in trl_overrides(config).items():
+        if name in recipe and given != recipe[name]:
+            found[f"trl.{name}"] = [recipe[name], given]
+    return found
+
+
+def _deviation_flag(name: str, given: Any) -> str:
+    """How the user gave a deviation: '--max-completion-length 4', '--trl adam_beta2=0.99'."""
+    if name.startswith("trl."):
+        return f"--trl {name[4:]}={json.dumps(given) if isinstance(given, dict) else given}"
+    return f"--{name.replace('_', '-')} {given}"
 
 
 def launch(config: TrainConfig, run_dir: Path, data_sha256: str) -> int:
@@ -306,19 +324,26 @@ def run_training(
     # a new run: a folder named by --output that did not exist, or the one prepare() claimed under runs/
     new_run = not config.resume and not (config.output and Path(config.output).exists())
     data, data_sha256, model, run_dir = prepare(config)  # every check before anything is written in the run folder
-    try:
-        # nothing (ours or TRL's) is written through a link planted in the run folder
-        refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
-        if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
-            check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
-        return _start(config, data, data_sha256, model, run_dir, overrides, progress)
-    except BaseException:
-        # A run that failed before its first step is removed: left behind, it would be "the latest run" of
-        # `evaluate` and the folder that `--resume` retries.
-        untouched = not checkpoints(run_dir)[0] and not (run_dir / "metrics.parquet").exists()
-        if new_run and untouched and not os.environ.get("RLEV_WORKER"):
-            _remove_run(run_dir)
-        raise
+    # One trainer per run folder: a second `rlev train --resume` (or the same --output twice) would train from
+    # the same checkpoint and overwrite the first one's. The workers of a multi-process run are the holder's.
+    with contextlib.nullcontext() if os.environ.get("RLEV_WORKER") else _run_lock(run_dir):
+        try:
+            # nothing (ours or TRL's) is written through a link planted in the run folder
+            refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
+            if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
+                check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
+            return _start(config, data, data_sha256, model, run_dir, overrides, progress)
+        except BaseException:
+            # A run that failed before its first step is removed: left behind, it would be "the latest run" of
+            # `evaluate` and the folder that `--resume` retries.
+            untouched = not checkpoints(run_dir)[0] and not (run_dir / "metrics.parquet").exists()
+            if new_run and untouched and not os.environ.get("RLEV_WORKER"):
+                _remove_run(run_dir)
+            raise
+
+
+def _run_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
+    return workspace_lock(run_dir, "rlev train", elsewhere="another --output")
 
 
 def _start(
@@ -334,7 +359,7 @@ def _start(
     if config.recipe == "paper" and not os.environ.get("RLEV_WORKER"):
         deviations = recipe_deviations(config)
         if deviations:
-            listed = ", ".join(f"--{k.replace('_', '-')} {v[1]} (recipe: {v[0]})" for k, v in deviations.items())
+            listed = ", ".join(f"{_deviation_flag(k, v[1])} (recipe: {v[0]})" for k, v in deviations.items())
             out.warn(f"--recipe paper with {listed}")
     write_json(run_dir / "tracking.json", tracking(config, run_dir))
     resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}

@@ -23,6 +23,7 @@ PAPER_FIELDS: tuple[tuple[str, Any, str], ...] = (
     ("max_steps", -1, "paper: one epoch, no step cap"),
     ("kl_coef", 0.01, "recipe paper Table 9 (init_kl_coef), k1 in the reward"),
     ("temperature", 1.0, "OpenRLHF default"),
+    ("epsilon", 0.2, "OpenRLHF default eps_clip"),
     ("max_prompt_length", 1024, "paper §3.2; Table 9 (prompt_max_len)"),
     ("max_completion_length", 1024, "paper §3.2; Table 9 (generate_max_len)"),
 )
@@ -35,7 +36,6 @@ PAPER_TRL: tuple[tuple[str, Any, str], ...] = (
     ("adam_beta1", 0.9, "OpenRLHF default adam_betas (0.9, 0.95)"),
     ("adam_beta2", 0.95, "OpenRLHF default adam_betas (0.9, 0.95)"),
     ("num_iterations", 1, "recipe paper Table 9 (max_epochs 1): OpenRLHF's optimizer passes over each rollout"),
-    ("epsilon", 0.2, "OpenRLHF default eps_clip"),
     ("max_grad_norm", 1.0, "OpenRLHF default"),
 )
 

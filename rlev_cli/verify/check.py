@@ -131,13 +131,13 @@ _MINUS = str.maketrans({"−": "-", "–": "-", "－": "-", "＋": "+"})  # Unic
 def _unwrap(answer: str) -> str:
     """'$-7.5$' / '\\(7.5\\)' / '\\boxed{7.5}' -> the bare text (only wrappers go; nothing inside)."""
     text = unicodedata.normalize("NFKC", answer).translate(_MINUS).replace("\\$", "").strip()
-    changed = True
-    while changed:
-        changed = False
-        for opener, closer in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("\\boxed{", "}")):
-            if text.startswith(opener) and text.endswith(closer) and len(text) >= len(opener) + len(closer):
-                text, changed = text[len(opener) : len(text) - len(closer)].strip(), True
-    return text
+    while True:  # '$$…$$' is '$…$' twice; a lone '$' unwraps to '' (no number either way)
+        for opener, closer in (("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("\\boxed{", "}")):
+            if text.startswith(opener) and text.endswith(closer):
+                text = text[len(opener) : len(text) - len(closer)].strip()
+                break
+        else:
+            return text
 
 
 def plain_number(text: str) -> Decimal | None:
@@ -306,9 +306,14 @@ def reference_forms(reference: str) -> list[str]:
 
 
 def refusal(answer: str) -> str | None:
-    """Why an answer is refused before sympy sees it (a power tower, a huge exponent or factorial)."""
+    """Why an answer is refused before sympy sees it (too long, or `explosive`)."""
     if len(answer) > MAX_MATH_CHARS:
         return f"refused: a final answer of {len(answer)} characters"
+    return explosive(answer)
+
+
+def explosive(answer: str) -> str | None:
+    """Why no comparison with this expression ends in time: a power tower, a huge exponent or factorial."""
     if _POWER_TOWER.search(answer):
         return "refused: a power tower"
     if any(int(e) > MAX_EXPONENT for e in _EXPONENT.findall(answer)):
@@ -357,37 +362,32 @@ Job = list[Any]  # ["math", answer, forms, ordered] or ["numeric", answer, gold,
 
 def _rule_or_job(response: str, reference: str, qtype: str) -> Verdict | Job:
     """A verdict decided in-process, or a math job for the worker."""
-    reference = reference or ""
     why = response_refusal(response)
     if why:
         return None, why
     if qtype in ("single_choice", "multi_choice"):
         return _choice(response, reference)
-    if qtype == "numeric":
-        gold = plain_number(reference)
-        if gold is None:
-            return _fill(response, reference, ordered=False)
+    gold = plain_number(reference) if qtype == "numeric" else None
+    if gold is not None:
         answer = answer_region(response)
-        if not answer:
-            return False, ""
-        if restated_arithmetic(answer):
+        if not answer or restated_arithmetic(answer):
             return False, ""
         got = numeric_value(trailing_number(leading_answer(answer.translate(_MINUS))))
         tolerance = numeric_tolerance(gold)
-        if isinstance(got, Fraction):
-            return abs(got - Fraction(gold)) <= Fraction(tolerance), ""
-        if got is not None:
-            return abs(got - gold) <= tolerance, ""
+        if got is not None:  # exact: a root's 40 digits are compared as a fraction too
+            return abs(Fraction(got) - Fraction(gold)) <= Fraction(tolerance), ""
         return _math_job(["numeric", answer, str(gold), str(tolerance)], answer)
     if qtype == "free_form":
         boxed = final_boxes(reference)
         if not boxed:  # a worked solution or an essay: the LLM judge's job
             return None, "free-form reference: needs the judge"
         # several boxes in the reference are a list of solutions: one set, compared as math-verify does
-        return _fill(response, ", ".join(boxed), ordered=False)
-    if qtype != "fill_blank":
+        reference = ", ".join(boxed)
+    elif qtype not in QTYPES:
         return None, f"unknown qtype {qtype!r} (known: {', '.join(QTYPES)})"
-    return _fill(response, reference, ordered=True)
+    # only a fill-in's bare list is its blanks in order; a numeric key that is no plain number ('\frac{1}{2}')
+    # and a free-form list are math-verify's (unordered)
+    return _fill(response, reference, ordered=qtype == "fill_blank")
 
 
 def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
@@ -396,17 +396,15 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
     forms = reference_forms(reference)
     if not forms:
         return None, "unparsable reference: empty"
-    answer = answer_region(response)
-    if "根号" in answer:
-        answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer)
+    answer = _ROOT_WORD.sub(r"\\sqrt{\1}", answer_region(response))
     if not answer:
         return False, ""
-    truth = _TRUTH.get(reference.strip().strip("$").casefold()) if len(reference) < 12 else None
-    if truth is not None:  # TheoremQA's True / False: "Yes, …" / "No, they are not …" answer it
-        said_truth = _TRUTH_WORD.match(answer.strip().lstrip("*$\\(").replace("\\text{", ""))
+    truth = _TRUTH.get(canonical_text(reference))
+    if truth is not None:  # TheoremQA's True / False: "Yes, …" / "No, they are not …" / "$\\text{No}$" answer it
+        said_truth = _TRUTH_WORD.match(_TEXT_WRAPPER.sub(r"\1", answer).strip().lstrip("*$\\("))
         return (said_truth is not None and _TRUTH[said_truth.group(1).casefold()] == truth), ""
-    boxes = final_boxes(response) if response.count("\\boxed") > 1 else []
-    if len(boxes) > 1 and answer == boxes[-1].strip():  # '\\boxed{2} and \\boxed{3}': a list of solutions
+    boxes = final_boxes(response)
+    if boxes and answer == boxes[-1].strip():  # '\\boxed{2} and \\boxed{3}': a list of solutions
         answer = ", ".join(b.strip() for b in boxes)
     said = canonical_text(answer)
     if any(said == canonical_text(f) for f in forms):
@@ -414,6 +412,10 @@ def _fill(response: str, reference: str, *, ordered: bool) -> Verdict | Job:
     math_forms = [f for f in forms if not _is_text_reference(f)]
     if not math_forms:
         return False, ""
+    refused = [why for f in math_forms if (why := explosive(f))]
+    if len(refused) == len(math_forms):  # '9^{9^{9}}': the item's fault, not every answer's (none compares in time)
+        return None, f"unparsable reference: {refused[0]}"
+    math_forms = [f for f in math_forms if not explosive(f)]
     said_value = simple_value(leading_answer(answer.translate(_MINUS)))
     gold_values = [simple_value(f) for f in math_forms]
     if all(v is not None for v in gold_values) and restated_arithmetic(answer):
@@ -475,39 +477,36 @@ def rule_verdicts(
     """
     if timeout_s <= 0:
         raise ValueError(f"timeout_s must be positive, got {timeout_s}")
-    verdicts: list[Verdict | None] = []
-    pending: list[tuple[int, tuple[str, str, str, float], Job]] = []
-    for i, (response, reference, qtype) in enumerate(zip(responses, references, qtypes, strict=True)):
-        key = (response or "", reference or "", qtype, timeout_s)
-        cached = _CACHE.get(key)
-        if cached is not None:
-            verdicts.append(cached)
-            continue
-        outcome = _rule_or_job(response or "", reference or "", qtype)
-        if isinstance(outcome, list):
-            verdicts.append(None)
-            pending.append((i, key, outcome))
-        else:
-            verdicts.append(outcome)
-            _remember(key, outcome)
-    if pending:
+    outcomes: list[tuple[tuple[str, str, str, float], Verdict | Job]] = []
+    for response, reference, qtype in zip(responses, references, qtypes, strict=True):
+        key = (response or "", reference or "", qtype, timeout_s)  # a null in a table is an empty string
+        outcome: Verdict | Job | None = _CACHE.get(key)
+        if outcome is None:
+            outcome = _rule_or_job(key[0], key[1], qtype)
+            if not isinstance(outcome, list):
+                _remember(key, outcome)
+        outcomes.append((key, outcome))
+    # the same final answer to the same reference is one job (a group of completions often agrees)
+    jobs = {repr(o): o for _, o in outcomes if isinstance(o, list) and repr(o) not in _JOB_CACHE}
+    fresh: dict[str, Verdict] = {}
+    if jobs:
         from rlev_cli.verify.worker import math_pool
 
-        # the same final answer to the same reference is one job (a group of completions often agrees)
-        unique = {repr(job): job for _, _, job in pending if repr(job) not in _JOB_CACHE}
-        results = math_pool().run(list(unique.values()), timeout_s)
-        for job_key, result in zip(unique, results, strict=True):
-            if result[0] is not None or result[1].startswith("unparsable"):
-                if len(_JOB_CACHE) >= _CACHE_SIZE:
-                    _JOB_CACHE.clear()
-                _JOB_CACHE[job_key] = result
-        fresh = dict(zip(unique, results, strict=True))
-        for i, key, job in pending:
-            result = fresh.get(repr(job)) or _JOB_CACHE[repr(job)]
-            verdicts[i] = result
-            if result[0] is not None or result[1].startswith("unparsable"):
-                _remember(key, result)
-    return [v if v is not None else (None, "not graded") for v in verdicts]
+        fresh = dict(zip(jobs, math_pool().run(list(jobs.values()), timeout_s), strict=True))
+    for job_key, result in fresh.items():
+        if result[0] is not None or result[1].startswith("unparsable"):  # a timeout is tried again next time
+            if len(_JOB_CACHE) >= _CACHE_SIZE:
+                _JOB_CACHE.clear()
+            _JOB_CACHE[job_key] = result
+    verdicts: list[Verdict] = []
+    for key, outcome in outcomes:
+        if isinstance(outcome, list):
+            job_key = repr(outcome)
+            outcome = _JOB_CACHE.get(job_key) or fresh[job_key]
+            if job_key in _JOB_CACHE:  # a settled verdict is remembered whole too
+                _remember(key, outcome)
+        verdicts.append(outcome)
+    return verdicts
 
 
 def _remember(key: tuple[str, str, str, float], verdict: Verdict) -> None:

@@ -103,3 +103,27 @@ def test_a_test_fraction_the_exams_cannot_meet_is_a_warning(workspace, tmp_path)
     # a fraction the exams do meet says nothing
     balanced = rlev_ingest(tmp_path / "p", "-w", tmp_path / "b", "--test-fraction", "0.5", "--seed", "0")
     assert outputs(tmp_path / "b")[2]["warnings"] == [] and balanced.exit_code == 0
+
+
+def test_the_answer_file_beside_a_paper_is_an_input_with_its_own_hash_and_encoding(workspace, tmp_path):
+    """A UTF-8 paper with a GB18030 answer key: the guess is the key's (it was recorded as the paper's), and the
+    key is recorded with its SHA-256 under its paper (it was not at all: a changed key changed the set unrecorded)."""
+    import hashlib
+
+    paper, key = tmp_path / "quiz.txt", tmp_path / "quiz.answers.txt"
+    paper.write_text("1. 下列正确的是哪一个？（5分）\n2. 1+1=?（5分）\n", encoding="utf-8")
+    key.write_bytes("1. 甲\n2. 2\n".encode("gb18030"))
+    run = rlev_ingest(tmp_path, "-w", workspace, "--total", "10")
+    assert run.exit_code == 0, run.stderr
+    questions, _, manifest = outputs(workspace)
+    assert [q["answer"] for q in questions] == ["甲", "2"]
+    assert manifest["inputs"] == [
+        {"path": "quiz.txt", "sha256": hashlib.sha256(paper.read_bytes()).hexdigest(), "bytes": 63,
+         "format": "text", "records": 2,
+         "answers": {"path": "quiz.answers.txt", "sha256": hashlib.sha256(key.read_bytes()).hexdigest(), "bytes": 11,
+                     "encoding": "gb18030", "encoding_guessed": True}},
+    ]  # fmt: skip
+    assert manifest["warnings"][0] == (
+        "quiz.answers.txt: not UTF-8; read as GB18030 (Chinese) by guess (recorded in the manifest); if its text looks "
+        "wrong, save the file as UTF-8"
+    )

@@ -136,3 +136,31 @@ def test_every_row_of_the_docs_table_is_the_resolved_trl_config(tmp_path, algo):
         assert resolved[name] == value, name
     # the KL sits in the reward for every estimator: RLOO does it natively, the others through rlev's trainers
     assert algo == "rloo" or extra["kl_in_reward"] is True
+
+
+def test_a_flag_or_trl_setting_against_the_recipe_is_used_and_reported(tmp_path):
+    """--epsilon under --recipe paper was silently replaced by the recipe's 0.2, and --trl fields replacing the
+    recipe's TRL settings were not reported: each is now what TRL gets, and a deviation under its own flag."""
+    from rlev_cli.train.build import trl_arguments
+    from rlev_cli.train.core import _deviation_flag, recipe_deviations
+
+    trl = {"adam_beta2": "0.99", "steps_per_generation": "2", "lr_scheduler_kwargs": '{"min_lr_rate": 0.2}'}
+    config = TrainConfig(recipe="paper", rollout_prompts=2, epsilon=0.3, trl=trl)
+    arguments = trl_arguments(config, tmp_path, cuda=False)
+    assert (arguments["epsilon"], arguments["adam_beta2"], arguments["steps_per_generation"]) == (0.3, 0.99, 2)
+    deviations = recipe_deviations(config)
+    assert deviations == {
+        "epsilon": [0.2, 0.3],
+        "trl.adam_beta2": [0.95, 0.99],
+        "trl.steps_per_generation": [4, 2],
+        "trl.lr_scheduler_kwargs": [{"min_lr_rate": 0.1}, {"min_lr_rate": 0.2}],
+    }
+    assert [_deviation_flag(name, given) for name, (_, given) in deviations.items()] == [
+        "--epsilon 0.3",
+        "--trl adam_beta2=0.99",
+        "--trl steps_per_generation=2",
+        '--trl lr_scheduler_kwargs={"min_lr_rate": 0.2}',
+    ]
+    # a --trl field that is the recipe's own value, or one the recipe does not set, is no deviation
+    same = TrainConfig(recipe="paper", rollout_prompts=2, trl={"adam_beta1": "0.9", "weight_decay": "0.1"})
+    assert recipe_deviations(same) == {}

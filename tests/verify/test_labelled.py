@@ -62,6 +62,9 @@ def test_zero_false_positives_and_agreement(verdicts):
     )
     assert not false_positives, report
     assert 1 - len(wrong) / len(CASES) >= 0.97, report
+    # every case as labelled, but for a time-out on a loaded machine; here as well as per family below, because
+    # a mutation run maps the verdicts fixture's functions to this test (the first that requests it) only
+    assert all(v[0] == c["verdict"] or v[1].startswith("timeout") for c, v in wrong), report
 
 
 @pytest.mark.parametrize("family", sorted({c["family"] for c in CASES}))

@@ -67,6 +67,29 @@ def test_every_reason_has_its_cause(reason, cause):
     assert verdict.correct is (False if cause == "response" else None)
 
 
+def test_a_reference_no_comparison_can_finish_is_the_reference_s_fault():
+    """A power tower or a huge exponent in the REFERENCE timed out in math-verify's comparison for every answer,
+    and a time-out there was classed as the response's: every answer to the item counted wrong. It is refused
+    before the worker, as the same form in a response is, and the item stays out; another accepted form of the
+    reference is still compared."""
+    start = time.monotonic()
+    got = rule_verdicts(
+        ["The answer is $\\boxed{5}$"] * 4,
+        ["$9^{9^{9}}$", "$123456789^{987654321}$", "So $\\boxed{(10^{100000})!}$.", "$5 \\# \\# 9^{9^{9}}$"],
+        ["fill_blank", "numeric", "free_form", "fill_blank"],
+    )
+    assert time.monotonic() - start < 1.0  # nothing reached the worker (a comparison ran out its 1 s)
+    assert got == [
+        (None, "unparsable reference: refused: a power tower"),
+        (None, "unparsable reference: refused: an exponent above 10000"),
+        (None, "unparsable reference: refused: an exponent above 10000"),
+        (True, ""),
+    ]
+    assert [ungraded_cause(reason) for _, reason in got[:3]] == ["reference"] * 3
+    # the same answer written in full is still the reference's exact text: right without any comparison
+    assert rule_verdicts(["The answer is $9^{9^{9}}$"], ["$9^{9^{9}}$"], ["fill_blank"]) == [(True, "")]
+
+
 def test_a_reference_that_times_out_is_the_reference_s_fault():
     from rlev_cli.verify import mathcheck
     from rlev_cli.verify.worker import math_worker
