@@ -186,10 +186,13 @@ def simple_value(text: str) -> Fraction | None:
             return None
         return sign * Fraction(Decimal(match["fnum"] or match["num"])) / den
     base, exponent = Fraction(Decimal(match["base"])), int(match["exp1"] or match["exp2"])
-    if (base == 0 and exponent < 0) or len(match["base"]) * abs(exponent) > 4 * MAX_EXPONENT:
+    if len(match["base"]) * abs(exponent) > 4 * MAX_EXPONENT:  # too long to compute here: math-verify's
         return None
     mantissa = Fraction(Decimal(match["mant"])) if match["mant"] else Fraction(1)
-    return sign * mantissa * base**exponent  # -4^{2} is -16: the sign applies after the power
+    try:
+        return sign * mantissa * base**exponent  # -4^{2} is -16: the sign applies after the power
+    except ZeroDivisionError:  # 0^{-1}
+        return None
 
 
 _SQUARE_ROOT = re.compile(rf"^(?P<sign>[-+]?)\s*\\sqrt\s*\{{\s*(?P<radicand>{_NUM})\s*\}}$")
@@ -270,7 +273,7 @@ def canonical_text(text: str) -> str:
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("$", "")
     text = re.sub(r"\s+|\\[,;:! ]|~", "", text).casefold()
     text = re.sub(r"([_^])\{(\w)\}", r"\1\2", text)  # x^{2} is x^2, N_{1} is N_1
-    return text.rstrip(".。").rstrip()
+    return text.rstrip(".。")
 
 
 def _is_text_reference(form: str) -> bool:
