@@ -309,13 +309,9 @@ def run_training(
     overrides: dict[str, list[Any]] = {}
     if config.resume and not os.environ.get("RLEV_WORKER"):
         config, overrides = resume_config(config, explicit or set())
-        finished = _finished_steps(Path(str(config.output)))
-        if finished is not None and (config.max_steps < 0 or finished >= config.max_steps):
-            out.warn(
-                f"--resume: {config.output} already finished at step {finished}; nothing to train "
-                "(pass --max-steps N above that to extend it)"
-            )
-            return _result_from_disk(Path(str(config.output)))
+        done = _nothing_to_train(config)
+        if done is not None:
+            return done
     if config.recipe == "paper" and "batch_size" in (explicit or set()) and not config.resume:
         raise RlevError(
             "--batch-size does not go with --recipe paper: an optimizer step trains on a quarter of the rollout; "
@@ -330,6 +326,11 @@ def run_training(
         try:
             # nothing (ours or TRL's) is written through a link planted in the run folder
             refuse_links(run_dir, "remove it (to keep checkpoints on another disk, put the whole --output there)")
+            if config.resume and not os.environ.get("RLEV_WORKER"):
+                # again under the lock: a resume that waited for another one may find the run finished by it
+                done = _nothing_to_train(config)
+                if done is not None:
+                    return done
             if config.resume:  # before anything is loaded: a resume on another table is refused (or a new segment)
                 check_resume_data(run_dir, data, data_sha256, config.allow_new_data)
             return _start(config, data, data_sha256, model, run_dir, overrides, progress)
@@ -340,6 +341,30 @@ def run_training(
             if new_run and untouched and not os.environ.get("RLEV_WORKER"):
                 _remove_run(run_dir)
             raise
+
+
+def _nothing_to_train(config: TrainConfig) -> TrainResult | None:
+    """A resumed run with nothing left to train: a finished one (its result, said in one warning), or one whose
+    last complete checkpoint is past --max-steps (an error: the Trainer would write that checkpoint's model as
+    the run's, at a step it was not asked for). A checkpoint at --max-steps itself goes on: the Trainer trains
+    no step and the run's model is written from it (a run killed while writing its model)."""
+    run_dir = Path(str(config.output))
+    finished = _finished_steps(run_dir)
+    if finished is not None and (config.max_steps < 0 or finished >= config.max_steps):
+        out.warn(
+            f"--resume: {run_dir} already finished at step {finished}; nothing to train "
+            "(pass --max-steps N above that to extend it)"
+        )
+        return _result_from_disk(run_dir)
+    found = checkpoints(run_dir)[0]
+    if found and config.max_steps >= 0:
+        step = int(found[-1].name.split("-")[-1])
+        if step > config.max_steps:
+            raise RlevError(
+                f"--resume: {found[-1]} is already at step {step}, past --max-steps {config.max_steps}; "
+                f"pass --max-steps {step} to end the run there, or more to continue it"
+            )
+    return None
 
 
 def _run_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:

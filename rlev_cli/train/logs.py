@@ -131,6 +131,9 @@ class RunLogCallback(TrainerCallback):
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
+        # A resumed Trainer takes save/logging/eval_steps from the checkpoint's trainer_state.json, over the
+        # arguments; a --save-steps or --logging-steps changed on --resume applies from the arguments, as in a new run.
+        state.compute_steps(args, state.max_steps)
         if self.advance:  # the total is known now; step times start here, not at the model load
             self.advance(0, total=state.max_steps, timed=False)
 
