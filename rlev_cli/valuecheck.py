@@ -55,8 +55,11 @@ class BadValues:
         return {"column": self.column, "n": self.n, "kinds": self.kinds, "first_ids": self.ids[:FIRST_IDS]}
 
 
-def check_values(table: pa.Table, column: str, path: Path, skip: bool) -> tuple[pa.Table, BadValues]:
-    """`table` without its bad-value rows and what they were; without `skip`, an error if there is any.
+def check_values(
+    table: pa.Table, column: str, path: Path, skip: bool, rows: str = "row(s)"
+) -> tuple[pa.Table, BadValues]:
+    """`table` without its bad-value rows and what they were; without `skip`, an error if there is any
+    (`rows` names them in it: "test-split row(s)" for the eval set of `train --eval-steps`).
 
     >>> t = pa.table({"id": ["a", "b", "c", "d"], "value": [0.5, float("nan"), None, 2.0]})
     >>> kept, bad = check_values(t, "value", Path("q.parquet"), skip=True)
@@ -81,7 +84,7 @@ def check_values(table: pa.Table, column: str, path: Path, skip: bool) -> tuple[
     bad = BadValues(column, [str(i) for i in table.filter(bad_mask)["id"].to_pylist()], kinds)
     if bad.n and not skip:
         raise RlevError(
-            f"{path}: {bad.n} row(s) of column {column!r} hold a value outside [0, 1] ({bad.describe()}); "
+            f"{path}: {bad.n} {rows} of column {column!r} hold a value outside [0, 1] ({bad.describe()}); "
             "a value is a share of the exam's points: fix the table, or pass --skip-bad-values to leave these "
             "rows out (counted)"
         )

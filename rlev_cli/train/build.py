@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rlev_cli.output import out
 from rlev_cli.train.config import TrainConfig
+from rlev_cli.valuecheck import BadValues
 
 if TYPE_CHECKING:  # trl and torch are imported when a trainer is built
     from trl import GRPOConfig, RLOOConfig
@@ -323,9 +324,9 @@ def check_steps(config: TrainConfig, n_prompts: int) -> None:
     )
 
 
-def eval_rows(data: Path, config: TrainConfig) -> list[dict[str, Any]]:
+def eval_rows(data: Path, config: TrainConfig) -> tuple[list[dict[str, Any]], BadValues]:
     """The test split's rows with a value, for `--eval-steps` (TRL's eval_dataset), checked as the train
-    split's are.
+    split's are; with the bad-value rows left out (--skip-bad-values).
 
     Raises:
         RlevError: when the table has no such row.
@@ -336,15 +337,15 @@ def eval_rows(data: Path, config: TrainConfig) -> list[dict[str, Any]]:
 
     table = read_questions(data, UNSCORED_QUESTION_COLUMNS)
     column = config.value_column
-    test = None
+    test, bad = None, BadValues(column)
     if column in table.column_names:
-        test = split_with_values(table, "test", column, data, config.skip_bad_values)[0]
+        test, _, _, bad = split_with_values(table, "test", column, data, config.skip_bad_values)
     if test is None or test.num_rows == 0:
         raise RlevError(
             f"--eval-steps {config.eval_steps}: {data} has no test row with a {column!r} value to evaluate on; "
             "ingest with --test-fraction > 0, or drop --eval-steps"
         )
-    return value_rows(test, column)
+    return value_rows(test, column), bad
 
 
 def build_trainer(
@@ -400,9 +401,15 @@ def build_trainer(
     from datasets import Dataset
 
     dataset = Dataset.from_list(prompts)
-    eval_dataset = None
+    eval_dataset, eval_bad = None, None
     if config.eval_steps:  # the test split, prompted and rewarded as the train split is
-        held_out = prompted(eval_rows(data, config))[0]
+        test_rows, eval_bad = eval_rows(data, config)
+        if eval_bad.n:
+            out.warn(
+                f"--skip-bad-values: {eval_bad.n} test-split row(s) with a {eval_bad.column!r} value outside [0, 1] "
+                f"left out of the --eval-steps set ({eval_bad.describe()})"
+            )
+        held_out = prompted(test_rows)[0]
         if not held_out:
             from rlev_cli.errors import RlevError
 
@@ -458,6 +465,7 @@ def build_trainer(
         "n_train_split": train_rows.n_train_split,
         "n_without_value": train_rows.n_without_value,
         "bad_values": train_rows.bad_values.as_dict(),
+        "eval_bad_values": eval_bad.as_dict() if eval_bad else None,  # the test split's (--eval-steps)
         "n_too_long": too_long,
         "uniform_scale": uniform_scale,
         "trl_config": {

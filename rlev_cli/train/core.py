@@ -45,7 +45,7 @@ class TrainResult:
     final_metrics: dict[str, float]
     resumed_from: str | None
     n_without_value: int = 0  # train rows left out for a missing value
-    n_completions: int = 0  # completions sampled (this run, resumed part only)
+    n_completions: int = 0  # completions sampled in the run (a resumed run: before the resume too)
     n_ungraded: int = 0  # of those, completions the verifier could not grade (left out)
     n_ungraded_response: int = 0  # of those, completions ungraded because of what they wrote (reward 0, wrong)
     algo: str = ""  # the run's own settings (a resumed run's saved ones, not the command line's defaults)
@@ -199,6 +199,8 @@ def recipe_deviations(config: TrainConfig) -> dict[str, list[Any]]:
     from rlev_cli.train.recipe import PAPER_FIELDS, PAPER_TRL, recipe_batch
 
     found = {name: [value, getattr(config, name)] for name, value, _ in PAPER_FIELDS if getattr(config, name) != value}
+    if config.kl_form not in (None, "openrlhf"):  # the recipe's KL is k1 in the reward (OpenRLHF's form)
+        found["kl_form"] = ["openrlhf", config.kl_form]
     recipe = {name: value for name, value, _ in PAPER_TRL}
     batch = recipe_batch(
         config.rollout_prompts or 0, config.num_generations, config.num_processes, config.gradient_accumulation_steps
@@ -513,6 +515,7 @@ def train_here(
                 "n_train_split": info["n_train_split"],
                 "n_without_value": info["n_without_value"],
                 "bad_values": info["bad_values"],
+                "eval_bad_values": info["eval_bad_values"],
                 "n_completions": rollouts.n_completions,
                 "n_ungraded": rollouts.n_ungraded,
                 "ungraded_reasons": rollouts.ungraded_reasons,

@@ -56,10 +56,12 @@ def split_with_values(
     table: pa.Table, split: str, value_column: str, path: Path, skip_bad_values: bool
 ) -> tuple[pa.Table, int, int, BadValues]:
     """The rows of one split that have a value, checked (rlev_cli.valuecheck, the whole split before any
-    --max-train-samples); with the split's size and how many rows were left out for a null value."""
+    --max-train-samples); with the split's size and how many rows were left out for a null value. An error
+    about the test split (the eval set of --eval-steps) says so; the train split's is the plain one."""
     part = table.filter(pc.equal(table["split"], split))
     valued = part.filter(pc.is_valid(part[value_column]))
-    checked, bad_values = check_values(valued, value_column, path, skip_bad_values)
+    rows = "row(s)" if split == "train" else f"{split}-split row(s)"
+    checked, bad_values = check_values(valued, value_column, path, skip_bad_values, rows)
     return checked, part.num_rows, part.num_rows - valued.num_rows, bad_values
 
 

@@ -49,7 +49,7 @@ class RolloutLog:
         self.written: list[dict[str, Any]] = []  # rows up to the last flush
         self.recent: list[dict[str, Any]] = []  # rows since the last flush
         self.last_batch: list[dict[str, Any]] = []
-        self.n_completions = 0  # every completion sampled in this process's run (logged or not)
+        self.n_completions = 0  # every completion sampled in the run (a resumed run: its kept rows too)
         self.n_ungraded = 0
         self.ungraded_reasons: dict[str, int] = {}
         self.n_ungraded_response = 0  # ungraded because of the response: reward 0, counted as wrong
@@ -58,19 +58,11 @@ class RolloutLog:
             import pyarrow.parquet as pq
 
             self.written = [r for r in pq.read_table(self.path).to_pylist() if r["step"] <= keep_until]
+            self._count(self.written)  # the counts are the run's, not this session's (every=1 logs every row)
 
     def add_batch(self, step: int, rows: list[dict[str, Any]]) -> None:
         """One generation batch, gathered from every process (rows with the ROLLOUTS keys but `step`)."""
-        self.n_completions += len(rows)
-        for row in rows:
-            if row["correct"] is None:
-                self.n_ungraded += 1
-                reason = row.get("ungraded_reason") or "ungraded"
-                self.ungraded_reasons[reason] = self.ungraded_reasons.get(reason, 0) + 1
-            elif row.get("ungraded_cause") == "response":
-                self.n_ungraded_response += 1
-                reason = row.get("ungraded_reason") or "ungraded"
-                self.ungraded_response_reasons[reason] = self.ungraded_response_reasons.get(reason, 0) + 1
+        self._count(rows)
         self.last_batch = []
         if (step - 1) % self.every:
             return
@@ -81,6 +73,19 @@ class RolloutLog:
             row["completion"] = (row["completion"] or "")[: self.max_chars]
             self.last_batch.append(row)
             self.recent.append(row)
+
+    def _count(self, rows: list[dict[str, Any]]) -> None:
+        """Add sampled completions to the run's counts: ungraded ones (left out) and ungraded-response ones."""
+        self.n_completions += len(rows)
+        for row in rows:
+            if row["correct"] is None:
+                self.n_ungraded += 1
+                reason = row.get("ungraded_reason") or "ungraded"
+                self.ungraded_reasons[reason] = self.ungraded_reasons.get(reason, 0) + 1
+            elif row.get("ungraded_cause") == "response":
+                self.n_ungraded_response += 1
+                reason = row.get("ungraded_reason") or "ungraded"
+                self.ungraded_response_reasons[reason] = self.ungraded_response_reasons.get(reason, 0) + 1
 
     def stats(self) -> dict[str, float]:
         """Reward, length, accuracy on low/high-value prompts of the last rollout batch (progress columns)."""
