@@ -95,6 +95,8 @@ def test_a_power_of_zero_with_a_negative_exponent_is_no_number():
         ("Therefore, the answer is Even", "$\\boxed{\\text{Even}}$", "free_form"),
         # GAOKAO Math II fill-in 57: the key ends in a full stop, GPT-4's 【答案】 does not
         ("…<eoe>\n【答案】分层抽样<eoa>", "分层抽样.", "fill_blank"),
+        # the same key ending in a full-width stop, which reference_forms leaves to canonical_text
+        ("…<eoe>\n【答案】分层抽样<eoa>", "分层抽样。", "fill_blank"),
         # GAOKAO Math II fill-in 49: \left( \right) on the key's side only
         ("【答案】$(-\\frac{1}{4},+\\infty)$<eoa>", "$\\left(-\\frac{1}{4},+\\infty\\right)$.", "fill_blank"),
         # Math-Verify test_all 158: \tfrac in the key, \frac and \left( \right) in the answer
