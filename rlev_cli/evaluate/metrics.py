@@ -3,6 +3,7 @@ accuracy/length per value bucket ("value-sensitive termination")."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,25 +18,25 @@ def value_density(h_acc: float, mean_length: float) -> float:
     >>> round(value_density(55.9, 201.8), 2), round(value_density(61.9, 68.7), 2)
     (0.28, 0.9)
     """
-    return h_acc / mean_length if mean_length > 0 else float("nan")
+    return h_acc / mean_length if mean_length > 0 else math.nan
 
 
 def accuracy(correct: Sequence[bool]) -> float:
-    return 100.0 * float(np.mean(correct)) if len(correct) else float("nan")
+    return 100.0 * float(np.mean(correct)) if len(correct) else math.nan
 
 
 def h_accuracy(correct: Sequence[bool], values: Sequence[float]) -> float:
     """100 · Σ v·correct / Σ v over all prompts (normalised by total value, not by count)."""
     v = np.asarray(values, dtype=float)
     total = v.sum()
-    return 100.0 * float((v * np.asarray(correct, dtype=float)).sum() / total) if total > 0 else float("nan")
+    return 100.0 * float((v * np.asarray(correct, dtype=float)).sum() / total) if total > 0 else math.nan
 
 
 def summarize(correct: Sequence[bool], lengths: Sequence[float], values: Sequence[float] | None) -> dict[str, float]:
     row = {
         "n": len(correct),
         "acc": accuracy(correct),
-        "mean_length": float(np.mean(lengths)) if len(lengths) else float("nan"),
+        "mean_length": float(np.mean(lengths)) if len(lengths) else math.nan,
     }
     if values is not None:
         row["h_acc"] = h_accuracy(correct, values)
