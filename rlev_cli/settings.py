@@ -157,7 +157,7 @@ def read_config_file(path: Path, config: type) -> dict[str, Any]:
     import yaml
 
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_unique_key_loader(path)) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         reason = " ".join(str(err).split())  # one line: YAML's message spans several, with a caret
         raise RlevError(f"{path}: cannot read the --config YAML ({reason})") from err
@@ -177,7 +177,32 @@ def read_config_file(path: Path, config: type) -> dict[str, Any]:
             value, list
         ):  # [KEY=VALUE, ...] as on the command line
             loaded[name] = parse_pairs(name, [str(v) for v in value])
-    return {name: typed(f"{path}: {name}", value, hints[name]) for name, value in loaded.items()}
+    settings = {name: typed(f"{path}: {name}", value, hints[name]) for name, value in loaded.items()}
+    for name, value in settings.items():  # named by file and key here, not as a flag by the config's own check
+        choices = _field(config, name).metadata.get("choices") or ()
+        outside = [v for v in (value if isinstance(value, list) else [value]) if v is not None and v not in choices]
+        if choices and outside:
+            raise RlevError(f"{path}: {name}: {outside[0]!r} is not a choice; choose {', '.join(choices)}")
+    return settings
+
+
+def _unique_key_loader(path: Path) -> type:
+    """PyYAML's safe loader, but a key written twice in one mapping is an error naming the file and line
+    (PyYAML keeps the last one silently: `alpha: 1` then `alpha: 2` in a hand-edited file trained with 2)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    line = key_node.start_mark.line + 1
+                    raise RlevError(f"{path}: line {line}: key {key!r} is given twice; keep one")
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
 
 
 class WrongType(ValueError):

@@ -140,6 +140,42 @@ def test_a_yaml_value_of_the_wrong_type_is_one_error(tmp_path, text, message):
     assert str(error.value) == f"{path}: {message}"
 
 
+@pytest.mark.parametrize(
+    "config,text,message,good",
+    [
+        (TrainConfig, "algo: rlooo\n", "algo: 'rlooo' is not a choice; choose reinforce++, rloo, grpo", "grpo"),
+        (TrainConfig, "kl_form: OpenRLHF\n", "kl_form: 'OpenRLHF' is not a choice; choose trl, openrlhf", None),
+        (ValuesConfig, "target: points\n", "target: 'points' is not a choice; choose auto, value, score", "score"),
+    ],
+)
+def test_a_yaml_value_outside_its_choices_names_the_file_and_key(tmp_path, config, text, message, good):
+    """Not `--algo 'rlooo'`: the value came from the file, so the error says which file and key."""
+    path = _yaml(tmp_path, text)
+    with pytest.raises(RlevError) as error:
+        read_config_file(path, config)
+    assert str(error.value) == f"{path}: {message}"
+    key = text.split(":")[0]
+    path.write_text(f"{key}: {'null' if good is None else good}\n")  # kl_form's null: the algorithm's default form
+    assert read_config_file(path, config) == {key: good}
+
+
+@pytest.mark.parametrize(
+    "text,line,key",
+    [
+        ("alpha: 1.0\nmax_steps: 3\nalpha: 2.0\n", 3, "alpha"),  # PyYAML kept the last: trained with α = 2
+        ("trl:\n  top_entropy_quantile: 0.2\n  top_entropy_quantile: 0.5\n", 3, "top_entropy_quantile"),
+    ],
+)
+def test_a_key_given_twice_in_the_yaml_is_one_error_naming_its_line(tmp_path, workspace, text, line, key):
+    path = _yaml(tmp_path, text)
+    with pytest.raises(RlevError) as error:
+        read_config_file(path, TrainConfig)
+    assert str(error.value) == f"{path}: line {line}: key {key!r} is given twice; keep one"
+    result = runner.invoke(app, ["train", "--config", str(path), "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1 and str(result.exception) == str(error.value)
+    assert not (tmp_path / "run").exists() and not workspace.exists()
+
+
 def test_a_wrong_type_stops_the_command_before_anything_is_made(tmp_path, workspace):
     path = _yaml(tmp_path, "max_steps: 1.7\n")
     result = runner.invoke(app, ["train", "--config", str(path), "--output", str(tmp_path / "run")])
