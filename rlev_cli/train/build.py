@@ -316,7 +316,13 @@ def check_steps(config: TrainConfig, n_prompts: int) -> None:
             for b in range(config.num_generations, n_prompts * config.num_generations + 1, config.num_generations)
             if b * config.num_processes * spg // config.num_generations <= n_prompts
         ]
-        fix = f"use --batch-size {fits[-1]}" if fits else "use --num-processes 1 --gradient-accumulation-steps 1"
+        shaped = [f"--trl {name}" for name in ("steps_per_generation", "generation_batch_size") if name in config.trl]
+        if fits:
+            fix = f"use --batch-size {fits[-1]}"
+        elif shaped:  # TRL's rollout size was given: the flags rlev derives it from cannot shrink it
+            fix = f"lower {' or '.join(shaped)}"
+        else:
+            fix = "use --num-processes 1 --gradient-accumulation-steps 1"
     raise RlevError(
         f"{n_prompts} train prompt(s), but one rollout takes {per_rollout} ({made}; {steps} optimizer step(s) "
         f"per rollout), so this run would train 0 steps; {fix}, or add train rows (more exams, a lower "

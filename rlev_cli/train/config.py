@@ -193,13 +193,24 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
             steps_per_generation = batch["steps_per_generation"]
         elif self.rollout_prompts is not None:
             raise RlevError("--rollout-prompts goes with --recipe paper")
+        # the rollout TRL will sample: a --trl generation_batch_size or steps_per_generation is TRL's to count
+        made = f"{self.gradient_accumulation_steps} accumulation"
+        if (given_spg := _trl_int(self.trl, "steps_per_generation")) is not None:
+            steps_per_generation, made = given_spg, f"{given_spg} steps per generation (--trl)"
         generation_batch = self.batch_size * self.num_processes * steps_per_generation
+        if (given_batch := _trl_int(self.trl, "generation_batch_size")) is not None:
+            generation_batch = given_batch
         if generation_batch % self.num_generations:
+            made = f"--batch-size {self.batch_size} x {self.num_processes} process(es) x {made}"
+            fix = f"--batch-size {self.num_generations * max(1, self.batch_size // self.num_generations)}"
+            if given_batch is not None:
+                made = "--trl generation_batch_size"
+                fix = (
+                    f"--trl generation_batch_size={self.num_generations * max(1, given_batch // self.num_generations)}"
+                )
             raise RlevError(
-                f"--batch-size {self.batch_size} x {self.num_processes} process(es) x "
-                f"{self.gradient_accumulation_steps} accumulation = {generation_batch} completions, "
-                f"not a multiple of --num-generations {self.num_generations}; use e.g. "
-                f"--batch-size {self.num_generations * max(1, self.batch_size // self.num_generations)}"
+                f"{made} = {generation_batch} completions per rollout, not a multiple of --num-generations "
+                f"{self.num_generations}; use e.g. {fix}"
             )
         if self.scale_rewards not in SCALE_REWARDS:
             raise RlevError(f"--scale-rewards {self.scale_rewards!r}: choose batch, none or group")
@@ -266,3 +277,13 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
             )
         if self.eval_steps < 0:
             raise RlevError(f"--eval-steps must be >= 0 (got {self.eval_steps})")
+
+
+def _trl_int(trl: dict[str, Any], name: str) -> int | None:
+    """An integer `--trl` field (a string from the command line, an int from YAML); None when absent or not
+    an integer (then the TRL config's own typing refuses it, naming the field)."""
+    value = trl.get(name)
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -71,6 +71,38 @@ def test_impossible_settings_fail_before_any_work(bad, message):
         TrainConfig(**bad)
 
 
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        # TRL samples batch x processes x steps_per_generation: 2 x 1 x 2 = 4, one group of 4 (was refused as 2)
+        ({"batch_size": 2, "trl": {"steps_per_generation": "2"}}, None),
+        ({"batch_size": 2, "trl": {"generation_batch_size": 8}}, None),  # an int, as a YAML `trl:` gives it
+        (
+            {"batch_size": 2, "trl": {"steps_per_generation": "3"}},
+            "--batch-size 2 x 1 process(es) x 3 steps per generation (--trl) = 6 completions per rollout, "
+            "not a multiple of --num-generations 4; use e.g. --batch-size 4",
+        ),
+        (
+            {"trl": {"generation_batch_size": "6"}},
+            "--trl generation_batch_size = 6 completions per rollout, not a multiple of --num-generations 4; "
+            "use e.g. --trl generation_batch_size=4",
+        ),
+        (
+            {"batch_size": 6},
+            "--batch-size 6 x 1 process(es) x 1 accumulation = 6 completions per rollout, "
+            "not a multiple of --num-generations 4; use e.g. --batch-size 4",
+        ),
+    ],
+)
+def test_the_rollout_is_checked_as_trl_will_sample_it(settings, message):
+    if message is None:
+        TrainConfig(**settings)
+        return
+    with pytest.raises(RlevError) as error:
+        TrainConfig(**settings)
+    assert str(error.value) == message
+
+
 def two_prompt_table(path):
     import pyarrow as pa
 

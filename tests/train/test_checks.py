@@ -131,6 +131,15 @@ def test_the_suggested_batch_size_trains(one_train_row):
         RlevError, match=r"one rollout takes 8 \(--rollout-prompts 8 with --recipe paper.*use --rollout-prompts 5"
     ):
         check_steps(TrainConfig(recipe="paper", rollout_prompts=8), 5)
+    # a rollout TRL was told the size of: rlev's own flags cannot shrink it, so the hint names the --trl field
+    with pytest.raises(RlevError) as error:
+        check_steps(TrainConfig(batch_size=4, trl={"steps_per_generation": "2"}), 1)
+    assert str(error.value) == (
+        "1 train prompt(s), but one rollout takes 2 (--batch-size 4 x 1 process(es) x 2 micro-batch(es) per "
+        "rollout / --num-generations 4; 2 optimizer step(s) per rollout), so this run would train 0 steps; "
+        "lower --trl steps_per_generation, or add train rows (more exams, a lower --test-fraction at ingest)"
+    )
+    check_steps(TrainConfig(batch_size=4, trl={"steps_per_generation": "2"}), 2)
 
 
 def test_a_dead_judge_leaves_no_run_folder(ingested, workspace, tmp_path):
