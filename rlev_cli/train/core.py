@@ -294,7 +294,7 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
         flag = "--" + name.replace("_", "-")
         if name not in RESUME_OVERRIDES:
             raise RlevError(
-                f"{flag} {now} contradicts the run being resumed ({name} = {was} in {saved_path}); "
+                f"{flag} {now} contradicts the run being resumed ({name} = {_as_json(was)} in {saved_path}); "
                 f"resume without {flag}, or start a new run (only {', '.join(RESUME_OVERRIDES)} may change)"
             )
         merged[name] = given[name]
@@ -343,6 +343,11 @@ def run_training(
             if new_run and untouched and not os.environ.get("RLEV_WORKER"):
                 _remove_run(run_dir)
             raise
+
+
+def _as_json(value: Any) -> Any:
+    """A saved setting as config.json writes it (`null`, `true`, not Python's `None`, `True`)."""
+    return json.dumps(value) if value is None or isinstance(value, bool) else value
 
 
 def _nothing_to_train(config: TrainConfig) -> TrainResult | None:
