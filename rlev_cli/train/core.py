@@ -292,10 +292,12 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
         if was == now:
             continue
         flag = "--" + name.replace("_", "-")
-        if name not in RESUME_OVERRIDES:
+        new_table = name == "data" and config.allow_new_data  # another table, recorded as a new data segment
+        if name not in RESUME_OVERRIDES and not new_table:
+            also = " (data with --allow-new-data)" if name == "data" else ""
             raise RlevError(
                 f"{flag} {now} contradicts the run being resumed ({name} = {_as_json(was)} in {saved_path}); "
-                f"resume without {flag}, or start a new run (only {', '.join(RESUME_OVERRIDES)} may change)"
+                f"resume without {flag}, or start a new run (only {', '.join(RESUME_OVERRIDES)} may change{also})"
             )
         merged[name] = given[name]
         overrides[name] = [was, now]

@@ -116,6 +116,33 @@ def test_resume_on_a_reingested_table_is_refused_or_a_new_segment(tmp_path, monk
     )
 
 
+def test_allow_new_data_resumes_on_a_table_at_another_path(tmp_path, monkeypatch):
+    """--allow-new-data with --data: the new table may live elsewhere (it was refused as a contradicting
+    --data, so a new segment could only come from new bytes at the run's first path)."""
+    data = two_prompt_table(tmp_path / "q.parquet")
+    first_sha = hashlib.sha256(data.read_bytes()).hexdigest()
+    run = tmp_path / "run"
+    interrupted_after_first_checkpoint(monkeypatch, data, run)
+    other = two_prompt_table(tmp_path / "other.parquet")
+    reingested(other)
+    other_sha = hashlib.sha256(other.read_bytes()).hexdigest()
+    refused = runner.invoke(app, ["train", "--output", str(run), "--resume", "--data", str(other)])
+    assert refused.exit_code == 1
+    assert str(refused.exception).startswith(f"--data {other} contradicts the run being resumed (data = {data} in ")
+    assert str(refused.exception).endswith("may change (data with --allow-new-data))")
+    accepted = runner.invoke(app, ["train", "--output", str(run), "--resume", "--data", str(other), "--allow-new-data"])
+    assert accepted.exit_code == 0, accepted.output
+    assert f"--resume: --data {other} overrides the saved {data}" in accepted.stderr
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["steps"] == 2
+    assert [(s["data"], s["sha256"], s["from_step"]) for s in manifest["data_segments"]] == [
+        (str(data), first_sha, 0),
+        (str(other), other_sha, 1),
+    ]
+    assert json.loads((run / "config.json").read_text())["data"] == str(other)  # a later --resume reads it
+    assert [r["id"] for r in pq.read_table(run / "train_ids.parquet").to_pylist()] == ["high", "low", "new-a", "new-b"]
+
+
 def test_the_recorded_hash_is_the_table_read_not_the_file_at_the_end(tmp_path, monkeypatch):
     """A table rewritten on disk while the run trains leaves the run's record on the table it read."""
     import rlev_cli.train.build as build
