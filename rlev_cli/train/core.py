@@ -473,7 +473,12 @@ def train_here(
         )
     if progress and resume_step:
         progress(resume_step, timed=False)
-    trainer.train(resume_from_checkpoint=resume_from)
+    from rlev_cli.train.logs import AtLastStep
+
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    except AtLastStep:  # nothing left to train: the checkpoint's weights are loaded; its logs, trimmed to it, kept
+        trainer.run_log.on_train_end(trainer.args, trainer.state, trainer.control)
     model_dir = run_dir / "model"
     if trainer.accelerator.is_main_process:
         tmp = run_dir / ".model.part"

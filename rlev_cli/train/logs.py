@@ -113,6 +113,12 @@ class RolloutLog:
             write_table(pa.Table.from_pylist(self.written, schema=ROLLOUTS), self.path, "rollouts")
 
 
+class AtLastStep(Exception):
+    """A resumed run whose checkpoint is already at --max-steps: the Trainer would train one more step before it
+    checks (a run killed while writing its model came back with steps 4 of 3). Raised when training begins, once
+    the checkpoint's weights and state are loaded; `train_here` then finishes the run from them."""
+
+
 class RunLogCallback(TrainerCallback):
     """metrics.parquet (one row per logged step), rollouts written before each checkpoint, progress advanced.
 
@@ -139,6 +145,8 @@ class RunLogCallback(TrainerCallback):
         # A resumed Trainer takes save/logging/eval_steps from the checkpoint's trainer_state.json, over the
         # arguments; a --save-steps or --logging-steps changed on --resume applies from the arguments, as in a new run.
         state.compute_steps(args, state.max_steps)
+        if 0 < state.max_steps <= state.global_step:
+            raise AtLastStep(state.global_step)
         if self.advance:  # the total is known now; step times start here, not at the model load
             self.advance(0, total=state.max_steps, timed=False)
 

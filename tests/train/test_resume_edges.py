@@ -1,6 +1,7 @@
-"""#17 exact resume, its edges: a --save-steps changed on --resume takes effect; a --max-steps not above the last
-checkpoint is refused (the Trainer would train one step past it); a resume that waited for the run-folder lock
-finds the run finished by the one it waited for, and trains nothing."""
+"""#17 exact resume, its edges: a --save-steps changed on --resume takes effect; a --max-steps below the last
+checkpoint is refused, and one at it ends the run there with that checkpoint (the Trainer would train one step
+past it); a resume that waited for the run-folder lock finds the run finished by the one it waited for, and
+trains nothing."""
 
 from __future__ import annotations
 
@@ -85,6 +86,42 @@ def test_max_steps_below_the_last_checkpoint_is_refused_and_at_it_ends_the_run_t
     # the counts are the whole run's (its two steps' rollouts kept in the run folder), none generated now
     assert (summary["steps"], summary["completions"]) == (2, 8)
     assert saved(run) == ["checkpoint-2"] and (run / "model").is_dir()
+
+
+def test_a_run_killed_after_its_last_checkpoint_ends_there_with_that_checkpoints_weights(tmp_path):
+    """Killed while writing its model: the resume trained a step past --max-steps (steps 4 of 3, checkpoint-4,
+    a model that was not the run's), because the Trainer checks the step count only after a step."""
+    from safetensors.torch import load_file
+
+    run, aside = tmp_path / "r", tmp_path / "aside"
+    train(tmp_path, run, max_steps=3, save_steps=1)
+    unfinish(run, aside)
+    resumed = invoke("train", "--output", str(run), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert (summary["steps"], summary["completions"], summary["resumed_from"]) == (
+        3, 12, str(run / "checkpoints" / "checkpoint-3")
+    )  # fmt: skip
+    assert saved(run) == ["checkpoint-1", "checkpoint-2", "checkpoint-3"]
+    written, trained = load_file(run / "model" / "model.safetensors"), load_file(aside / "model" / "model.safetensors")
+    assert written.keys() == trained.keys() and all(bool((written[k] == trained[k]).all()) for k in written)
+    assert [m["step"] for m in pq.read_table(run / "metrics.parquet").to_pylist()] == [1, 2, 3]
+    assert json.loads((run / "manifest.json").read_text())["steps"] == 3
+
+
+def test_a_lower_max_steps_at_a_checkpoint_trims_the_logs_of_the_steps_after_it(tmp_path):
+    run = tmp_path / "r"
+    train(tmp_path, run, max_steps=3, save_steps=1)
+    unfinish(run, tmp_path / "aside")
+    for step in (2, 3):  # killed after steps 2 and 3 were logged, their checkpoints lost
+        shutil.rmtree(run / "checkpoints" / f"checkpoint-{step}")
+    ended = invoke("train", "--output", str(run), "--resume", "--max-steps", "1")
+    assert ended.exit_code == 0, ended.output
+    summary = json.loads(ended.stdout.strip().splitlines()[-1])
+    assert (summary["steps"], summary["completions"]) == (1, 4)  # was (2, 8): one more step trained
+    assert saved(run) == ["checkpoint-1"]
+    assert [m["step"] for m in pq.read_table(run / "metrics.parquet").to_pylist()] == [1]
+    assert sorted({r["step"] for r in pq.read_table(run / "rollouts.parquet").to_pylist()}) == [1]
 
 
 def test_a_resume_that_waited_for_the_lock_trains_nothing_on_the_run_finished_meanwhile(tmp_path, monkeypatch):
