@@ -195,9 +195,14 @@ def _unique_key_loader(path: Path) -> type:
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             seen: set[Any] = set()
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`: its keys may be overridden here
+                    continue
+                line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]`: a list or mapping as a key
+                    kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                    raise RlevError(f"{path}: line {line}: a key must be a name, not a {kind}")
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
-                    line = key_node.start_mark.line + 1
                     raise RlevError(f"{path}: line {line}: key {key!r} is given twice; keep one")
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)

@@ -176,6 +176,25 @@ def test_a_key_given_twice_in_the_yaml_is_one_error_naming_its_line(tmp_path, wo
     assert not (tmp_path / "run").exists() and not workspace.exists()
 
 
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("? [a, b]\n: 1\n", "line 1: a key must be a name, not a list"),  # was a TypeError traceback
+        ("trl:\n  ? {a: 1}\n  : 1\n", "line 2: a key must be a name, not a mapping"),
+    ],
+)
+def test_a_yaml_key_that_is_not_a_name_is_one_error(tmp_path, text, message):
+    path = _yaml(tmp_path, text)
+    with pytest.raises(RlevError) as error:
+        read_config_file(path, TrainConfig)
+    assert str(error.value) == f"{path}: {message}"
+
+
+def test_yaml_merge_keys_still_merge_and_are_overridden_by_the_mapping_own_keys(tmp_path):
+    path = _yaml(tmp_path, "trl:\n  <<: {top_entropy_quantile: 0.2, num_iterations: 2}\n  top_entropy_quantile: 0.5\n")
+    assert read_config_file(path, TrainConfig) == {"trl": {"top_entropy_quantile": 0.5, "num_iterations": 2}}
+
+
 def test_a_wrong_type_stops_the_command_before_anything_is_made(tmp_path, workspace):
     path = _yaml(tmp_path, "max_steps: 1.7\n")
     result = runner.invoke(app, ["train", "--config", str(path), "--output", str(tmp_path / "run")])

@@ -195,6 +195,9 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
             raise RlevError("--rollout-prompts goes with --recipe paper")
         # the rollout TRL will sample: a --trl generation_batch_size or steps_per_generation is TRL's to count
         made = f"{self.gradient_accumulation_steps} accumulation"
+        for name in ("steps_per_generation", "generation_batch_size"):  # TRL takes 0 or -2 and fails deep in torch
+            if (size := _trl_int(self.trl, name)) is not None and size < 1:
+                raise RlevError(f"--trl {name}={size}: must be a positive integer")
         if (given_spg := _trl_int(self.trl, "steps_per_generation")) is not None:
             steps_per_generation, made = given_spg, f"{given_spg} steps per generation (--trl)"
         generation_batch = self.batch_size * self.num_processes * steps_per_generation

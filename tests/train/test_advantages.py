@@ -87,6 +87,8 @@ def test_impossible_settings_fail_before_any_work(bad, message):
             "--trl generation_batch_size = 6 completions per rollout, not a multiple of --num-generations 4; "
             "use e.g. --trl generation_batch_size=4",
         ),
+        ({"trl": {"steps_per_generation": "0"}}, "--trl steps_per_generation=0: must be a positive integer"),
+        ({"trl": {"generation_batch_size": -8}}, "--trl generation_batch_size=-8: must be a positive integer"),
         (
             {"batch_size": 6},
             "--batch-size 6 x 1 process(es) x 1 accumulation = 6 completions per rollout, "
