@@ -267,6 +267,14 @@ RESUME_OVERRIDES = (
 _NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
 
+def _local_path(model: str) -> str:
+    """A model given as a local folder or file, as an absolute path; a hub id or alias as it is."""
+    from rlev_cli.tiny import is_tiny
+
+    path = Path(model).expanduser()
+    return os.path.abspath(path) if path.exists() and not is_tiny(model) else model
+
+
 def _comparable(value: object) -> object:
     return str(value) if isinstance(value, Path) else value
 
@@ -287,8 +295,10 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
     overrides: dict[str, list[Any]] = {}
     for name in sorted(explicit & set(fields) - set(_NOT_COMPARED)):
         was, now = _comparable(saved.get(name, fields[name].default)), _comparable(given[name])
-        if name == "data" and now is not None:
-            was, now = str(Path(saved.get("data", ""))), str(Path(str(now)))
+        if name == "data" and now is not None:  # one table however it is written (qd.parquet, ./qd.parquet, /…)
+            was, now = os.path.abspath(saved.get("data", "")), os.path.abspath(str(now))
+        if name == "model" and isinstance(was, str) and isinstance(now, str):
+            was, now = _local_path(was), _local_path(now)
         if was == now:
             continue
         flag = "--" + name.replace("_", "-")
@@ -396,7 +406,14 @@ def _start(
             listed = ", ".join(f"{_deviation_flag(k, v[1])} (recipe: {v[0]})" for k, v in deviations.items())
             out.warn(f"--recipe paper with {listed}")
     write_json(run_dir / "tracking.json", tracking(config, run_dir))
-    resolved = {**as_dict(config), "data": str(data), "model_path": model, "output": str(run_dir)}
+    # paths as absolute ones: `--resume` from another directory finds the same table and model folder
+    resolved = {
+        **as_dict(config),
+        "data": os.path.abspath(data),
+        "model": _local_path(config.model),
+        "model_path": _local_path(model),
+        "output": str(run_dir),
+    }
     if overrides or not (config.resume and (run_dir / "config.json").exists()):
         write_json(run_dir / "config.json", resolved)  # on resume: the saved settings plus the logged overrides
     if overrides:

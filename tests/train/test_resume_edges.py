@@ -146,3 +146,26 @@ def test_a_resume_that_waited_for_the_lock_trains_nothing_on_the_run_finished_me
     assert f"--resume: {run} already finished at step 2; nothing to train" in second.stderr
     assert json.loads(second.stdout.strip().splitlines()[-1])["steps"] == 2
     assert saved(run) == ["checkpoint-1", "checkpoint-2"]
+
+
+def test_a_run_started_with_relative_paths_resumes_from_another_directory(tmp_path, monkeypatch):
+    """config.json kept `--data q.parquet` as typed: a `--resume` from elsewhere looked for ./q.parquet, and the
+    `--data` its error suggested was refused as contradicting the run (paths compared as strings)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    two_prompt_table(work / "q.parquet")
+    monkeypatch.chdir(work)
+    started = invoke(
+        "train", "--data", "q.parquet", "--max-steps", "2", "--save-steps", "1",
+        "--batch-size", "4", "--max-completion-length", "4", "--output", "r",
+    )  # fmt: skip
+    assert started.exit_code == 0, started.output
+    run = work / "r"
+    assert json.loads((run / "config.json").read_text())["data"] == str(work / "q.parquet")
+    unfinish(run, tmp_path / "aside")
+    shutil.rmtree(run / "checkpoints" / "checkpoint-2")
+    monkeypatch.chdir(tmp_path)
+    resumed = invoke("train", "--output", str(run), "--resume", "--data", "work/./q.parquet")  # the same table
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 2
+    assert "overrides the saved" not in resumed.stderr
