@@ -46,8 +46,8 @@ class BadValues:
         return len(self.ids)
 
     def describe(self) -> str:
-        """How many of each kind, and the first ids: `NaN 1, negative 2; first ids: a, b, c`."""
-        counted = ", ".join(f"{kind} {n}" for kind, n in self.kinds.items())
+        """How many of each kind, and the first ids: `NaN: 1, negative: 2; first ids: a, b, c`."""
+        counted = ", ".join(f"{kind}: {n}" for kind, n in self.kinds.items())
         return f"{counted}; first ids: {', '.join(self.ids[:FIRST_IDS])}"
 
     def as_dict(self) -> dict[str, object]:

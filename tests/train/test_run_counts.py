@@ -102,7 +102,7 @@ def test_a_bad_test_split_value_is_refused_naming_the_split(tmp_path, tiny_model
     )
     assert result.exit_code == 1
     assert str(result.exception) == (
-        f"{data}: 2 test-split row(s) of column 'value' hold a value outside [0, 1] (NaN 1, above 1 1; "
+        f"{data}: 2 test-split row(s) of column 'value' hold a value outside [0, 1] (NaN: 1, above 1: 1; "
         f"first ids: t1, t2); {ADVICE}"
     )
 
@@ -122,7 +122,7 @@ def test_skip_bad_values_counts_and_says_the_test_rows_left_out_of_the_eval_set(
     assert result.exit_code == 0, result.output
     assert (
         "--skip-bad-values: 2 test-split row(s) with a 'value' value outside [0, 1] left out of the --eval-steps "
-        "set (NaN 1, above 1 1; first ids: t1, t2)"
+        "set (NaN: 1, above 1: 1; first ids: t1, t2)"
     ) in " ".join(result.stderr.split())
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["eval_bad_values"] == {

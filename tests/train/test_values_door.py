@@ -44,14 +44,14 @@ def foreign_table(path, values, split="train", column="value"):
 
 
 CASES = [
-    ([0.1, NAN, 0.2, 0.3], "1 row(s) of column 'value' hold a value outside [0, 1] (NaN 1; first ids: q1)"),
-    ([0.1, 0.2, INF], "1 row(s) of column 'value' hold a value outside [0, 1] (infinite 1; first ids: q2)"),
-    ([-INF, 0.2, 0.3], "1 row(s) of column 'value' hold a value outside [0, 1] (infinite 1; first ids: q0)"),
-    ([0.1, -0.05, 0.3], "1 row(s) of column 'value' hold a value outside [0, 1] (negative 1; first ids: q1)"),
-    ([0.1, 0.2, 1.5], "1 row(s) of column 'value' hold a value outside [0, 1] (above 1 1; first ids: q2)"),
+    ([0.1, NAN, 0.2, 0.3], "1 row(s) of column 'value' hold a value outside [0, 1] (NaN: 1; first ids: q1)"),
+    ([0.1, 0.2, INF], "1 row(s) of column 'value' hold a value outside [0, 1] (infinite: 1; first ids: q2)"),
+    ([-INF, 0.2, 0.3], "1 row(s) of column 'value' hold a value outside [0, 1] (infinite: 1; first ids: q0)"),
+    ([0.1, -0.05, 0.3], "1 row(s) of column 'value' hold a value outside [0, 1] (negative: 1; first ids: q1)"),
+    ([0.1, 0.2, 1.5], "1 row(s) of column 'value' hold a value outside [0, 1] (above 1: 1; first ids: q2)"),
     (
         [NAN, 0.0, 1.0, 2.0, -1.0, INF, NAN, 0.5, 3.0, None, -0.5],  # 0 and 1 are fine, null is unscored
-        "7 row(s) of column 'value' hold a value outside [0, 1] (NaN 2, infinite 1, negative 2, above 1 2; "
+        "7 row(s) of column 'value' hold a value outside [0, 1] (NaN: 2, infinite: 1, negative: 2, above 1: 2; "
         "first ids: q0, q3, q4, q5, q6)",
     ),
 ]
@@ -80,7 +80,7 @@ def test_evaluate_refuses_bad_values_the_same_way(tmp_path, values, message):
 def test_the_column_used_is_the_one_checked(tmp_path):
     data = foreign_table(tmp_path / "q.parquet", [0.1, 0.2, -3.0], column="value_pred")
     result = runner.invoke(app, ["train", "--data", str(data), "--value-column", "value_pred", "--max-steps", "1"])
-    wanted = "1 row(s) of column 'value_pred' hold a value outside [0, 1] (negative 1; first ids: q2)"
+    wanted = "1 row(s) of column 'value_pred' hold a value outside [0, 1] (negative: 1; first ids: q2)"
     assert str(result.exception) == f"{data}: {wanted}; {ADVICE}"
 
 
@@ -106,7 +106,7 @@ def test_skip_bad_values_leaves_them_out_and_counts_them_in_train(tmp_path, tiny
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["train_rows_bad_value"], summary["train_rows_without_value"], summary["prompts"]) == (2, 1, 2)
     assert (
-        "--skip-bad-values: 2 train row(s) with a 'value' value outside [0, 1] left out (NaN 1, negative 1; "
+        "--skip-bad-values: 2 train row(s) with a 'value' value outside [0, 1] left out (NaN: 1, negative: 1; "
         "first ids: q1, q3)"
     ) in result.stderr
     manifest = json.loads((run / "manifest.json").read_text())
@@ -140,7 +140,7 @@ def test_skip_bad_values_leaves_them_out_and_counts_them_in_evaluate(tmp_path):
     assert summary["bad_values"] == expected
     assert (
         "--skip-bad-values: 2 in-domain row(s) with a 'value' value outside [0, 1] left out "
-        "(infinite 1, above 1 1; first ids: q1, q3)"
+        "(infinite: 1, above 1: 1; first ids: q1, q3)"
     ) in summary["warnings"]
     predictions = pq.read_table(tmp_path / "e" / "predictions.parquet")
     assert predictions["id"].to_pylist() == ["q0", "q2"]
