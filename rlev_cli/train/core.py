@@ -267,6 +267,12 @@ RESUME_OVERRIDES = (
 _NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
 
+def _kl_form(form: object, algo: object, recipe: object) -> object:
+    """The KL form a run uses (TrainConfig.kl_form's help: unset is trl, openrlhf under the recipe and for
+    REINFORCE++)."""
+    return form or ("openrlhf" if algo == "reinforce++" or recipe == "paper" else "trl")
+
+
 def _local_path(model: str) -> str:
     """A model given as a local folder or file, as an absolute path; a hub id or alias as it is."""
     from rlev_cli.tiny import is_tiny
@@ -299,6 +305,10 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
             was, now = os.path.abspath(saved.get("data", "")), os.path.abspath(str(now))
         if name == "model" and isinstance(was, str) and isinstance(now, str):
             was, now = _local_path(was), _local_path(now)
+        if name == "kl_form":  # unset is the algorithm's form: `--kl-form trl` on an rloo run that left it unset
+            algo, recipe = saved.get("algo"), saved.get("recipe")
+            if _kl_form(was, algo, recipe) == _kl_form(now, algo, recipe):
+                continue
         if was == now:
             continue
         flag = "--" + name.replace("_", "-")

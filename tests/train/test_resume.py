@@ -79,6 +79,8 @@ def test_resume_reads_the_saved_configuration(tmp_path):
     assert "--learning-rate 5e-07 contradicts the run being resumed (learning_rate = 0.0001" in str(wrong.exception)
     wrong = invoke("train", "--output", str(run), "--resume", "--kl-form", "openrlhf")  # as config.json has it
     assert "--kl-form openrlhf contradicts the run being resumed (kl_form = null in" in str(wrong.exception)
+    same = invoke("train", "--output", str(run), "--resume", "--kl-form", "trl")  # what unset means for grpo
+    assert same.exit_code == 0 and "nothing to train" in same.stderr, same.output
 
     # --max-steps may extend it: logged, recorded, and every other setting is the saved one (not the defaults)
     extended = invoke("train", "--output", str(run), "--resume", "--max-steps", "2")
