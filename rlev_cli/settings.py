@@ -325,6 +325,13 @@ def typed(where: str, value: Any, annotation: Any) -> Any:
     try:
         return convert(value, annotation)
     except WrongType as err:
+        inner = [a for a in typing.get_args(annotation) if a is not type(None)] if _is_optional(annotation) else []
+        mapping = inner[0] if len(inner) == 1 else annotation
+        if typing.get_origin(mapping) is dict and isinstance(value, dict):  # name the entry, not the whole mapping
+            key_type, item_type = typing.get_args(mapping) or (Any, Any)
+            for key, item in value.items():
+                typed(f"{where}: {key}", key, key_type)
+                typed(f"{where}: {key}", item, item_type)
         raise RlevError(f"{where}: expected {err}, got {value!r}") from None
 
 

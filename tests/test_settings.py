@@ -215,6 +215,10 @@ def test_list_and_mapping_settings_from_yaml(tmp_path):
     path = tmp_path / "ingest.yaml"
     path.write_text("field_map: [question=problem]\n")
     assert read_config_file(path, IngestConfig) == {"field_map": {"question": "problem"}}
+    path.write_text("field_map: {question: problem, score: 5}\n")  # the entry named, not the whole mapping
+    with pytest.raises(RlevError) as error:
+        read_config_file(path, IngestConfig)
+    assert str(error.value) == f"{path}: field_map: score: expected a string, got 5"
 
 
 def test_python_values_are_checked_too():

@@ -186,6 +186,12 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
                 self.rollout_prompts = PAPER_ROLLOUT_PROMPTS
             if not self.rollout_prompts > 0:
                 raise RlevError(f"--rollout-prompts must be > 0 (got {self.rollout_prompts})")
+            if "generation_batch_size" in self.trl:  # TRL: "can not be both configured", of a field not given
+                raise RlevError(
+                    "--trl generation_batch_size does not go with --recipe paper: the recipe sizes the rollout "
+                    "(--rollout-prompts x --num-generations completions, as steps_per_generation); "
+                    "use --rollout-prompts, or --trl steps_per_generation=N"
+                )
             batch = recipe_batch(
                 self.rollout_prompts, self.num_generations, self.num_processes, self.gradient_accumulation_steps
             )

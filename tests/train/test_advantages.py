@@ -88,6 +88,12 @@ def test_impossible_settings_fail_before_any_work(bad, message):
             "use e.g. --trl generation_batch_size=4",
         ),
         ({"trl": {"steps_per_generation": "0"}}, "--trl steps_per_generation=0: must be a positive integer"),
+        (
+            {"recipe": "paper", "trl": {"generation_batch_size": "16"}},
+            "--trl generation_batch_size does not go with --recipe paper: the recipe sizes the rollout "
+            "(--rollout-prompts x --num-generations completions, as steps_per_generation); "
+            "use --rollout-prompts, or --trl steps_per_generation=N",
+        ),
         ({"trl": {"generation_batch_size": -8}}, "--trl generation_batch_size=-8: must be a positive integer"),
         (
             {"batch_size": 6},
