@@ -301,8 +301,14 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
             if given is not None:
                 outputs = given
             else:
-                outputs, new, old = generate_all(target, target_items, config, out_dir, progress)
+                outputs, new, old, stale = generate_all(target, target_items, config, out_dir, progress)
                 generated, reused = generated + new, reused + old
+                if stale:
+                    warnings.append(
+                        f"{target.label}: {stale} kept response(s) in {out_dir / '.partial'} were generated with "
+                        "another prompt, model or sampling settings (--max-new-tokens, --temperature, --seed, "
+                        "--backend); generated again"
+                    )
             for benchmark, bench_items in target_items.items():
                 started = time.perf_counter()
                 try:
@@ -419,6 +425,27 @@ def _prompt_sha(item: Item) -> str:
     return hashlib.sha256(json.dumps(item.messages, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
+def _generation_key(model: str, config: EvalConfig) -> str:
+    """What made a kept response besides its prompt: the model (a local folder by its files' names, sizes and
+    times, so a run's model/ rewritten by a longer run counts as another model; a hub id or served name as
+    given), the backend and its server, and the sampling settings. A resume under another key regenerates."""
+    import hashlib
+
+    path = Path(model)
+    files = sorted(path.iterdir()) if path.is_dir() else [path] if path.is_file() else []
+    stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    identity = {
+        "model": os.path.abspath(model) if stamp else model,
+        "files": stamp,
+        "backend": config.backend,
+        "base_url": config.base_url if config.backend == "openai" else None,
+        "max_new_tokens": config.max_new_tokens,
+        "temperature": config.temperature,
+        "seed": config.seed,
+    }
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+
 def _partial_path(out_dir: Path, target: Target, benchmark: str) -> Path:
     return out_dir / ".partial" / _safe(target.label) / f"{benchmark}.jsonl"
 
@@ -439,13 +466,15 @@ def generate_all(
     config: EvalConfig,
     out_dir: Path,
     progress: Callable[[int], Any] | None = None,
-) -> tuple[dict[tuple[str, str], dict[str, Any]], int, int]:
-    """Responses for every item; reuses the partial file of an interrupted run and appends as it goes."""
+) -> tuple[dict[tuple[str, str], dict[str, Any]], int, int, int]:
+    """Responses for every item; reuses the partial file of an interrupted run and appends as it goes.
+    Returns them with how many were generated, reused, and kept but made otherwise (generated again)."""
     from rlev_cli.generate import make_backend
 
     outputs: dict[tuple[str, str], dict[str, Any]] = {}
     todo: list[tuple[str, Item, Path]] = []
-    reused = 0
+    reused, stale = 0, 0
+    key = _generation_key(target.model or "", config)
     for benchmark, bench_items in items.items():
         partial = _partial_path(out_dir, target, benchmark)
         done: dict[str, dict[str, Any]] = {}
@@ -462,10 +491,12 @@ def generate_all(
                     continue  # a damaged line: regenerate that item
                 done[row["id"]] = row
         for item in bench_items:
-            if item.id in done and done[item.id].get("prompt_sha") == _prompt_sha(item):  # same id, same prompt
-                outputs[(benchmark, item.id)] = done[item.id]
+            kept = done.get(item.id)
+            if kept and kept.get("prompt_sha") == _prompt_sha(item) and kept.get("generation_key") == key:
+                outputs[(benchmark, item.id)] = kept  # same prompt, same model and sampling settings
                 reused += 1
             else:
+                stale += kept is not None
                 todo.append((benchmark, item, partial))
     if progress:
         progress(reused)
@@ -484,6 +515,7 @@ def generate_all(
                 row = {
                     "id": item.id,
                     "prompt_sha": _prompt_sha(item),
+                    "generation_key": key,
                     "text": gen.text,
                     "tokens": gen.tokens,
                     "finish_reason": gen.finish_reason,
@@ -498,7 +530,7 @@ def generate_all(
                     os.fsync(handle.fileno())
             if progress:
                 progress(len(batch))
-    return outputs, len(todo), reused
+    return outputs, len(todo), reused, stale
 
 
 def score(

@@ -187,6 +187,26 @@ def test_benchmarks_all_evaluates_what_is_there_and_reports_the_missing_one(serv
     assert FakeServer.calls == calls  # nothing generated
 
 
+def test_a_resume_under_other_settings_regenerates_and_says_so(server, tmp_path, workspace, monkeypatch):
+    """End to end through `rlev evaluate` (a served model): kept responses made with --max-new-tokens 8 are not
+    the answers of a run asked for 16."""
+    from rlev_cli.evaluate import core
+
+    monkeypatch.setattr(core, "_clear_partials", lambda out_dir: None)  # as if the first run had been killed
+    args = ["evaluate", "--backend", "openai", "--base-url", server, "--model", "served", "--benchmarks",
+            "mmlu_pro", "--data-dir", str(OOD), "--limit", "2", "--out", str(tmp_path / "e"), "--json"]  # fmt: skip
+    first = runner.invoke(app, [*args, "--max-new-tokens", "8"])
+    assert first.exit_code == 0, first.output
+    again = json.loads(runner.invoke(app, [*args, "--max-new-tokens", "8"]).stdout)
+    assert (again["generated"], again["reused"]) == (0, 2)
+    other = json.loads(runner.invoke(app, [*args, "--max-new-tokens", "16"]).stdout)
+    assert (other["generated"], other["reused"]) == (2, 0)
+    assert (
+        f"served: 2 kept response(s) in {tmp_path / 'e' / '.partial'} were generated with another prompt, model or "
+        "sampling settings (--max-new-tokens, --temperature, --seed, --backend); generated again"
+    ) in other["warnings"]
+
+
 def test_a_data_dir_that_does_not_exist_says_so(tmp_path, workspace):
     result = runner.invoke(app, ["evaluate", "--model", "tiny", "--benchmarks", "mmlu_pro", "--data-dir", "nope"])
     assert result.exit_code == 1
