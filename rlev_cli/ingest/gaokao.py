@@ -87,6 +87,8 @@ def _gaokao_item(item: dict[str, Any], where: str, stem: str) -> tuple[dict[str,
         return {}, f"'year' {item['year']!r} is not a year"
     exam_id, known_total, subject, exam_flags = gaokao_exam(year.strip(), item["category"], stem)
     if exam_id is None:
+        if not item["category"].strip():
+            return {}, "'category' is empty; cannot tell the exam"
         return {}, f"'category' holds no paper name ({item['category'][:40]!r}…); cannot tell the exam"
     if isinstance(answer, list):  # objective: one slot per answer; points are per slot
         slots = [str(a).strip().upper() for a in answer]

@@ -114,6 +114,8 @@ def normalize_paper(raw: str) -> tuple[str | None, str | None, list[str]]:
         track = track_match.group(1)[0]
         text = text[: track_match.start()]
     text = PAPER_ALIASES.get(text, text)
+    if not text:  # an empty or blank category (or one that is only a track): no paper to name the exam by
+        return None, None, flags
     if text in NON_PAPER_LABELS:
         flags.append("exam_id_suspect")
     return text, track, flags

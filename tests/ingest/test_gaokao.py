@@ -108,3 +108,21 @@ def test_ids_are_stable_and_unique(workspace, tmp_path):
     _, second, _, _ = ingest([GAOKAO], tmp_path / "again")
     assert [q["id"] for q in first] == [q["id"] for q in second]
     assert len({q["id"] for q in first}) == len(first) == 102
+
+
+def test_an_empty_category_is_a_reject_not_a_paper_without_a_name(workspace, tmp_path):
+    """It became exam `gaokao-2011--文综` with the 300-point total of a paper it never named."""
+    import json
+
+    source = json.loads((GAOKAO / "2010-2022_History_MCQs.json").read_text(encoding="utf-8"))
+    source["example"][4]["category"] = ""
+    source["example"][5]["category"] = " \u3000 "  # blank: spaces, one of them full-width
+    path = tmp_path / "2010-2022_History_MCQs.json"
+    path.write_text(json.dumps(source, ensure_ascii=False), encoding="utf-8")
+    _, questions, rejects, _ = ingest([path], workspace)
+    assert len(questions) + len(rejects) == len(source["example"])
+    assert [(r["source"].rsplit("#", 1)[1], r["reason"]) for r in rejects] == [
+        ("example[4]", "'category' is empty; cannot tell the exam"),
+        ("example[5]", "'category' is empty; cannot tell the exam"),
+    ]
+    assert not any(q["exam_id"].startswith("gaokao-2011--") for q in questions)
