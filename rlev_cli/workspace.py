@@ -113,6 +113,9 @@ def write_files(writers: Mapping[Path, Writer]) -> list[Path]:
     """`write_set` for files that may sit in different folders: each staged beside its target, then all
     renamed in the given order, with Ctrl-C held back during the renames (a set is never half replaced by
     an interrupt; a kill can still stop it between two renames)."""
+    folders = [target for target in writers if target.is_dir()]
+    if folders:  # the rename would fail after every file is staged, leaving the temporaries behind
+        raise RlevError(f"{folders[0]}: is a folder; give a file path")
     staged: list[tuple[Path, Path]] = []
     try:
         for target, write in writers.items():
@@ -133,8 +136,12 @@ def write_files(writers: Mapping[Path, Writer]) -> list[Path]:
         _remove(staged)
         raise
     with _interrupt_deferred():
-        for tmp, target in staged:
-            os.replace(tmp, target)
+        for done, (tmp, target) in enumerate(staged):
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                _remove(staged[done:])  # what was not renamed in; the files renamed before stay
+                raise
     return [target for _, target in staged]
 
 

@@ -190,6 +190,16 @@ def test_bad_tables_fail_clearly_and_write_nothing(ingested, tmp_path, change, m
     assert bad.read_bytes() == before and not (tmp_path / "value_report.json").exists()
 
 
+def test_an_out_that_is_a_folder_is_one_error_and_leaves_no_staging_files(ingested, tmp_path):
+    """Every file was staged, then the rename into the folder failed: `.pv.xxxxxxxx.part` and
+    `.value_report.json.xxxxxxxx.part` stayed behind, with 'cannot write …part: Is a directory'."""
+    (tmp_path / "pv").mkdir()
+    with pytest.raises(RlevError) as error:
+        run_predict_values(ValuesConfig(data=ingested, out=tmp_path / "pv"))
+    assert str(error.value) == f"{tmp_path / 'pv'}: is a folder; give a file path"
+    assert not list(tmp_path.glob(".*.part")) and not any((tmp_path / "pv").iterdir())
+
+
 def test_never_imports_the_training_stack(ingested):
     # torch itself may be imported: skops's walk over sklearn's modules reaches sklearn's torch array-API
     # shim, and hiding torch from that walk broke every saved-model load (#9 item 5).
