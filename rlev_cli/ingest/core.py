@@ -108,7 +108,7 @@ def _ingest(
             paper: dict[str, Any] = {
                 "path": display(path),
                 "sha256": digest,
-                "bytes": path.stat().st_size,
+                "bytes": path.stat().st_size if path.is_file() else None,  # None: a broken link, a FIFO
                 "format": result.format,
                 "records": result.n_records,
             }

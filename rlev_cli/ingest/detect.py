@@ -52,7 +52,8 @@ def find_inputs(paths: list[Path], warnings: list[str] | None = None) -> list[tu
 
 def _walk(root: Path, loops: list[str]) -> list[Path]:
     """The files below `root` in sorted order, following symlinked folders, skipping hidden names; a folder
-    that is one of its own ancestors (by device and inode) is listed in `loops` instead of walked."""
+    that is one of its own ancestors (by device and inode) is listed in `loops` instead of walked. Entries
+    that are no regular file (a broken link, a FIFO) are listed too, to be reported, not passed over."""
     files: list[Path] = []
 
     def visit(folder: Path, ancestors: frozenset[tuple[int, int]]) -> None:
@@ -70,7 +71,7 @@ def _walk(root: Path, loops: list[str]) -> list[Path]:
                     loops.append(f"{child} -> {os.readlink(child) if child.is_symlink() else child.resolve()}")
                     continue
                 visit(child, ancestors | {key})
-            elif child.is_file():
+            else:  # a regular file, or a broken link, FIFO or socket: read_file says why it cannot read those
                 files.append(child)
 
     top = root.stat()

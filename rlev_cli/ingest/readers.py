@@ -9,6 +9,7 @@ all raises `UnusableFile` inside a reader; `read_file` turns it into a `ReadResu
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -158,6 +159,8 @@ def _expect(ok: bool, reason: str) -> None:
 
 
 def display(path: Path) -> str:
+    if path.is_symlink() and not path.exists():  # a broken link is named as the link, not as where it points
+        return str(Path(display(path.parent)) / path.name)
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -169,6 +172,10 @@ def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
     at all is one reject naming the file and the reason. A text encoding guessed (not UTF-8) is noted in
     `result.encoding`."""
     source = display(path)
+    if not path.is_file():  # never opened: a FIFO would block the read
+        if path.is_symlink() and not path.exists():
+            return unusable("unreadable", source, f"a broken link (to {os.readlink(path)})"), ""
+        return unusable("unreadable", source, "not a regular file (a FIFO, socket or device)"), ""
     try:
         raw = path.read_bytes()
     except OSError as err:

@@ -85,6 +85,33 @@ def test_skip_unreadable_ingests_the_others_with_one_reject_per_file(workspace, 
     }
 
 
+def test_a_broken_link_or_a_fifo_in_a_folder_is_reported_not_passed_over(good_workspace, tmp_path):
+    """They were skipped silently (not in the manifest, no warning); a FIFO must not be opened (it blocks)."""
+    before = _snapshot(good_workspace)
+    exams = tmp_path / "exams"
+    exams.mkdir()
+    (exams / "ok.jsonl").write_text('{"query": "1+1=?", "label": "2", "score": 2, "total": 10}\n')
+    (exams / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    os.mkfifo(exams / "pipe.json")
+    run = rlev_ingest(exams, "-w", good_workspace)
+    assert run.exit_code == 1
+    assert run.error == (
+        f"Error: 2 file(s) cannot be read: exams/gone.json: a broken link (to {tmp_path / 'nowhere.json'}); "
+        "exams/pipe.json: not a regular file (a FIFO, socket or device) (nothing was written; fix or remove them, "
+        "or pass --skip-unreadable to ingest the other files)"
+    )
+    _unchanged(good_workspace, before)
+    run = rlev_ingest(exams, "--skip-unreadable", "-w", good_workspace)
+    assert run.exit_code == 0, run.stderr
+    questions, rejects, manifest = outputs(good_workspace)
+    assert len(questions) == 1 and len(rejects) == 2
+    assert [(i["path"], i["bytes"], i["format"]) for i in manifest["inputs"]] == [
+        ("exams/gone.json", None, "unreadable"),
+        ("exams/ok.jsonl", 58, "rlev"),
+        ("exams/pipe.json", None, "unreadable"),
+    ]
+
+
 def test_mistyped_map_column_and_unknown_map_key_are_both_errors(good_workspace, tmp_path):
     before = _snapshot(good_workspace)
     path = tmp_path / "t.csv"
