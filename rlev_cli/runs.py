@@ -9,7 +9,7 @@ id and the SHA-256 of the question text. A resume on a table with another hash i
 `evaluate` calls `check_train_overlap` before generating anything: an in-domain item the run trained on in
 any segment, matched by id or by question text (a re-ingest with another seed keeps ids but moves exams
 between splits), is an error, unless the user allows it explicitly; then it is a warning and
-`leakage.json` in the output folder lists the items.
+`leakage.json` in the output folder lists the items (written with the evaluation's other outputs, as one set).
 """
 
 from __future__ import annotations
@@ -151,11 +151,9 @@ def train_overlap(run_dir: Path, items: Sequence[tuple[str, str]]) -> list[str] 
     return [item_id for item_id, question in items if item_id in ids or question_sha(question) in shas]
 
 
-def check_train_overlap(
-    runs: Sequence[Path], items: Sequence[tuple[str, str]], allow: bool, out_dir: Path | None = None
-) -> dict[str, Any]:
-    """Refuse (RlevError) when any evaluated in-domain item was in a run's training data; with `allow`,
-    warn and write the report to OUT/leakage.json. Returns the report {run: {overlap, of, ids}}."""
+def check_train_overlap(runs: Sequence[Path], items: Sequence[tuple[str, str]], allow: bool) -> dict[str, Any]:
+    """Refuse (RlevError) when any evaluated in-domain item was in a run's training data; with `allow`, warn.
+    Returns the report {run: {overlap, of, ids}}, which evaluate writes to OUT/leakage.json with its outputs."""
     from rlev_cli.output import out
 
     report: dict[str, Any] = {}
@@ -175,11 +173,6 @@ def check_train_overlap(
                 "or pass --allow-train-overlap to evaluate anyway and report them"
             )
         out.warn(f"{message}; evaluated anyway (--allow-train-overlap), listed in leakage.json")
-    if allow and out_dir is not None and any(r["overlap"] for r in report.values()):
-        from rlev_cli.workspace import write_json
-
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        write_json(Path(out_dir) / "leakage.json", report)
     return report
 
 

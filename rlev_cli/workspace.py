@@ -96,20 +96,21 @@ def write_json_file(path: Path, payload: Any, indent: int | None = 2) -> None:
 Writer = Callable[[Path], None]
 
 
-def write_set(folder: Path, writers: Mapping[str, Writer]) -> list[Path]:
+def write_set(folder: Path, writers: Mapping[str, Writer], drop: Sequence[str] = ()) -> list[Path]:
     """Write several files of one stage as a set: all from this run, or (on failure) all from the previous.
 
     `writers` maps each file name in `folder` to a function writing that file's content to the path it is
     given. Every file is first staged to a temporary in the same folder (where a full disk or any other
     failure shows up); only when all are staged are they renamed into place, in the given order (put the
     manifest last, so that a manifest always describes files beside it). A failure while staging removes
-    the temporaries, leaves the previous files untouched, and is one error saying so.
+    the temporaries, leaves the previous files untouched, and is one error saying so. Files named in `drop`
+    belong to the set but not to this run's (a plot with nothing to plot): removed with the renames.
     """
     folder = Path(folder)
-    return write_files({folder / name: write for name, write in writers.items()})
+    return write_files({folder / name: write for name, write in writers.items()}, [folder / name for name in drop])
 
 
-def write_files(writers: Mapping[Path, Writer]) -> list[Path]:
+def write_files(writers: Mapping[Path, Writer], drop: Sequence[Path] = ()) -> list[Path]:
     """`write_set` for files that may sit in different folders: each staged beside its target, then all
     renamed in the given order, with Ctrl-C held back during the renames (a set is never half replaced by
     an interrupt; a kill can still stop it between two renames)."""
@@ -142,6 +143,8 @@ def write_files(writers: Mapping[Path, Writer]) -> list[Path]:
             except OSError:
                 _remove(staged[done:])  # what was not renamed in; the files renamed before stay
                 raise
+        for path in drop:
+            path.unlink(missing_ok=True)
     return [target for _, target in staged]
 
 

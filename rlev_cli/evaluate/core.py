@@ -6,6 +6,7 @@ Flow per model: build the items of each benchmark -> generate what the partial f
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -22,9 +23,9 @@ from rlev_cli.evaluate.config import EvalConfig
 from rlev_cli.evaluate.metrics import average_rows, bucket_rows, summarize
 from rlev_cli.evaluate.rendering import render_items
 from rlev_cli.prompts import SYSTEM_PROMPT, policy_messages
-from rlev_cli.schema import PREDICTIONS, SUMMARY, write_table
+from rlev_cli.schema import PREDICTIONS, SUMMARY, parquet_writer
 from rlev_cli.valuecheck import BadValues, check_values
-from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, workspace_lock
+from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, Writer, workspace_lock
 
 if TYPE_CHECKING:
     from rlev_cli.verify.grade import Grader
@@ -287,7 +288,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
 
         runs = [t.run_dir for t in targets if t.run_dir is not None]
         indomain = [(it.id, it.messages[-1]["content"]) for it in items.get("indomain", [])]
-        check_train_overlap(runs, indomain, config.allow_train_overlap, out_dir)
+        leakage = check_train_overlap(runs, indomain, config.allow_train_overlap)
         given = read_responses(config.responses, items) if config.responses else None
         predictions, summaries, generated, reused, grading_s = [], [], 0, 0, 0.0
         too_long: dict[str, dict[str, int]] = {}
@@ -356,11 +357,21 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
             "too_long": too_long,
             "bad_values": bad.as_dict() if bad else None,
         }
-        write_table(pa.Table.from_pylist(predictions, schema=PREDICTIONS), predictions_path, "predictions", meta)
-        write_table(pa.Table.from_pylist(summaries, schema=SUMMARY), summary_path, "summary", meta)
-        from rlev_cli.evaluate.plots import write_plots
+        from rlev_cli.evaluate.plots import PLOTS, render_plots
+        from rlev_cli.workspace import write_json_file, write_set
 
-        plots = write_plots([r for r in summaries if not r["model"].startswith(AVERAGE)], out_dir)
+        pngs = render_plots([r for r in summaries if not r["model"].startswith(AVERAGE)])
+        writers: dict[str, Writer] = {name: _bytes_writer(png) for name, png in pngs.items()}
+        if any(r["overlap"] for r in leakage.values()):
+            writers["leakage.json"] = functools.partial(write_json_file, payload=leakage)
+        writers["predictions.parquet"] = parquet_writer(
+            pa.Table.from_pylist(predictions, schema=PREDICTIONS), "predictions", meta
+        )
+        writers["summary.parquet"] = parquet_writer(pa.Table.from_pylist(summaries, schema=SUMMARY), "summary", meta)
+        # one set, renamed with Ctrl-C held back: never this run's tables beside an earlier run's plots or
+        # leakage report (those this run does not write are removed: they describe another evaluation)
+        write_set(out_dir, writers, drop=[name for name in (*PLOTS, "leakage.json") if name not in writers])
+        plots = [out_dir / name for name in pngs]
         _clear_partials(out_dir)
     comparison = [
         {k: r[k] for k in ("model", "benchmark", "n", "coverage", "acc", "h_acc", "mean_length", "value_density")}
@@ -416,6 +427,15 @@ def read_responses(path: Path, items: dict[str, list[Item]]) -> dict[tuple[str, 
     for benchmark, bench_items in items.items():  # score only what was answered
         items[benchmark] = [it for it in bench_items if (benchmark, it.id) in out]
     return out
+
+
+def _bytes_writer(data: bytes) -> Writer:
+    """A `write_set` writer of bytes made beforehand (a rendered plot)."""
+
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write
 
 
 def _prompt_sha(item: Item) -> str:

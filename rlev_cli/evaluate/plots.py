@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import TYPE_CHECKING, Any
-
-from rlev_cli.workspace import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is imported only when plots are written
     from matplotlib.figure import Figure
 
 
-def write_plots(summary_rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """Write value_buckets.png and hacc_vs_acc.png under `out_dir` from the in-domain summary rows;
-    returns the paths written (none when there is no in-domain row)."""
+PLOTS = ("value_buckets.png", "hacc_vs_acc.png")
+
+
+def render_plots(summary_rows: list[dict[str, Any]]) -> dict[str, bytes]:
+    """value_buckets.png and hacc_vs_acc.png, as PNG bytes by file name, from the in-domain summary rows (none
+    when there is no in-domain row); the caller writes them with the tables they plot, as one set."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,10 +22,10 @@ def write_plots(summary_rows: list[dict[str, Any]], out_dir: Path) -> list[Path]
 
     rows = [r for r in summary_rows if r["benchmark"] == "indomain"]
     if not rows:
-        return []
+        return {}
     models = list(dict.fromkeys(r["model"] for r in rows))
     buckets = ["bottom20", "middle60", "top20"]
-    paths = []
+    pngs = {}
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     width = 0.8 / len(models)
     for k, model in enumerate(models):
@@ -37,7 +38,7 @@ def write_plots(summary_rows: list[dict[str, Any]], out_dir: Path) -> list[Path]
         ax.set_title(f"{title} by value bucket")
     axes[1].set_ylim(0, 100)
     axes[0].legend(fontsize=7)
-    paths.append(_save(fig, out_dir / "value_buckets.png"))
+    pngs["value_buckets.png"] = _png(fig)
     fig, ax = plt.subplots(figsize=(5, 4))
     for row in (r for r in rows if r["bucket"] == "all"):
         ax.scatter(row["acc"], row["h_acc"])
@@ -47,15 +48,15 @@ def write_plots(summary_rows: list[dict[str, Any]], out_dir: Path) -> list[Path]
     ax.set_xlabel("Acc (%)")
     ax.set_ylabel("H-Acc (%)")
     ax.set_title("value-weighted vs plain accuracy")
-    paths.append(_save(fig, out_dir / "hacc_vs_acc.png"))
-    return paths
+    pngs["hacc_vs_acc.png"] = _png(fig)
+    return pngs
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def _png(fig: Figure) -> bytes:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)
-    return path
+    return buffer.getvalue()

@@ -57,3 +57,30 @@ def test_evaluate_refuses_the_runs_training_items(tmp_path):
     assert json.loads((tmp_path / "e" / "leakage.json").read_text()) == {
         str(run): {"overlap": 2, "of": 2, "ids": ["high", "low-renamed"]}
     }
+    # the outputs are one set: a later evaluation into the same folder, interrupted, leaves this one's whole
+    # (leakage.json was rewritten at its start, beside the older predictions); one that finishes on items the
+    # run never saw removes the report and plots that described the other evaluation
+    import rlev_cli.evaluate.core as core
+
+    out = tmp_path / "e"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert set(before) >= {"predictions.parquet", "summary.parquet", "leakage.json", "value_buckets.png"}
+    real = core.generate_all
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    core.generate_all = interrupted
+    try:
+        stopped = runner.invoke(app, [*evaluate, "--allow-train-overlap", "--limit", "1"])
+    finally:
+        core.generate_all = real
+    assert stopped.exit_code != 0
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and not p.name.startswith(".")} == before
+    rows[0].update(id="unseen", question="Question unseen?")
+    rows[1].update(id="unseen-2", question="Question unseen-2?")
+    write_table(pa.Table.from_pylist(rows, schema=QUESTIONS), reingested, "questions")
+    clean = runner.invoke(app, evaluate)
+    assert clean.exit_code == 0, clean.output
+    assert not (out / "leakage.json").exists()
+    assert {r["id"] for r in pq.read_table(out / "predictions.parquet").to_pylist()} == {"unseen", "unseen-2"}
