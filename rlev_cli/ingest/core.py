@@ -24,8 +24,9 @@ from rlev_cli import __version__
 from rlev_cli.errors import RlevError
 from rlev_cli.ingest import detect, hub, splits
 from rlev_cli.ingest.config import IngestConfig
+from rlev_cli.ingest.detect import display
 from rlev_cli.ingest.ids import build_questions
-from rlev_cli.ingest.readers import display, need_score, read_file
+from rlev_cli.ingest.readers import need_score, read_file
 from rlev_cli.ingest.records import CANDIDATES, ReadResult
 from rlev_cli.ingest.totals import apply_scheme, exam_report, load_scheme, load_totals, resolve_totals
 from rlev_cli.schema import REJECTS, parquet_writer

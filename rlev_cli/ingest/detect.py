@@ -18,6 +18,15 @@ ANSWER_SUFFIXES = (".answers.txt", ".answers.md", ".key.txt")
 EXTENSIONS = {".json", ".jsonl", ".csv", ".parquet", ".yaml", ".yml", ".txt", ".md"}
 
 
+def display(path: Path) -> str:
+    if path.is_symlink() and not path.exists():  # a broken link is named as the link, not as where it points
+        return str(Path(display(path.parent)) / path.name)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def find_inputs(paths: list[Path], warnings: list[str] | None = None) -> list[tuple[Path, PurePath]]:
     """Files given, plus the exam files found recursively in folders (sorted, hidden files skipped), each
     with its name below the path given (what a release's train/test and en/zh names are read from).
@@ -38,6 +47,22 @@ def find_inputs(paths: list[Path], warnings: list[str] | None = None) -> list[tu
                     found.append((child, PurePath(child.relative_to(path))))
         else:
             found.append((path, PurePath(path.name)))
+    seen: set[Path] = set()
+    again: list[str] = []
+    once: list[tuple[Path, PurePath]] = []
+    for file, name in found:  # `exams/ exams/a.json`, or one path twice: read once, not rejected twice
+        real = file.resolve()
+        if real in seen:
+            again.append(display(file))
+            continue
+        seen.add(real)
+        once.append((file, name))
+    found = once
+    if again and warnings is not None:
+        warnings.append(
+            f"{len(again)} file(s) given more than once were read once: {', '.join(again[:3])}"
+            f"{', ...' if len(again) > 3 else ''}"
+        )
     if loops and warnings is not None:
         warnings.append(
             f"{len(loops)} symlinked folder(s) lead back to a folder above them and were not walked again "

@@ -17,6 +17,7 @@ from typing import Any
 
 from rlev_cli.ingest import detect, gaokao, jeebench, ksat, table, text
 from rlev_cli.ingest.config import IngestConfig
+from rlev_cli.ingest.detect import display
 from rlev_cli.ingest.records import ReadResult, UnusableFile, reject
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -156,15 +157,6 @@ def unusable(fmt: str, source: str, reason: str) -> ReadResult:
 def _expect(ok: bool, reason: str) -> None:
     if not ok:
         raise UnusableFile(reason)
-
-
-def display(path: Path) -> str:
-    if path.is_symlink() and not path.exists():  # a broken link is named as the link, not as where it points
-        return str(Path(display(path.parent)) / path.name)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:

@@ -301,3 +301,15 @@ def test_an_interrupted_ingest_says_what_is_true(good_workspace, monkeypatch, tm
     )
     _unchanged(good_workspace, before)
     assert (good_workspace / ".rlev.lock").read_text() == ""  # released
+
+
+def test_a_file_given_twice_is_read_once_with_a_warning(workspace, tmp_path):
+    """It was read twice and every record of the second reading rejected as a duplicate of the first."""
+    exams = tmp_path / "exams"
+    exams.mkdir()
+    (exams / "ok.jsonl").write_text('{"query": "1+1=?", "label": "2", "score": 2, "total": 10}\n')
+    run = rlev_ingest(exams / "ok.jsonl", exams, exams / "ok.jsonl", "-w", workspace)
+    assert run.exit_code == 0, run.stderr
+    questions, rejects, manifest = outputs(workspace)
+    assert (len(questions), rejects, [i["path"] for i in manifest["inputs"]]) == (1, [], ["exams/ok.jsonl"])
+    assert "Warning: 2 file(s) given more than once were read once: exams/ok.jsonl, exams/ok.jsonl" in run.stderr
