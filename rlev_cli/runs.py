@@ -214,6 +214,8 @@ def check_weights(folder: Path, remedy: str) -> None:
 def run_model(run: Path, remedy: str) -> Path:
     """RUN/model, checked to be a whole Hugging Face model (config.json and weights)."""
     model = Path(run) / "model"
+    if not Path(run).is_dir():
+        raise RlevError(f"{run}: no such run folder (pass a folder `rlev train` wrote, or --model for a model)")
     if not (model / "config.json").exists():
         raise RlevError(f"{run}: no model/ folder with a Hugging Face model; is it a finished `rlev train` run?")
     check_weights(model, remedy)

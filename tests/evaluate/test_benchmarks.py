@@ -210,6 +210,10 @@ def test_unknown_benchmark_and_missing_run(tmp_path, workspace):
     assert str(result.exception) == (
         "--benchmarks: unknown mmlu; choose from indomain, gpqa_diamond, mmlu_pro, ceval, supergpqa or all"
     )
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "run")])  # a typo: not "no model/ folder"
+    assert result.exit_code == 1 and str(result.exception) == (
+        f"{tmp_path / 'run'}: no such run folder (pass a folder `rlev train` wrote, or --model for a model)"
+    )
     (tmp_path / "run").mkdir()
     result = runner.invoke(app, ["evaluate", str(tmp_path / "run")])
     assert result.exit_code == 1 and "no model/ folder" in str(result.exception)
