@@ -649,7 +649,7 @@ def summary_rows(
             **summarize([r["correct"] for r in graded], lengths, values),
         }
     ]
-    if values is not None and graded:
+    if values is not None and any(values):  # no value at all: nothing to cut into value buckets
         for bucket in bucket_rows([r["id"] for r in graded], [r["correct"] for r in graded], lengths, values):
             out.append({**base, **empty, **bucket, "n_skipped": 0, "coverage": None})
     return out
@@ -660,6 +660,11 @@ def coverage_warnings(model: str, benchmark: str, rows: list[dict[str, Any]]) ->
     from collections import Counter
 
     lines = []
+    if benchmark == "indomain" and rows and not any(r.get("value") for r in rows):
+        lines.append(
+            f"{model} {benchmark}: no item has a value (all unscored, or all 0): H-Acc is undefined and no value "
+            "buckets were made; give the table points at ingest, or fill values with `rlev predict-values`"
+        )
     wrong = [r for r in rows if r.get("ungraded_cause") == "response"]
     if wrong:
         reason, count = Counter(r["ungraded_reason"] or "no reason" for r in wrong).most_common(1)[0]
