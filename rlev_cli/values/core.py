@@ -61,6 +61,8 @@ def read_table(path: Path) -> pd.DataFrame:
     from rlev_cli.schema import read_questions
 
     frame: pd.DataFrame = read_questions(path, REQUIRED).to_pandas()
+    if "value_source" in frame and "value" not in frame:  # not "row … has no finite value" for every row
+        raise RlevError(f"{path}: not a questions table, missing column(s) value (it has value_source)")
     for column in ("value", "score", "total"):
         if column not in frame:
             frame[column] = np.nan
