@@ -177,7 +177,10 @@ def test_difficulty_levels(workspace, tmp_path):
             "no finite value \\(NaN\\)",
         ),
         (lambda t: t.slice(0, 10), "too few to fit"),
-        (lambda t: t.drop_columns(["value"]), "not a questions table, missing column\\(s\\) value \\(it has value_source\\)$"),
+        (
+            lambda t: t.drop_columns(["value"]),
+            "not a questions table, missing column\\(s\\) value \\(it has value_source\\)$",
+        ),
     ],
 )
 def test_bad_tables_fail_clearly_and_write_nothing(ingested, tmp_path, change, message):
