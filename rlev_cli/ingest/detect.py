@@ -143,6 +143,15 @@ def decode_text(raw: bytes) -> str:
         except UnicodeDecodeError as err:
             raise UnusableFile(f"not UTF-16 text despite its byte-order mark (byte {err.start})") from err
     if b"\x00" in raw[:8192]:
+        head = raw[: 8192 - 8192 % 2]
+        for order in ("little", "big"):  # text in UTF-16 without a BOM: say so rather than "binary"
+            try:
+                text = head.decode(f"utf-16-{order[0]}e")
+            except UnicodeDecodeError:
+                continue
+            ascii_share = sum(" " <= ch <= "~" or ch in "\r\n\t" for ch in text) / max(1, len(text))
+            if "\x00" not in text and _mostly_printable(text) and ascii_share >= 0.2:  # JSON, CSV, numbering
+                raise UnusableFile(f"UTF-16 ({order}-endian) text without a byte-order mark; save it as UTF-8")
         raise UnusableFile("binary file (NUL bytes), not text")
     try:
         return raw.decode("utf-8-sig")

@@ -70,6 +70,10 @@ def test_skip_unreadable_ingests_the_others_with_one_reject_per_file(workspace, 
     (tmp_path / "empty.json").write_text("")
     (tmp_path / "blob.json").write_bytes(b"\x00\x01")
     (tmp_path / "ok.jsonl").write_text('{"query": "1+1=?", "label": "2", "score": 2, "total": 10}\n')
+    # saved by a Windows editor as "Unicode" without its BOM: named as such, not "binary"
+    (tmp_path / "u16.jsonl").write_bytes(
+        '{"query": "2+2=?", "label": "4", "score": 2, "total": 10}\n'.encode("utf-16-le")
+    )
     run = rlev_ingest(tmp_path, "--skip-unreadable", "-w", workspace)
     assert run.exit_code == 0, run.stderr
     questions, rejects, manifest = outputs(workspace)
@@ -77,8 +81,9 @@ def test_skip_unreadable_ingests_the_others_with_one_reject_per_file(workspace, 
     assert sorted((r["source"], r["reason"]) for r in rejects) == [
         ("blob.json", "binary file (NUL bytes), not text"),
         ("empty.json", "empty file"),
+        ("u16.jsonl", "UTF-16 (little-endian) text without a byte-order mark; save it as UTF-8"),
     ]
-    assert manifest["counts"] == {"records_in": 3, "questions": 1, "rejects": 2, "exams": 1, "train": 1, "test": 0} | {
+    assert manifest["counts"] == {"records_in": 4, "questions": 1, "rejects": 3, "exams": 1, "train": 1, "test": 0} | {
         k: manifest["counts"][k]
         for k in manifest["counts"]
         if k not in ("records_in", "questions", "rejects", "exams", "train", "test")
