@@ -101,7 +101,7 @@ def _ingest(
     # the GIL (a release of four JSON files parses them side by side). Results keep the file order.
     with ThreadPoolExecutor(max(1, min(len(files), os.cpu_count() or 1, 4))) as pool:
         for (path, name), (result, digest) in zip(
-            files, pool.map(lambda item: read_file(item[0], config), files), strict=True
+            files, pool.map(lambda item: read_file(item[0], config, walked=item[0] not in local), files), strict=True
         ):
             released["split column"] += len(result.candidates["split"]) - result.candidates["split"].null_count
             result.candidates = _with_name_hints(result.candidates, name, released)

@@ -60,7 +60,8 @@ def find_inputs(paths: list[Path], warnings: list[str] | None = None) -> list[tu
     found = once
     if again and warnings is not None:
         warnings.append(
-            f"{len(again)} file(s) given more than once were read once: {', '.join(again[:3])}"
+            f"{len(again)} file(s) reached more than once (named twice, or linked twice) were read once: "
+            f"{', '.join(again[:3])}"
             f"{', ...' if len(again) > 3 else ''}"
         )
     if loops and warnings is not None:

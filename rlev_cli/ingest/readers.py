@@ -159,14 +159,15 @@ def _expect(ok: bool, reason: str) -> None:
         raise UnusableFile(reason)
 
 
-def read_file(path: Path, config: IngestConfig) -> tuple[ReadResult, str]:
+def read_file(path: Path, config: IngestConfig, walked: bool = False) -> tuple[ReadResult, str]:
     """Read one file with the requested (or detected) format, and its sha256; a file that cannot be read
     at all is one reject naming the file and the reason. A text encoding guessed (not UTF-8) is noted in
-    `result.encoding`."""
+    `result.encoding`. A FIFO found in a folder (`walked`) is refused unopened (reading it would block); one
+    named on the command line is read (`rlev ingest <(curl …)`)."""
     source = display(path)
-    if not path.is_file():  # never opened: a FIFO would block the read
-        if path.is_symlink() and not path.exists():
-            return unusable("unreadable", source, f"a broken link (to {os.readlink(path)})"), ""
+    if path.is_symlink() and not path.exists():
+        return unusable("unreadable", source, f"a broken link (to {os.readlink(path)})"), ""
+    if walked and not path.is_file():
         return unusable("unreadable", source, "not a regular file (a FIFO, socket or device)"), ""
     try:
         raw = path.read_bytes()

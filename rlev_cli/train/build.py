@@ -282,7 +282,7 @@ def rollout_shape(config: TrainConfig) -> tuple[int, int]:
     assert spg is not None and total is not None  # TRL's __post_init__ sets both
     # TRL derives one from the other for the processes of the interpreter that builds the config: one before
     # `accelerate launch` starts the run's --num-processes. A generation_batch_size given is the run's total.
-    if "generation_batch_size" in config.trl:
+    if config.trl.get("generation_batch_size") is not None:
         spg = total // (batch * config.num_processes)
     completions = batch * config.num_processes * spg
     steps = spg * trl_config.num_iterations // trl_config.gradient_accumulation_steps
@@ -316,8 +316,11 @@ def check_steps(config: TrainConfig, n_prompts: int) -> None:
             for b in range(config.num_generations, n_prompts * config.num_generations + 1, config.num_generations)
             if b * config.num_processes * spg // config.num_generations <= n_prompts
         ]
-        shaped = [f"--trl {name}" for name in ("steps_per_generation", "generation_batch_size") if name in config.trl]
-        if fits:
+        sizes = ("steps_per_generation", "generation_batch_size")
+        shaped = [f"--trl {name}" for name in sizes if config.trl.get(name) is not None]
+        if config.trl.get("generation_batch_size") is not None:  # a fixed rollout: no --batch-size shrinks it
+            fix = f"lower --trl generation_batch_size (to {n_prompts * config.num_generations} or less)"
+        elif fits:
             fix = f"use --batch-size {fits[-1]}"
         elif shaped:  # TRL's rollout size was given: the flags rlev derives it from cannot shrink it
             fix = f"lower {' or '.join(shaped)}"

@@ -6,6 +6,7 @@ KL 0.01, 1024-token prompts and responses, temperature 1.0, α = 10.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,7 +187,7 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
                 self.rollout_prompts = PAPER_ROLLOUT_PROMPTS
             if not self.rollout_prompts > 0:
                 raise RlevError(f"--rollout-prompts must be > 0 (got {self.rollout_prompts})")
-            if "generation_batch_size" in self.trl:  # TRL: "can not be both configured", of a field not given
+            if self.trl.get("generation_batch_size") is not None:  # TRL: "can not be both configured", unasked
                 raise RlevError(
                     "--trl generation_batch_size does not go with --recipe paper: the recipe sizes the rollout "
                     "(--rollout-prompts x --num-generations completions, as steps_per_generation); "
@@ -214,9 +215,8 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
             fix = f"--batch-size {self.num_generations * max(1, self.batch_size // self.num_generations)}"
             if given_batch is not None:
                 made = "--trl generation_batch_size"
-                fix = (
-                    f"--trl generation_batch_size={self.num_generations * max(1, given_batch // self.num_generations)}"
-                )
+                step = math.lcm(self.num_generations, self.batch_size * self.num_processes)  # TRL needs both
+                fix = f"--trl generation_batch_size={step * max(1, given_batch // step)}"
             raise RlevError(
                 f"{made} = {generation_batch} completions per rollout, not a multiple of --num-generations "
                 f"{self.num_generations}; use e.g. {fix}"

@@ -268,12 +268,12 @@ _NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
 
 def _kl_form(form: object, algo: object, recipe: object) -> object:
-    """The KL form a run uses (TrainConfig.kl_form's help: unset is trl, openrlhf under the recipe and for
-    REINFORCE++)."""
-    return form or ("openrlhf" if algo == "reinforce++" or recipe == "paper" else "trl")
+    """The KL form a run uses, as build.trl_config_for places it: unset is trl, but openrlhf for REINFORCE++ and
+    for grpo under --recipe paper (rloo keeps TRL's RLOO there unless told otherwise)."""
+    return form or ("openrlhf" if algo == "reinforce++" or (algo == "grpo" and recipe == "paper") else "trl")
 
 
-def _local_path(model: str) -> str:
+def local_path(model: str) -> str:
     """A model given as a local folder or file, as an absolute path; a hub id or alias as it is."""
     from rlev_cli.tiny import is_tiny
 
@@ -304,7 +304,7 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
         if name == "data" and now is not None:  # one table however it is written (qd.parquet, ./qd.parquet, /…)
             was, now = os.path.abspath(saved.get("data", "")), os.path.abspath(str(now))
         if name == "model" and isinstance(was, str) and isinstance(now, str):
-            was, now = _local_path(was), _local_path(now)
+            was, now = local_path(was), local_path(now)
         if name == "kl_form":  # unset is the algorithm's form: `--kl-form trl` on an rloo run that left it unset
             algo, recipe = saved.get("algo"), saved.get("recipe")
             if _kl_form(was, algo, recipe) == _kl_form(now, algo, recipe):
@@ -420,8 +420,8 @@ def _start(
     resolved = {
         **as_dict(config),
         "data": os.path.abspath(data),
-        "model": _local_path(config.model),
-        "model_path": _local_path(model),
+        "model": local_path(config.model),
+        "model_path": local_path(model),
         "output": str(run_dir),
     }
     if overrides or not (config.resume and (run_dir / "config.json").exists()):

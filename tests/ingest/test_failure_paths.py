@@ -317,4 +317,27 @@ def test_a_file_given_twice_is_read_once_with_a_warning(workspace, tmp_path):
     assert run.exit_code == 0, run.stderr
     questions, rejects, manifest = outputs(workspace)
     assert (len(questions), rejects, [i["path"] for i in manifest["inputs"]]) == (1, [], ["exams/ok.jsonl"])
-    assert "Warning: 2 file(s) given more than once were read once: exams/ok.jsonl, exams/ok.jsonl" in run.stderr
+    assert (
+        "Warning: 2 file(s) reached more than once (named twice, or linked twice) were read once: "
+        "exams/ok.jsonl, exams/ok.jsonl"
+    ) in run.stderr
+
+
+def test_a_pipe_named_on_the_command_line_is_read(workspace, tmp_path):
+    """`rlev ingest <(curl …)`: the shell passes a pipe (/dev/fd/63); only a FIFO found in a folder is refused."""
+    import threading
+
+    pipe = tmp_path / "stream.jsonl"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with pipe.open("w") as handle:
+            handle.write('{"query": "1+1=?", "label": "2", "score": 2, "total": 10}\n')
+
+    writer = threading.Thread(target=feed, daemon=True)  # a refused pipe leaves it waiting for a reader
+    writer.start()
+    run = rlev_ingest(pipe, "-w", workspace)
+    writer.join(timeout=10)
+    assert run.exit_code == 0, run.stderr
+    questions, rejects, _ = outputs(workspace)
+    assert (len(questions), rejects) == (1, [])

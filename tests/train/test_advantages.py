@@ -85,7 +85,12 @@ def test_impossible_settings_fail_before_any_work(bad, message):
         (
             {"trl": {"generation_batch_size": "6"}},
             "--trl generation_batch_size = 6 completions per rollout, not a multiple of --num-generations 4; "
-            "use e.g. --trl generation_batch_size=4",
+            "use e.g. --trl generation_batch_size=8",  # TRL also divides it by --batch-size 8 x 1 process
+        ),
+        (
+            {"batch_size": 4, "num_generations": 3, "trl": {"generation_batch_size": "8"}},
+            "--trl generation_batch_size = 8 completions per rollout, not a multiple of --num-generations 3; "
+            "use e.g. --trl generation_batch_size=12",  # was 6, which TRL refuses (not a multiple of 4)
         ),
         ({"trl": {"steps_per_generation": "0"}}, "--trl steps_per_generation=0: must be a positive integer"),
         (

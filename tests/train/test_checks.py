@@ -140,6 +140,12 @@ def test_the_suggested_batch_size_trains(one_train_row):
         "lower --trl steps_per_generation, or add train rows (more exams, a lower --test-fraction at ingest)"
     )
     check_steps(TrainConfig(batch_size=4, trl={"steps_per_generation": "2"}), 2)
+    with pytest.raises(RlevError) as error:  # a fixed generation batch: no --batch-size advice (it cannot help)
+        check_steps(TrainConfig(batch_size=64, num_generations=2, trl={"generation_batch_size": "256"}), 71)
+    assert str(error.value).endswith(
+        "so this run would train 0 steps; lower --trl generation_batch_size (to 142 or less), or add train rows "
+        "(more exams, a lower --test-fraction at ingest)"
+    )
 
 
 def test_a_dead_judge_leaves_no_run_folder(ingested, workspace, tmp_path):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -169,3 +170,18 @@ def test_a_run_started_with_relative_paths_resumes_from_another_directory(tmp_pa
     assert resumed.exit_code == 0, resumed.output
     assert json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 2
     assert "overrides the saved" not in resumed.stderr
+
+
+@pytest.mark.parametrize("algo", ["rloo", "grpo", "reinforce++"])
+@pytest.mark.parametrize("recipe", [None, "paper"])
+def test_an_unset_kl_form_is_read_as_the_form_the_trainer_uses(tmp_path, algo, recipe):
+    """`--resume --kl-form X` is no contradiction when X is what the unset run uses; rloo under --recipe paper
+    keeps TRL's RLOO (it was read as openrlhf: `--kl-form trl` refused, `--kl-form openrlhf` let through)."""
+    from rlev_cli.train.build import trl_config_for
+    from rlev_cli.train.config import TrainConfig
+    from rlev_cli.train.trainers import OpenRLHFRLOOTrainer
+
+    config = TrainConfig(algo=algo, recipe=recipe, rollout_prompts=2 if recipe else None)
+    _, trainer, extra = trl_config_for(config, tmp_path, cuda=False)
+    placed = "openrlhf" if trainer is OpenRLHFRLOOTrainer or extra.get("kl_in_reward") else "trl"
+    assert core._kl_form(None, algo, recipe) == placed
