@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -240,14 +239,13 @@ def _finished_same(run_dir: Path, train_config: Any) -> bool:
         saved = json.loads((run_dir / "config.json").read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    from rlev_cli.train.core import local_path
+    from rlev_cli.train.core import comparable_setting
 
     wanted = as_dict(train_config)
-    for paths in (saved, wanted):  # config.json keeps absolute paths; the demo's own may be relative
-        paths["data"] = os.path.abspath(str(paths.get("data")))
-        paths["model"] = local_path(str(paths.get("model")))
     keys = ("model", "algo", "reward", "seed", "max_steps", "learning_rate", "kl_coef", "batch_size", "data")
-    return (run_dir / "manifest.json").exists() and all(str(saved.get(k)) == str(wanted.get(k)) for k in keys)
+    return (run_dir / "manifest.json").exists() and all(
+        str(comparable_setting(k, saved.get(k))) == str(comparable_setting(k, wanted.get(k))) for k in keys
+    )  # config.json keeps absolute paths; the demo's own may be relative
 
 
 def evaluate(

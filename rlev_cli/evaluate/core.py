@@ -6,9 +6,9 @@ Flow per model: build the items of each benchmark -> generate what the partial f
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -363,7 +363,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
         pngs = render_plots([r for r in summaries if not r["model"].startswith(AVERAGE)])
         writers: dict[str, Writer] = {name: _bytes_writer(png) for name, png in pngs.items()}
         if any(r["overlap"] for r in leakage.values()):
-            writers["leakage.json"] = functools.partial(write_json_file, payload=leakage)
+            writers["leakage.json"] = lambda path: write_json_file(path, leakage)
         writers["predictions.parquet"] = parquet_writer(
             pa.Table.from_pylist(predictions, schema=PREDICTIONS), "predictions", meta
         )
@@ -453,7 +453,8 @@ def _generation_key(model: str, config: EvalConfig) -> str:
 
     path = Path(model)
     files = sorted(path.iterdir()) if path.is_dir() else [path] if path.is_file() else []
-    stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    stats = [(f.name, f.stat()) for f in files]
+    stamp = [(name, st.st_size, st.st_mtime_ns) for name, st in stats if stat.S_ISREG(st.st_mode)]
     identity = {
         "model": os.path.abspath(model) if stamp else model,
         "files": stamp,

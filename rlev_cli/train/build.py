@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from rlev_cli.output import out
-from rlev_cli.train.config import TrainConfig
+from rlev_cli.train.config import TrainConfig, kl_form_in_use
 from rlev_cli.valuecheck import BadValues
 
 if TYPE_CHECKING:  # trl and torch are imported when a trainer is built
@@ -198,7 +198,7 @@ def trl_config_class(config: TrainConfig) -> type:
 
 
 def _trl_rloo(config: TrainConfig) -> bool:
-    return config.algo == "rloo" and config.kl_form != "openrlhf"
+    return config.algo == "rloo" and kl_form_in_use(config.kl_form, config.algo, config.recipe) == "trl"
 
 
 def trl_overrides(config: TrainConfig) -> dict[str, Any]:
@@ -316,14 +316,12 @@ def check_steps(config: TrainConfig, n_prompts: int) -> None:
             for b in range(config.num_generations, n_prompts * config.num_generations + 1, config.num_generations)
             if b * config.num_processes * spg // config.num_generations <= n_prompts
         ]
-        sizes = ("steps_per_generation", "generation_batch_size")
-        shaped = [f"--trl {name}" for name in sizes if config.trl.get(name) is not None]
         if config.trl.get("generation_batch_size") is not None:  # a fixed rollout: no --batch-size shrinks it
             fix = f"lower --trl generation_batch_size (to {n_prompts * config.num_generations} or less)"
         elif fits:
             fix = f"use --batch-size {fits[-1]}"
-        elif shaped:  # TRL's rollout size was given: the flags rlev derives it from cannot shrink it
-            fix = f"lower {' or '.join(shaped)}"
+        elif config.trl.get("steps_per_generation") is not None:  # the flags rlev derives it from cannot help
+            fix = "lower --trl steps_per_generation"
         else:
             fix = "use --num-processes 1 --gradient-accumulation-steps 1"
     raise RlevError(
@@ -543,7 +541,8 @@ def trl_config_for(
     from rlev_cli.train.trainers import OpenRLHFRLOOTrainer, ReinforcePPTrainer, RlevGRPOTrainer, RlevRLOOTrainer
 
     trl_config = make_trl_config(config, run_dir, cuda)
-    if config.algo == "rloo" and config.kl_form == "openrlhf":
+    kl_form = kl_form_in_use(config.kl_form, config.algo, config.recipe)
+    if config.algo == "rloo" and kl_form == "openrlhf":
         # OpenRLHF's rloo on GRPOTrainer: per-token KL reward-to-go, per-token clip, token-mean loss
         return trl_config, OpenRLHFRLOOTrainer, {}
     if config.algo == "rloo":
@@ -556,8 +555,7 @@ def trl_config_for(
     if config.algo == "reinforce++":
         return trl_config, ReinforcePPTrainer, {"rpp_baseline": config.rpp_baseline, "kl_in_reward": True}
     # --recipe paper: the KL is a k1 penalty in the reward (OpenRLHF group_norm), unless --kl-form trl
-    kl_in_reward = config.kl_form == "openrlhf" or (config.kl_form is None and config.recipe == "paper")
-    return trl_config, RlevGRPOTrainer, {"kl_in_reward": kl_in_reward}
+    return trl_config, RlevGRPOTrainer, {"kl_in_reward": kl_form == "openrlhf"}
 
 
 class _DropUngradedDump:

@@ -202,13 +202,15 @@ class TrainConfig(GradingSettings, ThreadSettings, ValueSettings, WorkspaceSetti
             raise RlevError("--rollout-prompts goes with --recipe paper")
         # the rollout TRL will sample: a --trl generation_batch_size or steps_per_generation is TRL's to count
         made = f"{self.gradient_accumulation_steps} accumulation"
-        for name in ("steps_per_generation", "generation_batch_size"):  # TRL takes 0 or -2 and fails deep in torch
-            if (size := _trl_int(self.trl, name)) is not None and size < 1:
+        sizes = {name: _trl_int(self.trl, name) for name in ("steps_per_generation", "generation_batch_size")}
+        for name, size in sizes.items():
+            if size is not None and size < 1:  # TRL takes 0 or -2 and fails deep in torch
                 raise RlevError(f"--trl {name}={size}: must be a positive integer")
-        if (given_spg := _trl_int(self.trl, "steps_per_generation")) is not None:
+        given_spg, given_batch = sizes["steps_per_generation"], sizes["generation_batch_size"]
+        if given_spg is not None:
             steps_per_generation, made = given_spg, f"{given_spg} steps per generation (--trl)"
         generation_batch = self.batch_size * self.num_processes * steps_per_generation
-        if (given_batch := _trl_int(self.trl, "generation_batch_size")) is not None:
+        if given_batch is not None:
             generation_batch = given_batch
         if generation_batch % self.num_generations:
             made = f"--batch-size {self.batch_size} x {self.num_processes} process(es) x {made}"
@@ -296,3 +298,10 @@ def _trl_int(trl: dict[str, Any], name: str) -> int | None:
         return int(str(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def kl_form_in_use(kl_form: str | None, algo: str, recipe: str | None) -> str:
+    """Where a run puts its KL when --kl-form is unset: openrlhf (k1 reward-to-go) for REINFORCE++ and for grpo
+    under --recipe paper, else trl (rloo keeps TRL's RLOO under the recipe too). The trainer is built from it and
+    a resumed run's setting is compared by it."""
+    return kl_form or ("openrlhf" if algo == "reinforce++" or (algo == "grpo" and recipe == "paper") else "trl")

@@ -23,7 +23,7 @@ from rlev_cli.output import out
 from rlev_cli.runs import check_resume_data, check_weights, latest_run, record_data, refuse_links
 from rlev_cli.settings import as_dict
 from rlev_cli.tiny import resolve_model
-from rlev_cli.train.config import TrainConfig
+from rlev_cli.train.config import TrainConfig, kl_form_in_use
 from rlev_cli.workspace import QUESTIONS_FILE, RUNS_DIR, workspace_lock, write_json
 
 if TYPE_CHECKING:  # logs imports transformers: only when a run starts
@@ -267,10 +267,8 @@ RESUME_OVERRIDES = (
 _NOT_COMPARED = ("resume", "output", "workspace", "allow_new_data")
 
 
-def _kl_form(form: object, algo: object, recipe: object) -> object:
-    """The KL form a run uses, as build.trl_config_for places it: unset is trl, but openrlhf for REINFORCE++ and
-    for grpo under --recipe paper (rloo keeps TRL's RLOO there unless told otherwise)."""
-    return form or ("openrlhf" if algo == "reinforce++" or (algo == "grpo" and recipe == "paper") else "trl")
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def local_path(model: str) -> str:
@@ -281,7 +279,16 @@ def local_path(model: str) -> str:
     return os.path.abspath(path) if path.exists() and not is_tiny(model) else model
 
 
-def _comparable(value: object) -> object:
+def comparable_setting(name: str, value: object) -> object:
+    """A saved or given setting as two of them compare: the table and a local model folder by absolute path
+    (`qd.parquet`, `./qd.parquet` and `/…/qd.parquet` are one table; config.json keeps absolute ones), a path as
+    text, anything else as it is."""
+    if value is None:
+        return None
+    if name == "data":
+        return os.path.abspath(str(value))
+    if name == "model":
+        return local_path(str(value))
     return str(value) if isinstance(value, Path) else value
 
 
@@ -300,14 +307,11 @@ def resume_config(config: TrainConfig, explicit: set[str]) -> tuple[TrainConfig,
     merged = {k: v for k, v in saved.items() if k in fields}
     overrides: dict[str, list[Any]] = {}
     for name in sorted(explicit & set(fields) - set(_NOT_COMPARED)):
-        was, now = _comparable(saved.get(name, fields[name].default)), _comparable(given[name])
-        if name == "data" and now is not None:  # one table however it is written (qd.parquet, ./qd.parquet, /…)
-            was, now = os.path.abspath(saved.get("data", "")), os.path.abspath(str(now))
-        if name == "model" and isinstance(was, str) and isinstance(now, str):
-            was, now = local_path(was), local_path(now)
+        was = comparable_setting(name, saved.get(name, fields[name].default))
+        now = comparable_setting(name, given[name])
         if name == "kl_form":  # unset is the algorithm's form: `--kl-form trl` on an rloo run that left it unset
-            algo, recipe = saved.get("algo"), saved.get("recipe")
-            if _kl_form(was, algo, recipe) == _kl_form(now, algo, recipe):
+            algo, recipe = str(saved.get("algo")), saved.get("recipe")
+            if kl_form_in_use(_opt_str(was), algo, recipe) == kl_form_in_use(_opt_str(now), algo, recipe):
                 continue
         if was == now:
             continue

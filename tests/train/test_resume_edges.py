@@ -178,10 +178,10 @@ def test_an_unset_kl_form_is_read_as_the_form_the_trainer_uses(tmp_path, algo, r
     """`--resume --kl-form X` is no contradiction when X is what the unset run uses; rloo under --recipe paper
     keeps TRL's RLOO (it was read as openrlhf: `--kl-form trl` refused, `--kl-form openrlhf` let through)."""
     from rlev_cli.train.build import trl_config_for
-    from rlev_cli.train.config import TrainConfig
+    from rlev_cli.train.config import TrainConfig, kl_form_in_use
     from rlev_cli.train.trainers import OpenRLHFRLOOTrainer
 
     config = TrainConfig(algo=algo, recipe=recipe, rollout_prompts=2 if recipe else None)
     _, trainer, extra = trl_config_for(config, tmp_path, cuda=False)
     placed = "openrlhf" if trainer is OpenRLHFRLOOTrainer or extra.get("kl_in_reward") else "trl"
-    assert core._kl_form(None, algo, recipe) == placed
+    assert kl_form_in_use(None, algo, recipe) == placed
