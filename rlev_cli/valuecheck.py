@@ -50,6 +50,13 @@ class BadValues:
         counted = ", ".join(f"{kind}: {n}" for kind, n in self.kinds.items())
         return f"{counted}; first ids: {', '.join(self.ids[:FIRST_IDS])}"
 
+    def skipped(self, rows: str, out_of: str = "") -> str:
+        """The --skip-bad-values warning: `rows` names them ("train row(s)"), `out_of` what they were left out of."""
+        return (
+            f"--skip-bad-values: {self.n} {rows} with a {self.column!r} value outside [0, 1] left out{out_of} "
+            f"({self.describe()})"
+        )
+
     def as_dict(self) -> dict[str, object]:
         """For a manifest: the column, the count, the count per kind and the first ids."""
         return {"column": self.column, "n": self.n, "kinds": self.kinds, "first_ids": self.ids[:FIRST_IDS]}

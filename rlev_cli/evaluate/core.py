@@ -274,10 +274,7 @@ def run_evaluation(config: EvalConfig, progress: Callable[[int], Any] | None = N
     items, unlabeled, missing, rows, bad = build_items(config)
     warnings = [f"{b} not evaluated: {why}" for b, why in missing.items()]
     if bad and bad.n:
-        warnings.append(
-            f"--skip-bad-values: {bad.n} in-domain row(s) with a {bad.column!r} value outside [0, 1] left out "
-            f"({bad.describe()})"
-        )
+        warnings.append(bad.skipped("in-domain row(s)"))
     out_dir = output_dir(config, targets)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable --out fails here, before any model is loaded
     # one evaluation per output folder: two would append to the same partial files and overwrite each other

@@ -386,11 +386,7 @@ def build_trainer(
             f"{config.value_column!r} value and are left out (label them with `rlev predict-values`)"
         )
     if train_rows.bad_values.n:
-        bad = train_rows.bad_values
-        out.warn(
-            f"--skip-bad-values: {bad.n} train row(s) with a {bad.column!r} value outside [0, 1] left out "
-            f"({bad.describe()})"
-        )
+        out.warn(train_rows.bad_values.skipped("train row(s)"))
 
     def prompted(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float, int]:
         return to_prompts(
@@ -412,10 +408,7 @@ def build_trainer(
     if config.eval_steps:  # the test split, prompted and rewarded as the train split is
         test_rows, eval_bad = eval_rows(data, config)
         if eval_bad.n:
-            out.warn(
-                f"--skip-bad-values: {eval_bad.n} test-split row(s) with a {eval_bad.column!r} value outside [0, 1] "
-                f"left out of the --eval-steps set ({eval_bad.describe()})"
-            )
+            out.warn(eval_bad.skipped("test-split row(s)", " of the --eval-steps set"))
         held_out = prompted(test_rows)[0]
         if not held_out:
             from rlev_cli.errors import RlevError
